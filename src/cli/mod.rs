@@ -1,0 +1,3 @@
+//! Subcommands of the `lesionlab` binary.
+
+pub mod bench;

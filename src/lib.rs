@@ -1,0 +1,14 @@
+//! LesionLab: skin-lesion segmentation with U-Net, U-Net++ and PSPNet on Burn.
+//!
+//! One implementation of every model, loss and metric serves native and WebAssembly builds,
+//! CPU (Flex) and GPU (wgpu/WebGPU): the device a model is built on decides where it runs.
+
+mod error;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod nn;
+pub mod weights;
+
+pub use error::Error;
+pub use model::{Architecture, InferenceMode, Model, Preset};

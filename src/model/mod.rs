@@ -1,0 +1,234 @@
+//! The three segmentation models, one file each, and [`Model`], which holds any of them.
+
+mod pspnet;
+mod unet;
+mod unetpp;
+
+pub use pspnet::{PspNet, PspNetConfig};
+pub use unet::{UNet, UNetActivations, UNetConfig};
+pub use unetpp::{InferenceMode, NestedUNet, NestedUNetConfig};
+
+use burn::prelude::*;
+use core::fmt;
+use core::str::FromStr;
+
+use crate::Error;
+
+/// Which network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Architecture {
+    /// U-Net.
+    UNet,
+    /// U-Net++ (NestedUNet).
+    UNetPlusPlus,
+    /// PSPNet.
+    PspNet,
+}
+
+impl Architecture {
+    /// All three, in the report's order.
+    pub const ALL: [Architecture; 3] = [Architecture::UNet, Architecture::UNetPlusPlus, Architecture::PspNet];
+
+    /// The short name used on the command line, in the JS API and in weight files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::UNet => "unet",
+            Architecture::UNetPlusPlus => "unetpp",
+            Architecture::PspNet => "pspnet",
+        }
+    }
+
+    /// The name people read.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Architecture::UNet => "U-Net",
+            Architecture::UNetPlusPlus => "U-Net++",
+            Architecture::PspNet => "PSPNet",
+        }
+    }
+
+    /// Input height and width must be multiples of this.
+    pub fn size_multiple(self) -> usize {
+        match self {
+            Architecture::UNet | Architecture::UNetPlusPlus => 16,
+            Architecture::PspNet => 1,
+        }
+    }
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Architecture {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "unet" | "u-net" => Ok(Architecture::UNet),
+            "unetpp" | "unet++" | "u-net++" | "nestedunet" => Ok(Architecture::UNetPlusPlus),
+            "pspnet" | "psp" => Ok(Architecture::PspNet),
+            _ => Err(Error::Invalid(format!("unknown model '{s}': expected unet, unetpp or pspnet"))),
+        }
+    }
+}
+
+/// Model widths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Preset {
+    /// Compact widths for the browser; the shipped weights use these.
+    Web,
+    /// The report's widths.
+    Paper,
+}
+
+impl Preset {
+    /// `web` or `paper`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Web => "web",
+            Preset::Paper => "paper",
+        }
+    }
+}
+
+impl FromStr for Preset {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "web" => Ok(Preset::Web),
+            "paper" => Ok(Preset::Paper),
+            _ => Err(Error::Invalid(format!("unknown preset '{s}': expected web or paper"))),
+        }
+    }
+}
+
+/// Any of the three networks, so callers (CLI, browser, training) hold one type.
+#[derive(Module, Debug)]
+pub enum Model {
+    /// U-Net.
+    UNet(UNet),
+    /// U-Net++.
+    NestedUNet(NestedUNet),
+    /// PSPNet.
+    PspNet(PspNet),
+}
+
+impl Model {
+    /// Builds a freshly initialised model of the given architecture and preset. U-Net++ gets
+    /// deep supervision, as the report trains it.
+    pub fn init(arch: Architecture, preset: Preset, device: &Device) -> Model {
+        match (arch, preset) {
+            (Architecture::UNet, Preset::Web) => Model::UNet(UNetConfig::web().init(device)),
+            (Architecture::UNet, Preset::Paper) => Model::UNet(UNetConfig::paper().init(device)),
+            (Architecture::UNetPlusPlus, Preset::Web) => Model::NestedUNet(NestedUNetConfig::web().init(device)),
+            (Architecture::UNetPlusPlus, Preset::Paper) => Model::NestedUNet(NestedUNetConfig::paper().init(device)),
+            (Architecture::PspNet, Preset::Web) => Model::PspNet(PspNetConfig::web().init(device)),
+            (Architecture::PspNet, Preset::Paper) => Model::PspNet(PspNetConfig::paper().init(device)),
+        }
+    }
+
+    /// Which network this is.
+    pub fn architecture(&self) -> Architecture {
+        match self {
+            Model::UNet(_) => Architecture::UNet,
+            Model::NestedUNet(_) => Architecture::UNetPlusPlus,
+            Model::PspNet(_) => Architecture::PspNet,
+        }
+    }
+
+    /// Logits of every output head (four for U-Net++ with deep supervision, else one): what
+    /// the training loss sees.
+    ///
+    /// # Shapes
+    /// - x: `[batch, 3, height, width]`
+    /// - output: each `[batch, 1, height, width]`
+    pub fn forward_heads(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        match self {
+            Model::UNet(m) => vec![m.forward(x)],
+            Model::NestedUNet(m) => m.forward(x),
+            Model::PspNet(m) => vec![m.forward(x)],
+        }
+    }
+
+    /// One logit map; `mode` matters only for U-Net++ with deep supervision.
+    ///
+    /// # Shapes
+    /// - x: `[batch, 3, height, width]`
+    /// - output: `[batch, 1, height, width]`
+    pub fn predict(&self, x: Tensor<4>, mode: InferenceMode) -> Tensor<4> {
+        match self {
+            Model::UNet(m) => m.forward(x),
+            Model::NestedUNet(m) => m.predict(x, mode),
+            Model::PspNet(m) => m.forward(x),
+        }
+    }
+
+    /// Checks an input shape before a forward pass, which would panic on it: U-Net and U-Net++
+    /// need height and width that are multiples of 16, PSPNet takes any size.
+    pub fn validate_input(&self, dims: [usize; 4]) -> Result<(), Error> {
+        let arch = self.architecture();
+        validate_input_size(arch.display_name(), &dims, arch.size_multiple())
+    }
+
+    /// Number of trainable parameters, counted as PyTorch's `parameters()` does (batch-norm
+    /// running statistics are buffers, not parameters).
+    pub fn trainable_params(&self) -> usize {
+        crate::weights::trainable_params(self)
+    }
+}
+
+/// Checks that an input is `[batch, 3, h, w]` with h and w multiples of `multiple`.
+///
+/// # Panics
+/// With a message naming the model and the accepted sizes: a U-Net cannot concatenate skips
+/// whose sizes were floored by a pool. Callers that take user input resize to a valid size
+/// first, or call [`validate_input_size`].
+pub fn check_input_size(model: &str, dims: &[usize; 4], multiple: usize) {
+    if let Err(e) = validate_input_size(model, dims, multiple) {
+        panic!("{e}");
+    }
+}
+
+/// The non-panicking form of [`check_input_size`].
+pub fn validate_input_size(model: &str, dims: &[usize; 4], multiple: usize) -> Result<(), Error> {
+    let [_, c, h, w] = *dims;
+    if c != 3 {
+        return Err(Error::Invalid(format!("{model} takes 3-channel RGB input, got {c} channels")));
+    }
+    if h == 0 || w == 0 || h % multiple != 0 || w % multiple != 0 {
+        return Err(Error::Invalid(format!(
+            "{model} needs an input height and width that are multiples of {multiple}, got {h}x{w}"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_validation_names_the_model_and_the_rule() {
+        let device = Device::flex();
+        let unet = Model::init(Architecture::UNet, Preset::Web, &device);
+        assert!(unet.validate_input([1, 3, 256, 192]).is_ok());
+        let msg = unet.validate_input([1, 3, 250, 256]).unwrap_err().to_string();
+        assert_eq!(msg, "U-Net needs an input height and width that are multiples of 16, got 250x256");
+        let msg = unet.validate_input([1, 1, 256, 256]).unwrap_err().to_string();
+        assert!(msg.contains("3-channel"), "{msg}");
+        let psp = Model::init(Architecture::PspNet, Preset::Web, &device);
+        assert!(psp.validate_input([1, 3, 250, 333]).is_ok());
+    }
+
+    #[test]
+    fn names_parse_both_ways() {
+        for arch in Architecture::ALL {
+            assert_eq!(arch.name().parse::<Architecture>().unwrap(), arch);
+        }
+        assert_eq!("U-Net++".parse::<Architecture>().unwrap(), Architecture::UNetPlusPlus);
+        assert!("segnet".parse::<Architecture>().unwrap_err().to_string().contains("expected unet, unetpp or pspnet"));
+        assert_eq!("paper".parse::<Preset>().unwrap(), Preset::Paper);
+    }
+}

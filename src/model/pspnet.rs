@@ -1,0 +1,206 @@
+//! PSPNet (Zhao et al. 2017) in the report's variant: a small stride-4 convolutional encoder
+//! instead of a ResNet, the pyramid pooling module, and a convolutional decoder.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use burn::tensor::module::adaptive_avg_pool2d;
+
+use crate::nn::{BatchNorm2d, BatchNorm2dConfig, resize_bilinear};
+
+/// Configuration of [`PspNet`].
+#[derive(Config, Debug)]
+pub struct PspNetConfig {
+    /// Channels of the encoder output (the report's `backbone_features`); the first encoder
+    /// convolution has half as many.
+    pub backbone_features: usize,
+    /// Channels of each pyramid stage.
+    pub stage_channels: usize,
+    /// Channels of the decoder's 3x3 convolution.
+    pub decoder_channels: usize,
+    /// Output sizes of the adaptive pools.
+    #[config(default = "vec![1, 2, 3, 6]")]
+    pub pool_sizes: Vec<usize>,
+    /// Input channels (3 for RGB photos).
+    #[config(default = 3)]
+    pub in_channels: usize,
+}
+
+impl PspNetConfig {
+    /// The report's model: 512 backbone features, stages of 512/4 = 128 channels, decoder 256
+    /// (3,156,993 parameters).
+    pub fn paper() -> Self {
+        Self::new(512, 128, 256)
+    }
+
+    /// Browser preset: 256 backbone features, stages of 64, decoder 128 (792,065 parameters,
+    /// 3.2 MB as f32). PSPNet's cost sits at 1/4 resolution, so it is already the fastest of the
+    /// three; halving the widths keeps it so on a phone.
+    pub fn web() -> Self {
+        Self::new(256, 64, 128)
+    }
+
+    /// Builds the module.
+    pub fn init(&self, device: &Device) -> PspNet {
+        let f = self.backbone_features;
+        let conv = |i: usize, o: usize, k: usize, stride: usize, pad: usize| {
+            Conv2dConfig::new([i, o], [k, k])
+                .with_stride([stride, stride])
+                .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+                .with_bias(false)
+                .init(device)
+        };
+        let bn = |c: usize| BatchNorm2dConfig::new(c).init(device);
+        let stages = self
+            .pool_sizes
+            .iter()
+            .map(|&size| PyramidStage { conv: conv(f, self.stage_channels, 1, 1, 0), bn: bn(self.stage_channels), size })
+            .collect();
+        let concat = f + self.pool_sizes.len() * self.stage_channels;
+        PspNet {
+            encoder: Encoder { conv1: conv(self.in_channels, f / 2, 3, 2, 1), bn1: bn(f / 2), conv2: conv(f / 2, f, 3, 2, 1), bn2: bn(f) },
+            ppm: PyramidPooling { stages, bottleneck: conv(concat, f, 1, 1, 0), bottleneck_bn: bn(f) },
+            decoder: Decoder {
+                conv: conv(f, self.decoder_channels, 3, 1, 1),
+                bn: bn(self.decoder_channels),
+                classifier: Conv2dConfig::new([self.decoder_channels, 1], [1, 1]).init(device),
+            },
+        }
+    }
+}
+
+/// Two stride-2 3x3 convolutions with batch norm and ReLU: 1/4 resolution.
+#[derive(Module, Debug)]
+pub struct Encoder {
+    /// First convolution, to `backbone_features / 2`.
+    pub conv1: Conv2d,
+    /// Its batch norm.
+    pub bn1: BatchNorm2d,
+    /// Second convolution, to `backbone_features`.
+    pub conv2: Conv2d,
+    /// Its batch norm.
+    pub bn2: BatchNorm2d,
+}
+
+/// One pyramid level: adaptive average pool, 1x1 convolution, batch norm, ReLU.
+#[derive(Module, Debug)]
+pub struct PyramidStage {
+    /// 1x1 convolution without bias.
+    pub conv: Conv2d,
+    /// Its batch norm.
+    pub bn: BatchNorm2d,
+    /// Output size of the adaptive pool.
+    pub size: usize,
+}
+
+/// The pyramid pooling module: the input concatenated with every stage upsampled back, then a
+/// 1x1 bottleneck with batch norm and ReLU.
+#[derive(Module, Debug)]
+pub struct PyramidPooling {
+    /// Stages for pool sizes 1, 2, 3 and 6.
+    pub stages: Vec<PyramidStage>,
+    /// 1x1 bottleneck convolution without bias.
+    pub bottleneck: Conv2d,
+    /// Its batch norm.
+    pub bottleneck_bn: BatchNorm2d,
+}
+
+/// 3x3 convolution with batch norm and ReLU, then a 1x1 convolution to one logit.
+#[derive(Module, Debug)]
+pub struct Decoder {
+    /// 3x3 convolution without bias.
+    pub conv: Conv2d,
+    /// Its batch norm.
+    pub bn: BatchNorm2d,
+    /// 1x1 convolution to the logit.
+    pub classifier: Conv2d,
+}
+
+/// PSPNet for one-class segmentation. Any input size of at least 4x4 works: the logits are
+/// resized back to the input size with bilinear interpolation (align_corners = false).
+#[derive(Module, Debug)]
+pub struct PspNet {
+    /// Stride-4 encoder.
+    pub encoder: Encoder,
+    /// Pyramid pooling module: the default layer for CAM and Grad-CAM.
+    pub ppm: PyramidPooling,
+    /// Decoder at 1/4 resolution.
+    pub decoder: Decoder,
+}
+
+impl PspNet {
+    /// Lesion logits at the input's resolution.
+    ///
+    /// # Shapes
+    /// - x: `[batch, 3, height, width]`
+    /// - output: `[batch, 1, height, width]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let features = self.ppm.forward(self.encoder.forward(x));
+        resize_bilinear(self.decoder.forward(features), [h, w], false)
+    }
+}
+
+impl Encoder {
+    /// # Shapes
+    /// - x: `[batch, 3, h, w]`
+    /// - output: `[batch, backbone_features, ceil(h/4), ceil(w/4)]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = relu(self.bn1.forward(self.conv1.forward(x)));
+        relu(self.bn2.forward(self.conv2.forward(x)))
+    }
+}
+
+impl PyramidPooling {
+    /// # Shapes
+    /// - x: `[batch, c, h, w]`
+    /// - output: `[batch, c, h, w]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let mut parts = vec![x.clone()];
+        for stage in &self.stages {
+            let y = adaptive_avg_pool2d(x.clone(), [stage.size, stage.size]);
+            let y = relu(stage.bn.forward(stage.conv.forward(y)));
+            parts.push(resize_bilinear(y, [h, w], false));
+        }
+        let x = Tensor::cat(parts, 1);
+        relu(self.bottleneck_bn.forward(self.bottleneck.forward(x)))
+    }
+}
+
+impl Decoder {
+    /// # Shapes
+    /// - x: `[batch, c, h, w]`
+    /// - output: `[batch, 1, h, w]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.classifier.forward(relu(self.bn.forward(self.conv.forward(x))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Model;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn paper_preset_has_pytorchs_parameter_count() {
+        assert_eq!(Model::PspNet(PspNetConfig::paper().init(&Device::flex())).trainable_params(), 3_156_993);
+    }
+
+    #[test]
+    fn web_preset_size() {
+        assert_eq!(Model::PspNet(PspNetConfig::web().init(&Device::flex())).trainable_params(), 792_065);
+    }
+
+    #[test]
+    fn any_input_size_gives_logits_of_that_size() {
+        let device = Device::flex();
+        let model = PspNetConfig::new(8, 2, 4).init(&device).valid();
+        for [h, w] in [[37, 50], [16, 16], [5, 7]] {
+            let x = Tensor::<4>::random([1, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
+            assert_eq!(model.forward(x).dims(), [1, 1, h, w]);
+        }
+    }
+}

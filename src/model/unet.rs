@@ -1,0 +1,173 @@
+//! U-Net (Ronneberger et al. 2015) as the report describes it, with its channel mismatches fixed.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::prelude::*;
+
+use crate::nn::{DoubleConv, DoubleConvConfig};
+
+/// Configuration of [`UNet`].
+#[derive(Config, Debug)]
+pub struct UNetConfig {
+    /// Channels of the four encoder levels and the bottleneck, shallowest first.
+    pub widths: [usize; 5],
+    /// Input channels (3 for RGB photos).
+    #[config(default = 3)]
+    pub in_channels: usize,
+}
+
+impl UNetConfig {
+    /// The report's widths 64..1024: 31,043,521 parameters, as PyTorch counts them.
+    pub fn paper() -> Self {
+        Self::new([64, 128, 256, 512, 1024])
+    }
+
+    /// Browser preset, widths 16..256 (1,944,049 parameters, 7.8 MB as f32): a sixteenth of the
+    /// paper's compute, small enough to download and to fine-tune in a tab.
+    pub fn web() -> Self {
+        Self::new([16, 32, 64, 128, 256])
+    }
+
+    /// Builds the module.
+    pub fn init(&self, device: &Device) -> UNet {
+        let w = self.widths;
+        let up = |i: usize, o: usize| ConvTranspose2dConfig::new([i, o], [2, 2]).with_stride([2, 2]).init(device);
+        UNet {
+            enc1: DoubleConvConfig::same(self.in_channels, w[0]).init(device),
+            enc2: DoubleConvConfig::same(w[0], w[1]).init(device),
+            enc3: DoubleConvConfig::same(w[1], w[2]).init(device),
+            enc4: DoubleConvConfig::same(w[2], w[3]).init(device),
+            bottleneck: DoubleConvConfig::same(w[3], w[4]).init(device),
+            up4: up(w[4], w[3]),
+            dec4: DoubleConvConfig::same(2 * w[3], w[3]).init(device),
+            up3: up(w[3], w[2]),
+            dec3: DoubleConvConfig::same(2 * w[2], w[2]).init(device),
+            up2: up(w[2], w[1]),
+            dec2: DoubleConvConfig::same(2 * w[1], w[1]).init(device),
+            up1: up(w[1], w[0]),
+            dec1: DoubleConvConfig::same(2 * w[0], w[0]).init(device),
+            final_conv: Conv2dConfig::new([w[0], 1], [1, 1]).init(device),
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+        }
+    }
+}
+
+/// U-Net: four 2x2 max-pools (three in the encoder, one before the bottleneck), transposed 2x2
+/// convolutions up, skips concatenated as `(skip, up)`, and a 1x1 convolution to one logit.
+///
+/// Height and width must be multiples of 16 (see [`super::check_input_size`]).
+#[derive(Module, Debug)]
+pub struct UNet {
+    /// Encoder level 1 (full resolution).
+    pub enc1: DoubleConv,
+    /// Encoder level 2 (after a pool).
+    pub enc2: DoubleConv,
+    /// Encoder level 3.
+    pub enc3: DoubleConv,
+    /// Encoder level 4.
+    pub enc4: DoubleConv,
+    /// Bottleneck at 1/16 resolution.
+    pub bottleneck: DoubleConv,
+    /// Up-convolution from the bottleneck.
+    pub up4: ConvTranspose2d,
+    /// Decoder level 4.
+    pub dec4: DoubleConv,
+    /// Up-convolution to level 3.
+    pub up3: ConvTranspose2d,
+    /// Decoder level 3.
+    pub dec3: DoubleConv,
+    /// Up-convolution to level 2.
+    pub up2: ConvTranspose2d,
+    /// Decoder level 2.
+    pub dec2: DoubleConv,
+    /// Up-convolution to level 1.
+    pub up1: ConvTranspose2d,
+    /// Decoder level 1: the report's CAM layer.
+    pub dec1: DoubleConv,
+    /// 1x1 convolution to the lesion logit (`final` in PyTorch).
+    pub final_conv: Conv2d,
+    /// 2x2 max-pool, stride 2.
+    pub pool: MaxPool2d,
+}
+
+/// Named intermediate activations of a U-Net forward pass.
+#[derive(Debug, Clone)]
+pub struct UNetActivations {
+    /// Bottleneck output, `[b, widths[4], h/16, w/16]`.
+    pub bottleneck: Tensor<4>,
+    /// Last decoder block output, `[b, widths[0], h, w]`.
+    pub dec1: Tensor<4>,
+}
+
+impl UNet {
+    /// Lesion logits.
+    ///
+    /// # Shapes
+    /// - x: `[batch, 3, height, width]`, height and width multiples of 16
+    /// - output: `[batch, 1, height, width]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_with_activations(x).0
+    }
+
+    /// Logits together with the activations that CAM and Grad-CAM read.
+    ///
+    /// # Shapes
+    /// - x: `[batch, 3, height, width]`
+    /// - output: `[batch, 1, height, width]`
+    pub fn forward_with_activations(&self, x: Tensor<4>) -> (Tensor<4>, UNetActivations) {
+        super::check_input_size("U-Net", &x.dims(), 16);
+        let s1 = self.enc1.forward(x);
+        let s2 = self.enc2.forward(self.pool.forward(s1.clone()));
+        let s3 = self.enc3.forward(self.pool.forward(s2.clone()));
+        let s4 = self.enc4.forward(self.pool.forward(s3.clone()));
+        let b = self.bottleneck.forward(self.pool.forward(s4.clone()));
+        let d = self.decode(b.clone(), [s1, s2, s3, s4]);
+        (self.final_conv.forward(d.clone()), UNetActivations { bottleneck: b, dec1: d })
+    }
+
+    /// The decoder from the bottleneck activation: Grad-CAM at the bottleneck tracks gradients
+    /// from here.
+    ///
+    /// # Shapes
+    /// - b: `[batch, widths[4], h/16, w/16]`; skips at full, 1/2, 1/4 and 1/8 resolution
+    /// - output: `[batch, widths[0], h, w]`
+    pub fn decode(&self, b: Tensor<4>, [s1, s2, s3, s4]: [Tensor<4>; 4]) -> Tensor<4> {
+        let d4 = self.dec4.forward(Tensor::cat(vec![s4, self.up4.forward(b)], 1));
+        let d3 = self.dec3.forward(Tensor::cat(vec![s3, self.up3.forward(d4)], 1));
+        let d2 = self.dec2.forward(Tensor::cat(vec![s2, self.up2.forward(d3)], 1));
+        self.dec1.forward(Tensor::cat(vec![s1, self.up1.forward(d2)], 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Model;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn paper_preset_has_pytorchs_parameter_count() {
+        let model = Model::UNet(UNetConfig::paper().init(&Device::flex()));
+        assert_eq!(model.trainable_params(), 31_043_521);
+    }
+
+    #[test]
+    fn web_preset_is_small_and_keeps_the_input_size() {
+        let device = Device::flex();
+        let unet = UNetConfig::web().init(&device);
+        let x = Tensor::<4>::random([2, 3, 32, 48], Distribution::Normal(0.0, 1.0), &device);
+        let (logits, acts) = unet.valid().forward_with_activations(x);
+        assert_eq!(logits.dims(), [2, 1, 32, 48]);
+        assert_eq!(acts.bottleneck.dims(), [2, 256, 2, 3]);
+        assert_eq!(acts.dec1.dims(), [2, 16, 32, 48]);
+        assert_eq!(Model::UNet(unet).trainable_params(), 1_944_049);
+    }
+
+    #[test]
+    #[should_panic(expected = "U-Net needs an input height and width that are multiples of 16, got 40x48")]
+    fn rejects_sizes_that_are_not_multiples_of_16() {
+        let device = Device::flex();
+        let x = Tensor::<4>::zeros([1, 3, 40, 48], &device);
+        UNetConfig::new([2, 2, 2, 2, 2]).init(&device).forward(x);
+    }
+}

@@ -1,0 +1,263 @@
+//! U-Net++ (Zhou et al. 2018): nested dense skips and optional deep supervision.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::prelude::*;
+
+use crate::nn::{DoubleConv, DoubleConvConfig, resize_bilinear};
+
+/// Configuration of [`NestedUNet`].
+#[derive(Config, Debug)]
+pub struct NestedUNetConfig {
+    /// Channels of the five depths (`nb_filter`), shallowest first.
+    pub nb_filter: [usize; 5],
+    /// Four heads on x0_1..x0_4 instead of one on x0_4; enables the fast inference modes.
+    #[config(default = true)]
+    pub deep_supervision: bool,
+    /// Input channels (3 for RGB photos).
+    #[config(default = 3)]
+    pub in_channels: usize,
+}
+
+impl NestedUNetConfig {
+    /// The report's nb_filter 32..512: 9,163,329 parameters without deep supervision.
+    pub fn paper() -> Self {
+        Self::new([32, 64, 128, 256, 512])
+    }
+
+    /// Browser preset, nb_filter 16..256 with deep supervision (2,293,844 parameters,
+    /// 9.2 MB as f32): a quarter of the paper's parameters; U-Net++ needs its dense skips more
+    /// than width, so this is where the browser's budget goes.
+    pub fn web() -> Self {
+        Self::new([16, 32, 64, 128, 256])
+    }
+
+    /// Builds the module.
+    pub fn init(&self, device: &Device) -> NestedUNet {
+        let n = self.nb_filter;
+        let block = |i: usize, o: usize| DoubleConvConfig::new(i, o, o).init(device);
+        let head = || Conv2dConfig::new([n[0], 1], [1, 1]).init(device);
+        let heads = if self.deep_supervision { (0..4).map(|_| head()).collect() } else { vec![head()] };
+        NestedUNet {
+            conv0_0: block(self.in_channels, n[0]),
+            conv1_0: block(n[0], n[1]),
+            conv2_0: block(n[1], n[2]),
+            conv3_0: block(n[2], n[3]),
+            conv4_0: block(n[3], n[4]),
+            conv0_1: block(n[0] + n[1], n[0]),
+            conv1_1: block(n[1] + n[2], n[1]),
+            conv2_1: block(n[2] + n[3], n[2]),
+            conv3_1: block(n[3] + n[4], n[3]),
+            conv0_2: block(n[0] * 2 + n[1], n[0]),
+            conv1_2: block(n[1] * 2 + n[2], n[1]),
+            conv2_2: block(n[2] * 2 + n[3], n[2]),
+            conv0_3: block(n[0] * 3 + n[1], n[0]),
+            conv1_3: block(n[1] * 3 + n[2], n[1]),
+            conv0_4: block(n[0] * 4 + n[1], n[0]),
+            heads,
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+        }
+    }
+}
+
+/// How U-Net++ turns its heads into one prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InferenceMode {
+    /// Average of the four deep-supervision heads (the single head without deep supervision).
+    Accurate,
+    /// Only head `L1..=L4`, computing only the sub-network that head needs (pruned U-Net++).
+    Fast(u8),
+}
+
+/// U-Net++ with VGG blocks, nested dense skips and bilinear x2 upsampling
+/// (align_corners = true). Height and width must be multiples of 16.
+#[derive(Module, Debug)]
+pub struct NestedUNet {
+    /// Node x0_0.
+    pub conv0_0: DoubleConv,
+    /// Node x1_0.
+    pub conv1_0: DoubleConv,
+    /// Node x2_0.
+    pub conv2_0: DoubleConv,
+    /// Node x3_0.
+    pub conv3_0: DoubleConv,
+    /// Node x4_0, the deepest.
+    pub conv4_0: DoubleConv,
+    /// Node x0_1 (head L1).
+    pub conv0_1: DoubleConv,
+    /// Node x1_1.
+    pub conv1_1: DoubleConv,
+    /// Node x2_1.
+    pub conv2_1: DoubleConv,
+    /// Node x3_1.
+    pub conv3_1: DoubleConv,
+    /// Node x0_2 (head L2).
+    pub conv0_2: DoubleConv,
+    /// Node x1_2.
+    pub conv1_2: DoubleConv,
+    /// Node x2_2.
+    pub conv2_2: DoubleConv,
+    /// Node x0_3 (head L3).
+    pub conv0_3: DoubleConv,
+    /// Node x1_3.
+    pub conv1_3: DoubleConv,
+    /// Node x0_4 (head L4).
+    pub conv0_4: DoubleConv,
+    /// 1x1 heads: `final1..final4` with deep supervision, else `final`.
+    pub heads: Vec<Conv2d>,
+    /// 2x2 max-pool, stride 2.
+    pub pool: MaxPool2d,
+}
+
+fn up(x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    resize_bilinear(x, [2 * h, 2 * w], true)
+}
+
+fn cat(xs: Vec<Tensor<4>>) -> Tensor<4> {
+    Tensor::cat(xs, 1)
+}
+
+impl NestedUNet {
+    /// Whether the model has four deep-supervision heads.
+    pub fn deep_supervision(&self) -> bool {
+        self.heads.len() == 4
+    }
+
+    /// Logits of every head: four (x0_1..x0_4) with deep supervision, else one.
+    ///
+    /// # Shapes
+    /// - x: `[batch, 3, height, width]`, height and width multiples of 16
+    /// - output: each `[batch, 1, height, width]`
+    pub fn forward(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        let nodes = self.nodes(x, 4);
+        if self.deep_supervision() {
+            nodes.top.into_iter().zip(&self.heads).map(|(t, h)| h.forward(t)).collect()
+        } else {
+            vec![self.heads[0].forward(nodes.top[3].clone())]
+        }
+    }
+
+    /// One prediction in the given mode. `Fast(level)` runs only the nodes that head needs;
+    /// without deep supervision every mode is the single head.
+    ///
+    /// # Shapes
+    /// - x: `[batch, 3, height, width]`
+    /// - output: `[batch, 1, height, width]`
+    ///
+    /// # Panics
+    /// If a fast level is outside 1..=4.
+    pub fn predict(&self, x: Tensor<4>, mode: InferenceMode) -> Tensor<4> {
+        match (mode, self.deep_supervision()) {
+            (_, false) => self.forward(x).remove(0),
+            (InferenceMode::Accurate, true) => {
+                let heads = self.forward(x);
+                let n = heads.len() as f64;
+                heads.into_iter().reduce(|a, b| a + b).unwrap().div_scalar(n)
+            }
+            (InferenceMode::Fast(level), true) => {
+                assert!((1..=4).contains(&level), "U-Net++ fast mode takes a level 1..=4, got {level}");
+                let l = level as usize;
+                let nodes = self.nodes(x, l);
+                self.heads[l - 1].forward(nodes.top[l - 1].clone())
+            }
+        }
+    }
+
+    /// Runs the sub-network up to the top-row node x0_`depth`.
+    fn nodes(&self, x: Tensor<4>, depth: usize) -> Nodes {
+        super::check_input_size("U-Net++", &x.dims(), 16);
+        let p = |t: &Tensor<4>| self.pool.forward(t.clone());
+        let x0_0 = self.conv0_0.forward(x);
+        let x1_0 = self.conv1_0.forward(p(&x0_0));
+        let x0_1 = self.conv0_1.forward(cat(vec![x0_0.clone(), up(x1_0.clone())]));
+        let mut top = vec![x0_1.clone()];
+        if depth >= 2 {
+            let x2_0 = self.conv2_0.forward(p(&x1_0));
+            let x1_1 = self.conv1_1.forward(cat(vec![x1_0.clone(), up(x2_0.clone())]));
+            let x0_2 = self.conv0_2.forward(cat(vec![x0_0.clone(), x0_1.clone(), up(x1_1.clone())]));
+            top.push(x0_2.clone());
+            if depth >= 3 {
+                let x3_0 = self.conv3_0.forward(p(&x2_0));
+                let x2_1 = self.conv2_1.forward(cat(vec![x2_0.clone(), up(x3_0.clone())]));
+                let x1_2 = self.conv1_2.forward(cat(vec![x1_0.clone(), x1_1.clone(), up(x2_1.clone())]));
+                let x0_3 = self.conv0_3.forward(cat(vec![x0_0.clone(), x0_1.clone(), x0_2.clone(), up(x1_2.clone())]));
+                top.push(x0_3.clone());
+                if depth >= 4 {
+                    let x4_0 = self.conv4_0.forward(p(&x3_0));
+                    let x3_1 = self.conv3_1.forward(cat(vec![x3_0, up(x4_0)]));
+                    let x2_2 = self.conv2_2.forward(cat(vec![x2_0, x2_1, up(x3_1)]));
+                    let x1_3 = self.conv1_3.forward(cat(vec![x1_0, x1_1, x1_2, up(x2_2)]));
+                    let x0_4 = self.conv0_4.forward(cat(vec![x0_0, x0_1, x0_2, x0_3, up(x1_3)]));
+                    top.push(x0_4);
+                }
+            }
+        }
+        Nodes { top }
+    }
+}
+
+/// The top-row nodes x0_1..x0_depth of one forward pass.
+struct Nodes {
+    top: Vec<Tensor<4>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Model;
+    use burn::tensor::Distribution;
+
+    fn max_abs(a: Tensor<4>, b: Tensor<4>) -> f32 {
+        (a - b).abs().max().into_scalar::<f32>()
+    }
+
+    #[test]
+    fn paper_preset_has_pytorchs_parameter_count() {
+        let device = Device::flex();
+        let plain = NestedUNetConfig::paper().with_deep_supervision(false).init(&device);
+        assert_eq!(Model::NestedUNet(plain).trainable_params(), 9_163_329);
+        // Three more 1x1 heads of 32 weights and a bias each.
+        let ds = NestedUNetConfig::paper().init(&device);
+        assert_eq!(Model::NestedUNet(ds).trainable_params(), 9_163_329 + 3 * 33);
+    }
+
+    #[test]
+    fn web_preset_size() {
+        let model = Model::NestedUNet(NestedUNetConfig::web().init(&Device::flex()));
+        assert_eq!(model.trainable_params(), 2_293_844);
+    }
+
+    #[test]
+    fn accurate_mode_averages_the_heads_and_fast_mode_equals_its_head() {
+        let device = Device::flex();
+        let model = NestedUNetConfig::new([4, 4, 8, 8, 8]).init(&device).valid();
+        let x = Tensor::<4>::random([1, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
+        let heads = model.forward(x.clone());
+        assert_eq!(heads.len(), 4);
+        let mean = heads.iter().cloned().reduce(|a, b| a + b).unwrap().div_scalar(4.0);
+        assert!(max_abs(model.predict(x.clone(), InferenceMode::Accurate), mean) < 1e-6);
+        for level in 1..=4u8 {
+            let fast = model.predict(x.clone(), InferenceMode::Fast(level));
+            assert!(max_abs(fast, heads[level as usize - 1].clone()) < 1e-6, "level {level}");
+        }
+        // The heads differ, so the comparisons above are not vacuous.
+        assert!(max_abs(heads[0].clone(), heads[3].clone()) > 1e-4);
+    }
+
+    #[test]
+    fn without_deep_supervision_every_mode_is_the_single_head() {
+        let device = Device::flex();
+        let model = NestedUNetConfig::new([4, 4, 8, 8, 8]).with_deep_supervision(false).init(&device).valid();
+        let x = Tensor::<4>::random([1, 3, 16, 16], Distribution::Normal(0.0, 1.0), &device);
+        let single = model.forward(x.clone()).remove(0);
+        assert!(max_abs(model.predict(x, InferenceMode::Fast(1)), single) < 1e-6);
+    }
+
+    #[test]
+    #[should_panic(expected = "multiples of 16")]
+    fn rejects_sizes_that_are_not_multiples_of_16() {
+        let device = Device::flex();
+        NestedUNetConfig::new([2, 2, 2, 2, 2]).init(&device).forward(Tensor::<4>::zeros([1, 3, 24, 32], &device));
+    }
+}

@@ -1,0 +1,314 @@
+//! Weights in and out as safetensors with PyTorch `state_dict` key names.
+//!
+//! A file written here loads into the PyTorch models of `shared/golden/make_golden.py` with
+//! `load_state_dict(..., strict=True)` (PyTorch fills the missing `num_batches_tracked`), and a
+//! file written by PyTorch loads here. Widths are read from the tensor shapes, so a file of any
+//! preset loads without being told which.
+
+use std::collections::{BTreeMap, HashMap};
+
+use burn::prelude::*;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use safetensors::SafeTensors;
+
+use crate::Error;
+use crate::model::{Architecture, Model, NestedUNetConfig, PspNetConfig, UNetConfig};
+
+/// Metadata key holding the architecture name in files written here.
+pub const MODEL_KEY: &str = "lesionlab.model";
+
+/// Regex rewrites between Burn module paths and PyTorch keys, applied in order.
+struct KeyMap {
+    to_burn: Vec<(&'static str, &'static str)>,
+    to_torch: Vec<(&'static str, &'static str)>,
+}
+
+fn key_map(model: &Model) -> KeyMap {
+    match model {
+        Model::UNet(_) => KeyMap {
+            to_burn: vec![
+                (r"^(enc[234]|bottleneck)\.1\.", "${1}."),
+                (r"\.net\.0\.", ".conv1."),
+                (r"\.net\.1\.", ".bn1."),
+                (r"\.net\.3\.", ".conv2."),
+                (r"\.net\.4\.", ".bn2."),
+                (r"^final\.", "final_conv."),
+            ],
+            to_torch: vec![
+                (r"\.conv1\.", ".net.0."),
+                (r"\.bn1\.", ".net.1."),
+                (r"\.conv2\.", ".net.3."),
+                (r"\.bn2\.", ".net.4."),
+                (r"^(enc[234]|bottleneck)\.", "${1}.1."),
+                (r"^final_conv\.", "final."),
+            ],
+        },
+        Model::NestedUNet(m) if m.deep_supervision() => KeyMap {
+            to_burn: vec![
+                (r"^final1\.", "heads.0."),
+                (r"^final2\.", "heads.1."),
+                (r"^final3\.", "heads.2."),
+                (r"^final4\.", "heads.3."),
+            ],
+            to_torch: vec![
+                (r"^heads\.0\.", "final1."),
+                (r"^heads\.1\.", "final2."),
+                (r"^heads\.2\.", "final3."),
+                (r"^heads\.3\.", "final4."),
+            ],
+        },
+        Model::NestedUNet(_) => KeyMap { to_burn: vec![(r"^final\.", "heads.0.")], to_torch: vec![(r"^heads\.0\.", "final.")] },
+        Model::PspNet(_) => KeyMap {
+            to_burn: vec![
+                (r"^encoder\.0\.", "encoder.conv1."),
+                (r"^encoder\.1\.", "encoder.bn1."),
+                (r"^encoder\.3\.", "encoder.conv2."),
+                (r"^encoder\.4\.", "encoder.bn2."),
+                (r"^ppm\.stages\.(\d+)\.1\.", "ppm.stages.${1}.conv."),
+                (r"^ppm\.stages\.(\d+)\.2\.", "ppm.stages.${1}.bn."),
+                (r"^ppm\.bottleneck\.0\.", "ppm.bottleneck."),
+                (r"^ppm\.bottleneck\.1\.", "ppm.bottleneck_bn."),
+                (r"^decoder\.0\.", "decoder.conv."),
+                (r"^decoder\.1\.", "decoder.bn."),
+                (r"^decoder\.3\.", "decoder.classifier."),
+            ],
+            to_torch: vec![
+                (r"^encoder\.conv1\.", "encoder.0."),
+                (r"^encoder\.bn1\.", "encoder.1."),
+                (r"^encoder\.conv2\.", "encoder.3."),
+                (r"^encoder\.bn2\.", "encoder.4."),
+                (r"^ppm\.stages\.(\d+)\.conv\.", "ppm.stages.${1}.1."),
+                (r"^ppm\.stages\.(\d+)\.bn\.", "ppm.stages.${1}.2."),
+                (r"^ppm\.bottleneck\.", "ppm.bottleneck.0."),
+                (r"^ppm\.bottleneck_bn\.", "ppm.bottleneck.1."),
+                (r"^decoder\.conv\.", "decoder.0."),
+                (r"^decoder\.bn\.", "decoder.1."),
+                (r"^decoder\.classifier\.", "decoder.3."),
+            ],
+        },
+    }
+}
+
+/// Tensor names and shapes of a safetensors file, and its metadata, read from the header only.
+struct Header {
+    shapes: HashMap<String, Vec<usize>>,
+    metadata: HashMap<String, String>,
+}
+
+fn read_header(bytes: &[u8], source: &str) -> Result<Header, Error> {
+    let (_, meta) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| weights_error(source, format!("not a readable safetensors file ({e})")))?;
+    let shapes = meta.tensors().into_iter().map(|(name, info)| (name, info.shape.clone())).collect();
+    let metadata = meta.metadata().clone().unwrap_or_default();
+    Ok(Header { shapes, metadata })
+}
+
+fn weights_error(source: &str, message: impl Into<String>) -> Error {
+    Error::Weights { source_name: source.to_string(), message: message.into() }
+}
+
+/// Which architecture a file's keys belong to, if any.
+fn detect(header: &Header) -> Option<Architecture> {
+    if let Some(arch) = header.metadata.get(MODEL_KEY).and_then(|m| m.parse().ok()) {
+        return Some(arch);
+    }
+    let has = |k: &str| header.shapes.contains_key(k);
+    if has("enc1.net.0.weight") {
+        Some(Architecture::UNet)
+    } else if has("conv0_0.conv1.weight") {
+        Some(Architecture::UNetPlusPlus)
+    } else if has("encoder.0.weight") && has("ppm.bottleneck.0.weight") {
+        Some(Architecture::PspNet)
+    } else {
+        None
+    }
+}
+
+/// Builds an uninitialised-weights model whose widths fit the file's tensor shapes.
+fn model_for(arch: Architecture, header: &Header, source: &str, device: &Device) -> Result<Model, Error> {
+    let dim = |key: &str, axis: usize| -> Result<usize, Error> {
+        header
+            .shapes
+            .get(key)
+            .and_then(|s| s.get(axis).copied())
+            .ok_or_else(|| weights_error(source, format!("missing tensor '{key}' of a {}", arch.display_name())))
+    };
+    Ok(match arch {
+        Architecture::UNet => {
+            let mut widths = [0; 5];
+            for (i, key) in ["enc1.net.0.weight", "enc2.1.net.0.weight", "enc3.1.net.0.weight", "enc4.1.net.0.weight", "bottleneck.1.net.0.weight"]
+                .iter()
+                .enumerate()
+            {
+                widths[i] = dim(key, 0)?;
+            }
+            Model::UNet(UNetConfig::new(widths).with_in_channels(dim("enc1.net.0.weight", 1)?).init(device))
+        }
+        Architecture::UNetPlusPlus => {
+            let mut nb = [0; 5];
+            for (i, key) in ["conv0_0.conv1.weight", "conv1_0.conv1.weight", "conv2_0.conv1.weight", "conv3_0.conv1.weight", "conv4_0.conv1.weight"]
+                .iter()
+                .enumerate()
+            {
+                nb[i] = dim(key, 0)?;
+            }
+            let ds = header.shapes.contains_key("final1.weight");
+            Model::NestedUNet(
+                NestedUNetConfig::new(nb).with_deep_supervision(ds).with_in_channels(dim("conv0_0.conv1.weight", 1)?).init(device),
+            )
+        }
+        Architecture::PspNet => {
+            let stages = (0..).take_while(|i| header.shapes.contains_key(&format!("ppm.stages.{i}.1.weight"))).count();
+            let pool_sizes = if stages == 4 { vec![1, 2, 3, 6] } else { (1..=stages).collect() };
+            if stages != 4 {
+                return Err(weights_error(source, format!("a PSPNet here has 4 pyramid stages (1, 2, 3, 6), the file has {stages}")));
+            }
+            let config = PspNetConfig::new(dim("encoder.3.weight", 0)?, dim("ppm.stages.0.1.weight", 0)?, dim("decoder.0.weight", 0)?)
+                .with_pool_sizes(pool_sizes)
+                .with_in_channels(dim("encoder.0.weight", 1)?);
+            Model::PspNet(config.init(device))
+        }
+    })
+}
+
+/// Loads a model from safetensors bytes, checking that they hold an `expected` model and that
+/// every tensor is present with the right shape.
+///
+/// `source` names the bytes in error messages (a path or URL). The returned model is new:
+/// a failed load leaves whatever model the caller holds untouched.
+pub fn load(bytes: Vec<u8>, expected: Architecture, source: &str, device: &Device) -> Result<Model, Error> {
+    let header = read_header(&bytes, source)?;
+    match detect(&header) {
+        Some(found) if found != expected => {
+            return Err(weights_error(
+                source,
+                format!("this file holds {} weights, not {} weights", found.display_name(), expected.display_name()),
+            ));
+        }
+        None => {
+            return Err(weights_error(
+                source,
+                format!("no {} tensors found (is this a LesionLab or PyTorch weights file?)", expected.display_name()),
+            ));
+        }
+        Some(_) => {}
+    }
+    let mut model = model_for(expected, &header, source, device)?;
+    apply(&mut model, bytes, &header, source)?;
+    Ok(model)
+}
+
+fn apply(model: &mut Model, bytes: Vec<u8>, header: &Header, source: &str) -> Result<(), Error> {
+    let map = key_map(model);
+    let mut store = SafetensorsStore::from_bytes(Some(bytes)).allow_partial(true).validate(false);
+    for (from, to) in &map.to_burn {
+        store = store.with_key_remapping(*from, *to);
+    }
+    let result = match model {
+        Model::UNet(m) => m.load_from(&mut store),
+        Model::NestedUNet(m) => m.load_from(&mut store),
+        Model::PspNet(m) => m.load_from(&mut store),
+    }
+    .map_err(|e| weights_error(source, e.to_string()))?;
+
+    let torch = |burn_path: &str| to_torch_key(burn_path, &map);
+    let mut problems: Vec<String> = result
+        .errors
+        .iter()
+        .map(|e| match e {
+            burn::store::ApplyError::ShapeMismatch { path, expected, found } => {
+                format!("tensor '{}' has shape {:?}, the model needs {:?}", torch(path), found.to_vec(), expected.to_vec())
+            }
+            other => other.to_string(),
+        })
+        .collect();
+    problems.extend(result.missing.iter().map(|(path, _)| format!("tensor '{}' is missing", torch(path))));
+    problems.extend(
+        result
+            .unused
+            .iter()
+            .filter(|k| !k.ends_with("num_batches_tracked"))
+            .map(|k| format!("tensor '{}' does not belong to this model", original_key(k, header, &map))),
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        let n = problems.len();
+        problems.truncate(8);
+        let more = if n > 8 { format!(" (and {} more)", n - 8) } else { String::new() };
+        Err(weights_error(source, format!("{}{more}", problems.join("; "))))
+    }
+}
+
+fn to_torch_key(burn_path: &str, map: &KeyMap) -> String {
+    rewrite(burn_path, &map.to_torch)
+}
+
+/// The PyTorch `state_dict` key of a Burn module path (`enc2.conv1.weight` → `enc2.1.net.0.weight`).
+pub fn torch_key(model: &Model, burn_path: &str) -> String {
+    to_torch_key(burn_path, &key_map(model))
+}
+
+/// The file's own name for a key the store reports after remapping.
+fn original_key(remapped: &str, header: &Header, map: &KeyMap) -> String {
+    header
+        .shapes
+        .keys()
+        .find(|k| rewrite(k, &map.to_burn) == remapped)
+        .cloned()
+        .unwrap_or_else(|| remapped.to_string())
+}
+
+fn rewrite(key: &str, patterns: &[(&str, &str)]) -> String {
+    let mut out = key.to_string();
+    for (from, to) in patterns {
+        let re = regex::Regex::new(from).expect("key patterns are valid regexes");
+        out = re.replace_all(&out, *to).into_owned();
+    }
+    out
+}
+
+/// Serialises a model's weights and batch-norm statistics as safetensors with PyTorch key
+/// names, tagging the file with the architecture.
+///
+/// On WebGPU in the browser, move the model to a CPU device first: reading tensors back
+/// synchronously is not possible there.
+pub fn save(model: &Model) -> Result<Vec<u8>, Error> {
+    // `valid` folds batch-norm statistics updated during training into the stored value.
+    let model = &model.valid();
+    let map = key_map(model);
+    let mut store = SafetensorsStore::from_bytes(None).metadata(MODEL_KEY, model.architecture().name());
+    for (from, to) in &map.to_torch {
+        store = store.with_key_remapping(*from, *to);
+    }
+    match model {
+        Model::UNet(m) => m.save_into(&mut store),
+        Model::NestedUNet(m) => m.save_into(&mut store),
+        Model::PspNet(m) => m.save_into(&mut store),
+    }
+    .and_then(|_| store.get_bytes())
+    .map_err(|e| weights_error("(in memory)", e.to_string()))
+}
+
+/// Tensor shapes by PyTorch key, as [`save`] would write them.
+pub fn torch_shapes(model: &Model) -> BTreeMap<String, Vec<usize>> {
+    let map = key_map(model);
+    collect(model).into_iter().map(|t| (to_torch_key(&t.name, &map), t.shape.to_vec())).collect()
+}
+
+fn collect(model: &Model) -> Vec<burn::store::burn_pack::Tensor> {
+    match model {
+        Model::UNet(m) => m.collect(None, None, false),
+        Model::NestedUNet(m) => m.collect(None, None, false),
+        Model::PspNet(m) => m.collect(None, None, false),
+    }
+}
+
+/// Parameters as PyTorch's `parameters()` counts them: running statistics are buffers.
+pub(crate) fn trainable_params(model: &Model) -> usize {
+    collect(model)
+        .iter()
+        .filter(|t| !(t.name.ends_with("running_mean") || t.name.ends_with("running_var")))
+        .map(|t| t.shape.num_elements())
+        .sum()
+}

@@ -3,11 +3,14 @@
 //! One implementation of every model, loss and metric serves native and WebAssembly builds,
 //! CPU (Flex) and GPU (wgpu/WebGPU): the device a model is built on decides where it runs.
 
+pub mod data;
 mod error;
 pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod nn;
+pub mod segment;
+pub mod train;
 pub mod weights;
 
 pub use error::Error;

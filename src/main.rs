@@ -16,12 +16,21 @@ struct Cli {
 enum Command {
     /// Median forward and training-step times per model and preset on the CPU backend.
     Bench(cli::bench::BenchArgs),
+    /// Train a model on ISIC images and masks.
+    Train(cli::train::TrainArgs),
+    /// ISIC metrics of a model on images and masks, at each mask's own resolution.
+    Eval(cli::eval::EvalArgs),
+    /// Write a lesion mask (and optionally an overlay) for each photo.
+    Segment(cli::segment::SegmentArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(args) => cli::bench::run(args),
+        Command::Train(args) => cli::train::run(args),
+        Command::Eval(args) => cli::eval::run(args),
+        Command::Segment(args) => cli::segment::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

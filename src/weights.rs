@@ -17,6 +17,15 @@ use crate::model::{Architecture, Model, NestedUNetConfig, PspNetConfig, UNetConf
 /// Metadata key holding the architecture name in files written here.
 pub const MODEL_KEY: &str = "lesionlab.model";
 
+/// Metadata key holding the input size (height = width) the weights were trained at.
+pub const INPUT_SIZE_KEY: &str = "lesionlab.input_size";
+
+/// The input size recorded in a weights file, if any.
+pub fn input_size(bytes: &[u8]) -> Option<usize> {
+    let (_, meta) = SafeTensors::read_metadata(bytes).ok()?;
+    meta.metadata().as_ref()?.get(INPUT_SIZE_KEY)?.parse().ok()
+}
+
 /// Regex rewrites between Burn module paths and PyTorch keys, applied in order.
 struct KeyMap {
     to_burn: Vec<(&'static str, &'static str)>,
@@ -274,10 +283,18 @@ fn rewrite(key: &str, patterns: &[(&str, &str)]) -> String {
 /// On WebGPU in the browser, move the model to a CPU device first: reading tensors back
 /// synchronously is not possible there.
 pub fn save(model: &Model) -> Result<Vec<u8>, Error> {
+    save_with_input_size(model, None)
+}
+
+/// [`save`], recording the input size the model was trained at.
+pub fn save_with_input_size(model: &Model, input_size: Option<usize>) -> Result<Vec<u8>, Error> {
     // `valid` folds batch-norm statistics updated during training into the stored value.
     let model = &model.valid();
     let map = key_map(model);
     let mut store = SafetensorsStore::from_bytes(None).metadata(MODEL_KEY, model.architecture().name());
+    if let Some(size) = input_size {
+        store = store.metadata(INPUT_SIZE_KEY, size.to_string());
+    }
     for (from, to) in &map.to_torch {
         store = store.with_key_remapping(*from, *to);
     }

@@ -1,0 +1,174 @@
+//! `lesionlab train`: train a model on an ISIC folder or zip, with a checkpoint after every
+//! epoch.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use lesionlab::data::{Augmentation, dir_sources, load_pairs, split_by_id};
+use lesionlab::train::{Flow, Outcome, Progress, TrainConfig, Trainer};
+use lesionlab::{Architecture, Error, Model, Preset, weights};
+
+/// Options of `lesionlab train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Which network: unet, unetpp or pspnet.
+    #[arg(long)]
+    model: Architecture,
+    /// Widths: web (shipped in the browser) or paper (the report's).
+    #[arg(long, default_value = "web")]
+    preset: Preset,
+    /// ISIC data: a folder (official layout, flat, or holding the official zips) or a zip file.
+    #[arg(long)]
+    data: PathBuf,
+    /// Input height and width (a multiple of 16).
+    #[arg(long, default_value_t = 256)]
+    size: usize,
+    /// Epochs in total (a resumed run continues up to this number).
+    #[arg(long, default_value_t = 20)]
+    epochs: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 4)]
+    batch: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    /// Fraction of ids held out for validation.
+    #[arg(long, default_value_t = 0.2)]
+    val_fraction: f64,
+    /// Weight of the Dice term of the loss (default: 0.2 for U-Net++, 0 = plain BCE otherwise, as in the report).
+    #[arg(long)]
+    dice_weight: Option<f64>,
+    /// Train without flips, rotations and colour jitter.
+    #[arg(long)]
+    no_augment: bool,
+    /// Seed of the split, shuffling and augmentation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Start from these weights instead of a fresh model (fine-tuning).
+    #[arg(long)]
+    init: Option<PathBuf>,
+    /// Where to write the trained weights; the checkpoint goes beside it as FILE.ckpt.
+    #[arg(long, default_value = "model.safetensors")]
+    out: PathBuf,
+    /// Resume from a checkpoint written by an earlier run.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })
+}
+
+/// Writes through a temporary file, so an interrupted write never replaces a good file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), message: e.to_string() };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// Runs the command.
+pub fn run(args: TrainArgs) -> Result<(), Error> {
+    let device = Device::flex().autodiff();
+    let ckpt_path = args.out.with_extension("ckpt");
+    let mut trainer = match &args.resume {
+        Some(path) => {
+            let t = Trainer::resume(&read(path)?, &path.display().to_string(), &device)?;
+            eprintln!("resumed {} after epoch {} of {}", path.display(), t.epochs_done(), t.config.epochs);
+            t
+        }
+        None => {
+            let mut config = TrainConfig::report(args.model, args.preset);
+            config.epochs = args.epochs;
+            config.batch_size = args.batch;
+            config.learning_rate = args.lr;
+            config.size = args.size;
+            config.seed = args.seed;
+            config.augmentation = (!args.no_augment).then(Augmentation::default);
+            if let Some(w) = args.dice_weight {
+                config.dice_weight = w;
+            }
+            let model = match &args.init {
+                Some(path) => weights::load(read(path)?, args.model, &path.display().to_string(), &device)?,
+                None => Model::init(args.model, args.preset, &device),
+            };
+            Trainer::new(model, config, &device)?
+        }
+    };
+    let config = trainer.config.clone();
+
+    let mut sources = dir_sources(&args.data)?;
+    let bar = ProgressBar::new(0).with_style(ProgressStyle::with_template("loading {bar:30} {pos}/{len} pairs {elapsed}").unwrap());
+    let (samples, report) = load_pairs(&mut sources, config.size as u32, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    for s in &report.skipped {
+        eprintln!("skipped {}: {}", s.file, s.reason);
+    }
+    let (train, val) = split_by_id(samples, args.val_fraction, config.seed);
+    eprintln!(
+        "{} pairs found, {} loaded, {} files skipped; {} for training, {} for validation; {} {} at {}x{}, batch {}, lr {}",
+        report.paired, report.loaded, report.skipped.len(), train.len(), val.len(),
+        trainer.model().architecture().display_name(), config.preset, config.size, config.size, config.batch_size, config.learning_rate
+    );
+
+    let steps = train.len().div_ceil(config.batch_size) as u64;
+    let bar = ProgressBar::new(steps).with_style(ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} loss {msg} {elapsed}<{eta}").unwrap());
+    let start = std::time::Instant::now();
+    // After every epoch a checkpoint and the weights, so an interrupted run loses at most the
+    // epoch in progress: the callback stops the loop at each epoch's end, we save, and go on.
+    let save_all = |trainer: &Trainer| -> Result<(), Error> {
+        write_atomic(&ckpt_path, &trainer.checkpoint()?)?;
+        write_atomic(&args.out, &weights::save_with_input_size(trainer.model(), Some(config.size))?)
+    };
+    loop {
+        let outcome = pollster::block_on(trainer.train(&train, &val, &mut |p| match p {
+            Progress::Step { epoch, step, loss, .. } => {
+                bar.set_prefix(format!("{epoch}/{}", config.epochs));
+                bar.set_position(step as u64);
+                bar.set_message(format!("{loss:.4}"));
+                Flow::Continue
+            }
+            Progress::Validating { .. } => {
+                bar.set_message("validating".to_string());
+                Flow::Continue
+            }
+            Progress::Epoch(r) => {
+                bar.reset();
+                println!(
+                    "epoch {} train_loss {:.4} val_loss {:.4} val_iou {:.4} val_dice {:.4} elapsed_s {:.0}",
+                    r.epoch,
+                    r.train_loss,
+                    r.val_loss.unwrap_or(f64::NAN),
+                    r.val_iou.unwrap_or(f64::NAN),
+                    r.val_dice.unwrap_or(f64::NAN),
+                    start.elapsed().as_secs_f64()
+                );
+                Flow::Stop
+            }
+        }));
+        match outcome {
+            Ok(outcome) => {
+                save_all(&trainer)?;
+                if outcome == Outcome::Finished {
+                    break;
+                }
+            }
+            Err(e) => {
+                bar.finish_and_clear();
+                save_all(&trainer)?;
+                return Err(Error::Invalid(format!("{e} (the last good weights are in {})", args.out.display())));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    eprintln!("wrote {} and {} after {} epochs in {:.0} s", args.out.display(), ckpt_path.display(), trainer.epochs_done(), start.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! In-memory datasets of resized pairs, splits and batches.
+
+use burn::prelude::*;
+use image::{GrayImage, RgbImage};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+
+use super::{Augmentation, normalize_chw};
+
+/// One image/mask pair at model resolution.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// ISIC id, `ISIC_NNNNNNN`.
+    pub id: String,
+    /// Photo resized to the model's input size.
+    pub image: RgbImage,
+    /// Mask at the same size, values 0 or 1.
+    pub mask: GrayImage,
+    /// The photo's original width and height.
+    pub original: (u32, u32),
+}
+
+/// Samples of one size.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    /// The samples, in a fixed order.
+    pub samples: Vec<Sample>,
+}
+
+impl Dataset {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Input and target tensors of the samples at `indices`, augmented when `augment` is given.
+    ///
+    /// # Shapes
+    /// - images: `[batch, 3, size, size]`, normalised as [`super::preprocess`] defines
+    /// - masks: `[batch, 1, size, size]`, values 0 or 1
+    pub fn batch(&self, indices: &[usize], augment: Option<(&Augmentation, &mut SmallRng)>, device: &Device) -> (Tensor<4>, Tensor<4>) {
+        let (w, h) = self.samples[indices[0]].image.dimensions();
+        let (w, h) = (w as usize, h as usize);
+        let mut xs = Vec::with_capacity(indices.len() * 3 * w * h);
+        let mut ys = Vec::with_capacity(indices.len() * w * h);
+        let mut augment = augment;
+        for &i in indices {
+            let s = &self.samples[i];
+            let (mut image, mut mask) = (s.image.clone(), s.mask.clone());
+            if let Some((aug, rng)) = augment.as_mut() {
+                aug.apply(rng, &mut image, &mut mask);
+            }
+            xs.extend(normalize_chw(&image));
+            ys.extend(mask.pixels().map(|p| p.0[0] as f32));
+        }
+        let n = indices.len();
+        let x = Tensor::from_data(TensorData::new(xs, [n, 3, h, w]), device);
+        let y = Tensor::from_data(TensorData::new(ys, [n, 1, h, w]), device);
+        (x, y)
+    }
+}
+
+fn id_hash(seed: u64, id: &str) -> u64 {
+    // FNV-1a: stable across platforms and Rust versions, unlike `DefaultHasher`.
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for b in id.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Splits samples into (train, validation) by id: the `fraction` of ids with the smallest
+/// seeded hash go to validation. The split of an id depends only on the seed and the set of
+/// ids, never on file order.
+pub fn split_by_id(mut samples: Vec<Sample>, fraction: f64, seed: u64) -> (Dataset, Dataset) {
+    samples.sort_by_key(|s| (id_hash(seed, &s.id), s.id.clone()));
+    let n_val = ((samples.len() as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
+    let train = samples.split_off(n_val);
+    let mut val = samples;
+    val.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut train = train;
+    train.sort_by(|a, b| a.id.cmp(&b.id));
+    (Dataset { samples: train }, Dataset { samples: val })
+}
+
+/// A seeded generator for epoch `epoch` of a run with `seed`.
+pub fn epoch_rng(seed: u64, epoch: usize) -> SmallRng {
+    SmallRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(id: &str) -> Sample {
+        Sample { id: id.into(), image: RgbImage::new(2, 2), mask: GrayImage::new(2, 2), original: (2, 2) }
+    }
+
+    #[test]
+    fn split_is_by_id_exact_in_size_and_independent_of_order() {
+        let ids: Vec<String> = (0..100).map(|i| format!("ISIC_{i:07}")).collect();
+        let (train, val) = split_by_id(ids.iter().map(|i| sample(i)).collect(), 0.2, 42);
+        assert_eq!((train.len(), val.len()), (80, 20));
+        let (train2, val2) = split_by_id(ids.iter().rev().map(|i| sample(i)).collect(), 0.2, 42);
+        let v1: Vec<_> = val.samples.iter().map(|s| &s.id).collect();
+        let v2: Vec<_> = val2.samples.iter().map(|s| &s.id).collect();
+        assert_eq!(v1, v2);
+        assert_eq!(train.len(), train2.len());
+        assert!(train.samples.iter().all(|s| !v1.contains(&&s.id)));
+        let (_, other) = split_by_id(ids.iter().map(|i| sample(i)).collect(), 0.2, 43);
+        assert_ne!(v1, other.samples.iter().map(|s| &s.id).collect::<Vec<_>>(), "the seed matters");
+    }
+
+    #[test]
+    fn batches_are_normalised_images_and_binary_masks() {
+        let mut s = sample("ISIC_0000001");
+        s.image.put_pixel(1, 0, image::Rgb([255, 255, 255]));
+        s.mask.put_pixel(0, 1, image::Luma([1]));
+        let ds = Dataset { samples: vec![s.clone(), s] };
+        let (x, y) = ds.batch(&[0, 1], None, &Device::flex());
+        assert_eq!(x.dims(), [2, 3, 2, 2]);
+        assert_eq!(y.to_data().try_to_vec::<f32>().unwrap(), vec![0., 0., 1., 0., 0., 0., 1., 0.]);
+        let x = x.to_data().try_to_vec::<f32>().unwrap();
+        assert!((x[1] - (1.0 - 0.485) / 0.229).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,19 @@
+//! ISIC data: pairing files by id, decoding, preprocessing and augmentation, datasets and
+//! splits. Everything here works on bytes, so the browser uses it as the CLI does; the native
+//! CLI adds reading directories on top.
+
+mod augment;
+mod dataset;
+mod decode;
+mod pairing;
+mod preprocess;
+mod source;
+
+pub use augment::Augmentation;
+pub use dataset::{Dataset, Sample, epoch_rng, split_by_id};
+pub use decode::{MAX_PIXELS, decode_image, decode_mask};
+pub use pairing::{FileKind, Pairing, Skipped, classify, pair_files};
+pub use preprocess::{MEAN, STD, normalize_chw, resize_mask, resize_rgb};
+pub use source::{FileSource, LoadReport, NamedBytes, ZipSource, expand_zips, load_pairs};
+#[cfg(not(target_family = "wasm"))]
+pub use source::dir_sources;

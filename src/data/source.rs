@@ -1,0 +1,239 @@
+//! Where ISIC files come from: named byte buffers (the browser), zip archives (both), and on
+//! native builds directories. Files are read one pair at a time and kept only resized, so a
+//! 10 GB official zip never sits in memory whole.
+
+use std::io::{Read, Seek};
+
+use image::GrayImage;
+
+use super::pairing::{Skipped, pair_files};
+use super::{Sample, decode_image, decode_mask};
+use crate::Error;
+
+/// A file given as bytes, with the name used in messages.
+#[derive(Debug, Clone)]
+pub struct NamedBytes {
+    /// File name or path.
+    pub name: String,
+    /// Contents.
+    pub bytes: Vec<u8>,
+}
+
+/// A set of files that can be listed and read by name.
+pub trait FileSource {
+    /// Names of the files (unique within the source).
+    fn names(&self) -> Vec<String>;
+    /// Reads one file.
+    fn read(&mut self, name: &str) -> Result<Vec<u8>, Error>;
+}
+
+impl FileSource for Vec<NamedBytes> {
+    fn names(&self) -> Vec<String> {
+        self.iter().map(|f| f.name.clone()).collect()
+    }
+    fn read(&mut self, name: &str) -> Result<Vec<u8>, Error> {
+        self.iter().find(|f| f.name == name).map(|f| f.bytes.clone()).ok_or_else(|| Error::Io { path: name.into(), message: "not found".into() })
+    }
+}
+
+/// The files inside a zip archive, named `archive.zip/path/in/zip`.
+pub struct ZipSource<R: Read + Seek> {
+    label: String,
+    archive: zip::ZipArchive<R>,
+}
+
+impl<R: Read + Seek> ZipSource<R> {
+    /// Opens an archive; `label` (its file name) prefixes every entry's name.
+    pub fn new(reader: R, label: &str) -> Result<Self, Error> {
+        let archive = zip::ZipArchive::new(reader).map_err(|e| Error::Io { path: label.into(), message: format!("not a readable zip file ({e})") })?;
+        Ok(Self { label: label.to_string(), archive })
+    }
+}
+
+impl<R: Read + Seek> FileSource for ZipSource<R> {
+    fn names(&self) -> Vec<String> {
+        self.archive
+            .file_names()
+            .filter_map(|n| n.ok())
+            .filter(|n| !n.ends_with('/') && !n.starts_with("__MACOSX/"))
+            .map(|n| format!("{}/{n}", self.label))
+            .collect()
+    }
+    fn read(&mut self, name: &str) -> Result<Vec<u8>, Error> {
+        let inner = name.strip_prefix(&format!("{}/", self.label)).unwrap_or(name);
+        let mut file = self.archive.by_name(inner).map_err(|e| Error::Io { path: name.into(), message: format!("cannot read from the zip ({e})") })?;
+        if file.size() > super::MAX_PIXELS * 4 {
+            return Err(Error::Io { path: name.into(), message: format!("{} MB is too large for an image", file.size() / 1_000_000) });
+        }
+        let mut bytes = Vec::with_capacity(file.size() as usize);
+        file.read_to_end(&mut bytes).map_err(|e| Error::Io { path: name.into(), message: format!("corrupt zip entry ({e})") })?;
+        Ok(bytes)
+    }
+}
+
+/// Splits named buffers into plain files and zip archives opened as sources.
+pub fn expand_zips(files: Vec<NamedBytes>) -> (Vec<Box<dyn FileSource>>, Vec<Skipped>) {
+    let mut plain = Vec::new();
+    let mut sources: Vec<Box<dyn FileSource>> = Vec::new();
+    let mut skipped = Vec::new();
+    for f in files {
+        if f.name.to_ascii_lowercase().ends_with(".zip") {
+            match ZipSource::new(std::io::Cursor::new(f.bytes), &f.name) {
+                Ok(z) => sources.push(Box::new(z)),
+                Err(e) => skipped.push(Skipped { file: f.name, reason: e.to_string() }),
+            }
+        } else {
+            plain.push(f);
+        }
+    }
+    sources.push(Box::new(plain));
+    (sources, skipped)
+}
+
+/// How loading went: pairs found and every file left out with its reason.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct LoadReport {
+    /// Image/mask pairs found by name.
+    pub paired: usize,
+    /// Pairs decoded and kept.
+    pub loaded: usize,
+    /// Files left out, with the reason.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Pairs the files of all sources by ISIC id, decodes each pair, checks that the mask has the
+/// image's size, and keeps both resized to `size x size`. Bad files are reported and skipped;
+/// an error is returned only when no usable pair is left. `progress(done, total)` is called
+/// after each pair.
+pub fn load_pairs(
+    sources: &mut [Box<dyn FileSource>],
+    size: u32,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<(Vec<Sample>, LoadReport), Error> {
+    let mut owner = Vec::new();
+    for (i, s) in sources.iter().enumerate() {
+        owner.extend(s.names().into_iter().map(|n| (n, i)));
+    }
+    let names: Vec<&str> = owner.iter().map(|(n, _)| n.as_str()).collect();
+    let pairing = pair_files(&names);
+    let source_of = |name: &str| owner.iter().find(|(n, _)| n == name).map(|(_, i)| *i).unwrap();
+    let mut report = LoadReport { paired: pairing.pairs.len(), loaded: 0, skipped: pairing.skipped };
+    let mut samples = Vec::new();
+    let total = pairing.pairs.len();
+    for (done, (id, image_name, mask_name)) in pairing.pairs.iter().enumerate() {
+        match load_pair(sources, source_of(image_name), image_name, source_of(mask_name), mask_name, size) {
+            Ok((image, mask, original)) => samples.push(Sample { id: id.clone(), image, mask, original }),
+            Err((file, reason)) => report.skipped.push(Skipped { file, reason }),
+        }
+        progress(done + 1, total);
+    }
+    report.loaded = samples.len();
+    if samples.is_empty() {
+        let detail = report.skipped.iter().take(5).map(|s| format!("{}: {}", s.file, s.reason)).collect::<Vec<_>>().join("; ");
+        return Err(Error::Invalid(format!(
+            "no usable image/mask pair found ({} files skipped{}{detail})",
+            report.skipped.len(),
+            if detail.is_empty() { "" } else { ": " }
+        )));
+    }
+    Ok((samples, report))
+}
+
+type Loaded = (image::RgbImage, GrayImage, (u32, u32));
+
+fn load_pair(
+    sources: &mut [Box<dyn FileSource>],
+    image_src: usize,
+    image_name: &str,
+    mask_src: usize,
+    mask_name: &str,
+    size: u32,
+) -> Result<Loaded, (String, String)> {
+    let fail = |name: &str, e: Error| (name.to_string(), strip_path(name, e.to_string()));
+    let image_bytes = sources[image_src].read(image_name).map_err(|e| fail(image_name, e))?;
+    let image = decode_image(&image_bytes, image_name).map_err(|e| fail(image_name, e))?;
+    let mask_bytes = sources[mask_src].read(mask_name).map_err(|e| fail(mask_name, e))?;
+    let mask = decode_mask(&mask_bytes, mask_name).map_err(|e| fail(mask_name, e))?;
+    if mask.dimensions() != image.dimensions() {
+        let ((mw, mh), (iw, ih)) = (mask.dimensions(), image.dimensions());
+        return Err((mask_name.to_string(), format!("mask is {mw}x{mh} but its image is {iw}x{ih}")));
+    }
+    let original = image.dimensions();
+    let resized = super::resize_rgb(&image, size);
+    let binary = super::resize_mask(&mask, size);
+    let mask = GrayImage::from_raw(size, size, binary).expect("resize_mask returns size*size values");
+    Ok((resized, mask, original))
+}
+
+/// Errors carry the file name already; the report lists it separately.
+fn strip_path(name: &str, message: String) -> String {
+    message.strip_prefix(&format!("{name}: ")).map(str::to_string).unwrap_or(message)
+}
+
+#[cfg(not(target_family = "wasm"))]
+pub use native::dir_sources;
+
+#[cfg(not(target_family = "wasm"))]
+mod native {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    struct DirSource {
+        files: Vec<(String, PathBuf)>,
+    }
+
+    impl FileSource for DirSource {
+        fn names(&self) -> Vec<String> {
+            self.files.iter().map(|(n, _)| n.clone()).collect()
+        }
+        fn read(&mut self, name: &str) -> Result<Vec<u8>, Error> {
+            let path = &self.files.iter().find(|(n, _)| n == name).expect("listed name").1;
+            let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+            if len > crate::data::MAX_PIXELS * 4 {
+                return Err(Error::Io { path: name.into(), message: format!("{} MB is too large for an image", len / 1_000_000) });
+            }
+            std::fs::read(path).map_err(|e| Error::Io { path: name.into(), message: e.to_string() })
+        }
+    }
+
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.path());
+        for e in entries {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sources for a path: a directory (searched recursively; zip files inside it are opened
+    /// as archives) or a single zip file.
+    pub fn dir_sources(path: &Path) -> Result<Vec<Box<dyn FileSource>>, Error> {
+        let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), message: e.to_string() };
+        let mut files = Vec::new();
+        if path.is_dir() {
+            walk(path, &mut files).map_err(io)?;
+        } else if path.exists() {
+            files.push(path.to_path_buf());
+        } else {
+            return Err(Error::Io { path: path.display().to_string(), message: "no such file or directory".into() });
+        }
+        let mut sources: Vec<Box<dyn FileSource>> = Vec::new();
+        let mut plain = Vec::new();
+        for file in files {
+            let name = file.strip_prefix(path).ok().filter(|p| !p.as_os_str().is_empty()).unwrap_or(&file).display().to_string();
+            if name.to_ascii_lowercase().ends_with(".zip") {
+                let f = std::fs::File::open(&file).map_err(io)?;
+                sources.push(Box::new(ZipSource::new(std::io::BufReader::new(f), &name)?));
+            } else {
+                plain.push((name, file));
+            }
+        }
+        sources.push(Box::new(DirSource { files: plain }));
+        Ok(sources)
+    }
+}

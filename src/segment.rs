@@ -1,0 +1,113 @@
+//! Segmenting one photo: preprocess, predict, and bring the probability back to the photo's
+//! own size. Shared by the CLI and the browser.
+
+use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
+use image::{GrayImage, ImageBuffer, Luma, RgbImage};
+
+use crate::data::{normalize_chw, resize_rgb};
+use crate::{Error, InferenceMode, Model};
+
+/// Lesion probability of every pixel of a photo.
+#[derive(Debug, Clone)]
+pub struct Probability {
+    /// Width of the photo.
+    pub width: u32,
+    /// Height of the photo.
+    pub height: u32,
+    /// Row-major probabilities in [0, 1], `width * height` of them.
+    pub values: Vec<f32>,
+}
+
+impl Probability {
+    /// The binary mask, 255 where the probability exceeds `threshold`, else 0.
+    pub fn mask(&self, threshold: f32) -> GrayImage {
+        let pixels = self.values.iter().map(|&p| if p > threshold { 255 } else { 0 }).collect();
+        GrayImage::from_raw(self.width, self.height, pixels).expect("width * height values")
+    }
+}
+
+/// The model input for a photo: resized to `size x size` and normalised.
+///
+/// # Shapes
+/// - output: `[1, 3, size, size]`
+pub fn input_tensor(photo: &RgbImage, size: u32, device: &Device) -> Tensor<4> {
+    let x = normalize_chw(&resize_rgb(photo, size));
+    Tensor::from_data(TensorData::new(x, [1, 3, size as usize, size as usize]), device)
+}
+
+/// Resizes a probability map to `width x height` (bilinear).
+pub fn resize_probability(values: Vec<f32>, from: (u32, u32), to: (u32, u32)) -> Vec<f32> {
+    if from == to {
+        return values;
+    }
+    let map: ImageBuffer<Luma<f32>, Vec<f32>> = ImageBuffer::from_raw(from.0, from.1, values).expect("size matches");
+    image::imageops::resize(&map, to.0, to.1, image::imageops::FilterType::Triangle).into_raw()
+}
+
+/// Predicts the lesion probability of a photo at its own size. The model runs at
+/// `size x size`; U-Net++ uses `mode`.
+pub async fn predict(model: &Model, photo: &RgbImage, size: u32, mode: InferenceMode, device: &Device) -> Result<Probability, Error> {
+    model.validate_input([1, 3, size as usize, size as usize])?;
+    let logits = model.predict(input_tensor(photo, size, device), mode);
+    let data = sigmoid(logits).into_data_async().await.map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
+    let values = data.try_to_vec::<f32>().map_err(|e| Error::Invalid(format!("{e:?}")))?;
+    let (width, height) = photo.dimensions();
+    Ok(Probability { width, height, values: resize_probability(values, (size, size), (width, height)) })
+}
+
+/// The photo with the mask drawn on it: lesion pixels tinted, the outline in full colour.
+pub fn overlay(photo: &RgbImage, mask: &GrayImage, color: [u8; 3], opacity: f32) -> RgbImage {
+    let (w, h) = photo.dimensions();
+    let inside = |x: i64, y: i64| x >= 0 && y >= 0 && x < w as i64 && y < h as i64 && mask.get_pixel(x as u32, y as u32).0[0] > 0;
+    let mut out = photo.clone();
+    let edge_width = ((w.max(h) / 300).max(1)) as i64;
+    for y in 0..h {
+        for x in 0..w {
+            if !inside(x as i64, y as i64) {
+                continue;
+            }
+            let on_edge = (-edge_width..=edge_width).any(|d| {
+                !inside(x as i64 + d, y as i64) || !inside(x as i64, y as i64 + d)
+            });
+            let a = if on_edge { 1.0 } else { opacity };
+            let p = out.get_pixel_mut(x, y);
+            for c in 0..3 {
+                p.0[c] = (p.0[c] as f32 * (1.0 - a) + color[c] as f32 * a).round() as u8;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probability_is_resized_back_to_the_photo() {
+        let values = vec![0.0, 1.0, 0.0, 1.0];
+        let out = resize_probability(values, (2, 2), (6, 4));
+        assert_eq!(out.len(), 24);
+        assert!(out[0] < 0.5 && out[5] > 0.5, "{out:?}");
+        let p = Probability { width: 6, height: 4, values: out };
+        let m = p.mask(0.5);
+        assert_eq!(m.dimensions(), (6, 4));
+        assert!(m.pixels().all(|v| v.0[0] == 0 || v.0[0] == 255));
+    }
+
+    #[test]
+    fn overlay_changes_only_lesion_pixels() {
+        let photo = RgbImage::from_pixel(10, 10, image::Rgb([100, 100, 100]));
+        let mut mask = GrayImage::new(10, 10);
+        for y in 3..7 {
+            for x in 3..7 {
+                mask.put_pixel(x, y, Luma([255]));
+            }
+        }
+        let out = overlay(&photo, &mask, [255, 0, 0], 0.5);
+        assert_eq!(out.get_pixel(0, 0).0, [100, 100, 100]);
+        assert_eq!(out.get_pixel(3, 3).0, [255, 0, 0], "outline in full colour");
+        assert_eq!(out.get_pixel(5, 5).0, [178, 50, 50], "inside tinted at half opacity");
+    }
+}

@@ -1,0 +1,348 @@
+//! The training loop, the same natively and in the browser: Adam, the report's losses, deep
+//! supervision, per-epoch validation, progress through a callback, cancellation between steps,
+//! a stop on a non-finite loss that keeps the last good weights, and checkpoints that resume.
+//!
+//! It is `async` because reading a value back from WebGPU is; natively, drive it with
+//! `pollster::block_on`.
+
+use std::io::{Cursor, Read, Write};
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::activation::sigmoid;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{Augmentation, Dataset, epoch_rng};
+use crate::loss::LossKind;
+use crate::metrics::{Confusion, MeanScores};
+use crate::{Architecture, Error, Model, Preset};
+
+/// Settings of a training run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Which network.
+    pub architecture: String,
+    /// Widths preset (`web` or `paper`).
+    pub preset: String,
+    /// Epochs to train in total.
+    pub epochs: usize,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Adam learning rate (the report's 1e-3).
+    pub learning_rate: f64,
+    /// Weight of the Dice term; the BCE term gets `1 - dice_weight`. The report uses 0 (plain
+    /// BCE) for U-Net and PSPNet and 0.2 for U-Net++.
+    pub dice_weight: f64,
+    /// Augmentation of training images; `None` trains on the images as they are.
+    pub augmentation: Option<Augmentation>,
+    /// Seed of shuffling and augmentation.
+    pub seed: u64,
+    /// Input height and width.
+    pub size: usize,
+}
+
+impl TrainConfig {
+    /// The report's settings for a model: Adam at 1e-3, batch 4, BCE for U-Net and PSPNet and
+    /// 0.2 Dice + 0.8 BCE for U-Net++.
+    pub fn report(arch: Architecture, preset: Preset) -> Self {
+        Self {
+            architecture: arch.name().into(),
+            preset: preset.name().into(),
+            epochs: 20,
+            batch_size: 4,
+            learning_rate: 1e-3,
+            dice_weight: if arch == Architecture::UNetPlusPlus { 0.2 } else { 0.0 },
+            augmentation: Some(Augmentation::default()),
+            seed: 0,
+            size: 256,
+        }
+    }
+
+    /// The loss this configuration trains with.
+    pub fn loss(&self) -> LossKind {
+        if self.dice_weight == 0.0 { LossKind::Bce } else { LossKind::Combined { dice: self.dice_weight, bce: 1.0 - self.dice_weight } }
+    }
+
+    fn arch(&self) -> Result<Architecture, Error> {
+        self.architecture.parse()
+    }
+}
+
+/// Validation results of one epoch.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EpochRecord {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's steps.
+    pub train_loss: f64,
+    /// Mean validation loss (eval mode), if there is validation data.
+    pub val_loss: Option<f64>,
+    /// Mean per-image Jaccard (IoU) on validation data at the training resolution.
+    pub val_iou: Option<f64>,
+    /// Mean per-image Dice on validation data at the training resolution.
+    pub val_dice: Option<f64>,
+}
+
+/// What the training loop reports.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// One optimisation step finished.
+    Step {
+        /// Epoch number, from 1.
+        epoch: usize,
+        /// Step within the epoch, from 1.
+        step: usize,
+        /// Steps in the epoch.
+        steps: usize,
+        /// This step's loss.
+        loss: f64,
+    },
+    /// Validation of an epoch is running.
+    Validating {
+        /// Epoch number, from 1.
+        epoch: usize,
+    },
+    /// An epoch finished and was validated.
+    Epoch(EpochRecord),
+}
+
+/// Whether the loop goes on after a progress report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// Stop before the next step; the model keeps the weights of the last finished step.
+    Stop,
+}
+
+/// How a call to [`Trainer::train`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// All epochs done.
+    Finished,
+    /// The callback asked to stop.
+    Cancelled,
+}
+
+/// Why training stopped with an error. The trainer keeps the weights from before the failed
+/// step in every case.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The loss became NaN or infinite.
+    #[error("the loss became {value} at epoch {epoch}, step {step}; training stopped and the weights from before that step are kept. Try a smaller learning rate")]
+    NonFinite {
+        /// Epoch number.
+        epoch: usize,
+        /// Step in the epoch.
+        step: usize,
+        /// The loss value.
+        value: f64,
+    },
+    /// The device failed (a lost GPU, out of memory).
+    #[error("the device failed at epoch {epoch}: {message}. The weights from before that step are kept; try a smaller batch or input size")]
+    Device {
+        /// Epoch number.
+        epoch: usize,
+        /// What the backend said.
+        message: String,
+    },
+    /// Bad settings or data.
+    #[error(transparent)]
+    Invalid(#[from] Error),
+}
+
+/// A model being trained, its optimiser and history.
+pub struct Trainer {
+    model: Option<Model>,
+    optim: ModuleOptimizer,
+    /// Settings of the run.
+    pub config: TrainConfig,
+    /// Epochs finished.
+    pub history: Vec<EpochRecord>,
+    device: Device,
+}
+
+const CHECKPOINT_MAGIC: &str = "lesionlab-checkpoint-1";
+
+impl Trainer {
+    /// Starts a run from `model` (fresh or pretrained); `device` must be an autodiff device.
+    pub fn new(model: Model, config: TrainConfig, device: &Device) -> Result<Self, Error> {
+        let arch = config.arch()?;
+        if arch != model.architecture() {
+            return Err(Error::Invalid(format!("the settings are for {}, the model is {}", arch.display_name(), model.architecture().display_name())));
+        }
+        if config.batch_size == 0 || config.epochs == 0 || !(config.learning_rate > 0.0) {
+            return Err(Error::Invalid("batch size and epochs must be at least 1 and the learning rate positive".into()));
+        }
+        model.validate_input([1, 3, config.size, config.size])?;
+        let inner = device.clone().without_autodiff();
+        let device = inner.clone().autodiff();
+        // `valid` then `train` gives fresh leaf parameters on the autodiff device, wherever the
+        // model came from.
+        let model = model.valid().to_device(&inner).train();
+        Ok(Self { model: Some(model), optim: adam(), config, history: Vec::new(), device })
+    }
+
+    /// The model as it is now.
+    pub fn model(&self) -> &Model {
+        self.model.as_ref().expect("the model is only taken during a step")
+    }
+
+    /// The number of finished epochs.
+    pub fn epochs_done(&self) -> usize {
+        self.history.len()
+    }
+
+    /// Trains until `config.epochs` are done or `progress` returns [`Flow::Stop`]; validates on
+    /// `val` after each epoch. Call again to continue after a stop.
+    pub async fn train(&mut self, train: &Dataset, val: &Dataset, progress: &mut dyn FnMut(Progress) -> Flow) -> Result<Outcome, TrainError> {
+        if train.is_empty() {
+            return Err(Error::Invalid("no training images".into()).into());
+        }
+        let loss_kind = self.config.loss();
+        while self.history.len() < self.config.epochs {
+            let epoch = self.history.len() + 1;
+            let mut rng = epoch_rng(self.config.seed, epoch);
+            let mut order: Vec<usize> = (0..train.len()).collect();
+            order.shuffle(&mut rng);
+            let batches: Vec<&[usize]> = order.chunks(self.config.batch_size).collect();
+            let steps = batches.len();
+            let mut total = 0.0;
+            for (i, batch) in batches.iter().enumerate() {
+                let aug = self.config.augmentation.as_ref().map(|a| (a, &mut rng));
+                let (x, y) = train.batch(batch, aug, &self.device);
+                let model = self.model.take().expect("model present between steps");
+                let loss = loss_kind.loss(model.forward_heads(x), y);
+                let value = match loss.clone().into_scalar_async::<f32>().await {
+                    Ok(v) => v as f64,
+                    Err(e) => {
+                        self.model = Some(model);
+                        return Err(TrainError::Device { epoch, message: e.to_string() });
+                    }
+                };
+                if !value.is_finite() {
+                    self.model = Some(model);
+                    return Err(TrainError::NonFinite { epoch, step: i + 1, value });
+                }
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                self.model = Some(self.optim.step(self.config.learning_rate, model, grads));
+                total += value;
+                if progress(Progress::Step { epoch, step: i + 1, steps, loss: value }) == Flow::Stop {
+                    // The epoch is not finished: the next call starts it again.
+                    return Ok(Outcome::Cancelled);
+                }
+            }
+            if progress(Progress::Validating { epoch }) == Flow::Stop {
+                return Ok(Outcome::Cancelled);
+            }
+            let (val_loss, scores) = if val.is_empty() {
+                (None, None)
+            } else {
+                let (l, s) = evaluate(self.model(), val, loss_kind, self.config.batch_size.max(4), &self.device).await.map_err(|message| TrainError::Device { epoch, message })?;
+                (Some(l), s.mean())
+            };
+            let record = EpochRecord {
+                epoch,
+                train_loss: total / steps as f64,
+                val_loss,
+                val_iou: scores.map(|s| s.jaccard),
+                val_dice: scores.map(|s| s.dice),
+            };
+            self.history.push(record.clone());
+            if progress(Progress::Epoch(record)) == Flow::Stop && self.history.len() < self.config.epochs {
+                return Ok(Outcome::Cancelled);
+            }
+        }
+        Ok(Outcome::Finished)
+    }
+
+    /// Everything needed to resume: weights with their parameter ids, optimiser state, settings
+    /// and history, as one zip archive.
+    pub fn checkpoint(&self) -> Result<Vec<u8>, Error> {
+        let fail = |e: String| Error::Invalid(format!("cannot write the checkpoint: {e}"));
+        let model = self.model().valid();
+        let weights = model.into_record().into_bytes().map_err(|e| fail(e.to_string()))?;
+        let optim = self.optim.into_bytes().map_err(|e| fail(e.to_string()))?;
+        let state = serde_json::json!({
+            "format": CHECKPOINT_MAGIC,
+            "architecture": self.model().architecture().name(),
+            "config": self.config,
+            "history": self.history,
+        });
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (name, bytes) in [
+            ("state.json", serde_json::to_vec_pretty(&state).expect("serialisable")),
+            ("model.bpk", weights.to_vec()),
+            ("optimizer.bpk", optim.to_vec()),
+            ("weights.safetensors", crate::weights::save(self.model())?),
+        ] {
+            zip.start_file(name, options).map_err(|e| fail(e.to_string()))?;
+            zip.write_all(&bytes).map_err(|e| fail(e.to_string()))?;
+        }
+        Ok(zip.finish().map_err(|e| fail(e.to_string()))?.into_inner())
+    }
+
+    /// Restores a run from [`Trainer::checkpoint`] bytes onto `device`.
+    pub fn resume(bytes: &[u8], source: &str, device: &Device) -> Result<Self, Error> {
+        let bad = |m: String| Error::Io { path: source.into(), message: m };
+        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(format!("not a LesionLab checkpoint ({e})")))?;
+        let mut read = |name: &str| -> Result<Vec<u8>, Error> {
+            let mut f = zip.by_name(name).map_err(|_| bad(format!("not a LesionLab checkpoint (no {name})")))?;
+            let mut out = Vec::new();
+            f.read_to_end(&mut out).map_err(|e| bad(e.to_string()))?;
+            Ok(out)
+        };
+        let state: serde_json::Value = serde_json::from_slice(&read("state.json")?).map_err(|e| bad(e.to_string()))?;
+        if state["format"] != CHECKPOINT_MAGIC {
+            return Err(bad("not a LesionLab checkpoint".into()));
+        }
+        let config: TrainConfig = serde_json::from_value(state["config"].clone()).map_err(|e| bad(e.to_string()))?;
+        let history: Vec<EpochRecord> = serde_json::from_value(state["history"].clone()).map_err(|e| bad(e.to_string()))?;
+        let arch = config.arch()?;
+        let inner = device.clone().without_autodiff();
+        let device = inner.clone().autodiff();
+        // Widths come from the weights; the record then restores values and parameter ids, which
+        // the optimiser state is keyed by.
+        let template = crate::weights::load(read("weights.safetensors")?, arch, source, &inner)?;
+        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(read("model.bpk")?)).map_err(|e| bad(e.to_string()))?;
+        let model = template.try_load_record(record).map_err(|e| bad(e.to_string()))?;
+        let optim = adam().from_bytes(burn::tensor::Bytes::from_bytes_vec(read("optimizer.bpk")?)).map_err(|e| bad(e.to_string()))?;
+        Ok(Self { model: Some(model.train()), optim, config, history, device })
+    }
+}
+
+fn adam() -> ModuleOptimizer {
+    // PyTorch's epsilon, so that runs compare with the report's.
+    AdamConfig::new().with_epsilon(1e-8).init()
+}
+
+/// Mean loss (eval mode) and per-image ISIC scores at the data's resolution; U-Net++ predicts
+/// with its accurate mode (mean of the heads' logits).
+pub async fn evaluate(model: &Model, data: &Dataset, loss: LossKind, batch_size: usize, device: &Device) -> Result<(f64, MeanScores), String> {
+    let model = model.valid();
+    let device = device.clone().without_autodiff();
+    let mut scores = MeanScores::default();
+    let mut total = 0.0;
+    let indices: Vec<usize> = (0..data.len()).collect();
+    for batch in indices.chunks(batch_size.max(1)) {
+        let (x, y) = data.batch(batch, None, &device);
+        let heads = model.forward_heads(x);
+        let prob = match heads.len() {
+            1 => sigmoid(heads[0].clone()),
+            n => sigmoid(heads.iter().cloned().reduce(|a, b| a + b).unwrap().div_scalar(n as f64)),
+        };
+        total += loss.loss(heads, y.clone()).into_scalar_async::<f32>().await.map_err(|e| e.to_string())? as f64 * batch.len() as f64;
+        let p = prob.into_data_async().await.map_err(|e| e.to_string())?.try_to_vec::<f32>().unwrap_or_default();
+        let t = y.into_data_async().await.map_err(|e| e.to_string())?.try_to_vec::<f32>().unwrap_or_default();
+        let per = p.len() / batch.len();
+        for i in 0..batch.len() {
+            let pred: Vec<bool> = p[i * per..(i + 1) * per].iter().map(|&v| v > 0.5).collect();
+            let truth: Vec<bool> = t[i * per..(i + 1) * per].iter().map(|&v| v > 0.5).collect();
+            scores.push(Confusion::from_masks(&pred, &truth).scores());
+        }
+    }
+    Ok((total / data.len().max(1) as f64, scores))
+}

@@ -5,6 +5,7 @@
 
 pub mod data;
 mod error;
+pub mod explain;
 pub mod loss;
 pub mod metrics;
 pub mod model;

@@ -22,6 +22,10 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Write a lesion mask (and optionally an overlay) for each photo.
     Segment(cli::segment::SegmentArgs),
+    /// Write a CAM or Grad-CAM overlay of a photo.
+    Explain(cli::explain::ExplainArgs),
+    /// List the layers CAM and Grad-CAM can explain.
+    Layers(cli::explain::LayersArgs),
 }
 
 fn main() {
@@ -31,6 +35,8 @@ fn main() {
         Command::Train(args) => cli::train::run(args),
         Command::Eval(args) => cli::eval::run(args),
         Command::Segment(args) => cli::segment::run(args),
+        Command::Explain(args) => cli::explain::run(args),
+        Command::Layers(args) => cli::explain::layers(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod common;
 pub mod eval;
+pub mod explain;
 pub mod segment;
 pub mod train;

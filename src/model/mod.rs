@@ -1,11 +1,13 @@
 //! The three segmentation models, one file each, and [`Model`], which holds any of them.
 
 mod pspnet;
+mod tap;
 mod unet;
 mod unetpp;
 
 pub use pspnet::{PspNet, PspNetConfig};
-pub use unet::{UNet, UNetActivations, UNetConfig};
+pub use tap::Tap;
+pub use unet::{UNet, UNetConfig};
 pub use unetpp::{InferenceMode, NestedUNet, NestedUNetConfig};
 
 use burn::prelude::*;
@@ -162,6 +164,24 @@ impl Model {
             Model::UNet(m) => m.forward(x),
             Model::NestedUNet(m) => m.predict(x, mode),
             Model::PspNet(m) => m.forward(x),
+        }
+    }
+
+    /// [`Model::predict`] with a [`Tap`] on one of [`Model::layers`].
+    pub fn predict_tapped(&self, x: Tensor<4>, mode: InferenceMode, tap: Option<&mut Tap<'_>>) -> Tensor<4> {
+        match self {
+            Model::UNet(m) => m.forward_tapped(x, tap),
+            Model::NestedUNet(m) => m.predict_tapped(x, mode, tap),
+            Model::PspNet(m) => m.forward_tapped(x, tap),
+        }
+    }
+
+    /// Names of the layers CAM and Grad-CAM can read, input side first.
+    pub fn layers(&self) -> &'static [&'static str] {
+        match self {
+            Model::UNet(_) => &UNet::LAYERS,
+            Model::NestedUNet(_) => &NestedUNet::LAYERS,
+            Model::PspNet(_) => &PspNet::LAYERS,
         }
     }
 

@@ -7,6 +7,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::module::adaptive_avg_pool2d;
 
+use super::tap::{Tap, tap};
 use crate::nn::{BatchNorm2d, BatchNorm2dConfig, resize_bilinear};
 
 /// Configuration of [`PspNet`].
@@ -136,9 +137,21 @@ impl PspNet {
     /// - x: `[batch, 3, height, width]`
     /// - output: `[batch, 1, height, width]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_tapped(x, None)
+    }
+
+    /// Layers whose activations CAM and Grad-CAM can read: the encoder output, the pyramid
+    /// pooling output, and the decoder's features before its classifier.
+    pub const LAYERS: [&'static str; 3] = ["encoder", "ppm", "decoder"];
+
+    /// [`PspNet::forward`] with a [`Tap`] on one of [`PspNet::LAYERS`].
+    pub fn forward_tapped(&self, x: Tensor<4>, mut t: Option<&mut Tap<'_>>) -> Tensor<4> {
         let [_, _, h, w] = x.dims();
-        let features = self.ppm.forward(self.encoder.forward(x));
-        resize_bilinear(self.decoder.forward(features), [h, w], false)
+        let t = &mut t;
+        let e = tap(t, "encoder", self.encoder.forward(x));
+        let p = tap(t, "ppm", self.ppm.forward(e));
+        let d = tap(t, "decoder", self.decoder.features(p));
+        resize_bilinear(self.decoder.classifier.forward(d), [h, w], false)
     }
 }
 
@@ -174,7 +187,16 @@ impl Decoder {
     /// - x: `[batch, c, h, w]`
     /// - output: `[batch, 1, h, w]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.classifier.forward(relu(self.bn.forward(self.conv.forward(x))))
+        self.classifier.forward(self.features(x))
+    }
+
+    /// The features the classifier reads.
+    ///
+    /// # Shapes
+    /// - x: `[batch, c, h, w]`
+    /// - output: `[batch, decoder_channels, h, w]`
+    pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
+        relu(self.bn.forward(self.conv.forward(x)))
     }
 }
 

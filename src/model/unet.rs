@@ -4,6 +4,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
+use super::tap::{Tap, tap};
 use crate::nn::{DoubleConv, DoubleConvConfig};
 
 /// Configuration of [`UNet`].
@@ -90,52 +91,37 @@ pub struct UNet {
     pub pool: MaxPool2d,
 }
 
-/// Named intermediate activations of a U-Net forward pass.
-#[derive(Debug, Clone)]
-pub struct UNetActivations {
-    /// Bottleneck output, `[b, widths[4], h/16, w/16]`.
-    pub bottleneck: Tensor<4>,
-    /// Last decoder block output, `[b, widths[0], h, w]`.
-    pub dec1: Tensor<4>,
-}
-
 impl UNet {
+    /// Layers whose activations CAM and Grad-CAM can read, input side first.
+    pub const LAYERS: [&'static str; 9] = ["enc1", "enc2", "enc3", "enc4", "bottleneck", "dec4", "dec3", "dec2", "dec1"];
+
     /// Lesion logits.
     ///
     /// # Shapes
     /// - x: `[batch, 3, height, width]`, height and width multiples of 16
     /// - output: `[batch, 1, height, width]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_with_activations(x).0
+        self.forward_tapped(x, None)
     }
 
-    /// Logits together with the activations that CAM and Grad-CAM read.
+    /// [`UNet::forward`] with a [`Tap`] on one of [`UNet::LAYERS`].
     ///
     /// # Shapes
     /// - x: `[batch, 3, height, width]`
     /// - output: `[batch, 1, height, width]`
-    pub fn forward_with_activations(&self, x: Tensor<4>) -> (Tensor<4>, UNetActivations) {
+    pub fn forward_tapped(&self, x: Tensor<4>, mut t: Option<&mut Tap<'_>>) -> Tensor<4> {
         super::check_input_size("U-Net", &x.dims(), 16);
-        let s1 = self.enc1.forward(x);
-        let s2 = self.enc2.forward(self.pool.forward(s1.clone()));
-        let s3 = self.enc3.forward(self.pool.forward(s2.clone()));
-        let s4 = self.enc4.forward(self.pool.forward(s3.clone()));
-        let b = self.bottleneck.forward(self.pool.forward(s4.clone()));
-        let d = self.decode(b.clone(), [s1, s2, s3, s4]);
-        (self.final_conv.forward(d.clone()), UNetActivations { bottleneck: b, dec1: d })
-    }
-
-    /// The decoder from the bottleneck activation: Grad-CAM at the bottleneck tracks gradients
-    /// from here.
-    ///
-    /// # Shapes
-    /// - b: `[batch, widths[4], h/16, w/16]`; skips at full, 1/2, 1/4 and 1/8 resolution
-    /// - output: `[batch, widths[0], h, w]`
-    pub fn decode(&self, b: Tensor<4>, [s1, s2, s3, s4]: [Tensor<4>; 4]) -> Tensor<4> {
-        let d4 = self.dec4.forward(Tensor::cat(vec![s4, self.up4.forward(b)], 1));
-        let d3 = self.dec3.forward(Tensor::cat(vec![s3, self.up3.forward(d4)], 1));
-        let d2 = self.dec2.forward(Tensor::cat(vec![s2, self.up2.forward(d3)], 1));
-        self.dec1.forward(Tensor::cat(vec![s1, self.up1.forward(d2)], 1))
+        let t = &mut t;
+        let s1 = tap(t, "enc1", self.enc1.forward(x));
+        let s2 = tap(t, "enc2", self.enc2.forward(self.pool.forward(s1.clone())));
+        let s3 = tap(t, "enc3", self.enc3.forward(self.pool.forward(s2.clone())));
+        let s4 = tap(t, "enc4", self.enc4.forward(self.pool.forward(s3.clone())));
+        let b = tap(t, "bottleneck", self.bottleneck.forward(self.pool.forward(s4.clone())));
+        let d4 = tap(t, "dec4", self.dec4.forward(Tensor::cat(vec![s4, self.up4.forward(b)], 1)));
+        let d3 = tap(t, "dec3", self.dec3.forward(Tensor::cat(vec![s3, self.up3.forward(d4)], 1)));
+        let d2 = tap(t, "dec2", self.dec2.forward(Tensor::cat(vec![s2, self.up2.forward(d3)], 1)));
+        let d1 = tap(t, "dec1", self.dec1.forward(Tensor::cat(vec![s1, self.up1.forward(d2)], 1)));
+        self.final_conv.forward(d1)
     }
 }
 
@@ -156,10 +142,16 @@ mod tests {
         let device = Device::flex();
         let unet = UNetConfig::web().init(&device);
         let x = Tensor::<4>::random([2, 3, 32, 48], Distribution::Normal(0.0, 1.0), &device);
-        let (logits, acts) = unet.valid().forward_with_activations(x);
+        let mut seen = vec![];
+        let mut read = |a: Tensor<4>| {
+            seen.push(a.dims());
+            a
+        };
+        let mut t = Tap::new("bottleneck", &mut read);
+        let logits = unet.valid().forward_tapped(x, Some(&mut t));
+        assert!(t.hit());
         assert_eq!(logits.dims(), [2, 1, 32, 48]);
-        assert_eq!(acts.bottleneck.dims(), [2, 256, 2, 3]);
-        assert_eq!(acts.dec1.dims(), [2, 16, 32, 48]);
+        assert_eq!(seen, vec![[2, 256, 2, 3]]);
         assert_eq!(Model::UNet(unet).trainable_params(), 1_944_049);
     }
 

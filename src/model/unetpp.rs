@@ -4,6 +4,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
+use super::tap::{Tap, tap};
 use crate::nn::{DoubleConv, DoubleConvConfig, resize_bilinear};
 
 /// Configuration of [`NestedUNet`].
@@ -130,7 +131,16 @@ impl NestedUNet {
     /// - x: `[batch, 3, height, width]`, height and width multiples of 16
     /// - output: each `[batch, 1, height, width]`
     pub fn forward(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
-        let nodes = self.nodes(x, 4);
+        self.forward_tapped(x, None)
+    }
+
+    /// Layers whose activations CAM and Grad-CAM can read: the nodes x{depth}_{column}.
+    pub const LAYERS: [&'static str; 15] =
+        ["x0_0", "x1_0", "x2_0", "x3_0", "x4_0", "x0_1", "x1_1", "x2_1", "x3_1", "x0_2", "x1_2", "x2_2", "x0_3", "x1_3", "x0_4"];
+
+    /// [`NestedUNet::forward`] with a [`Tap`] on one of [`NestedUNet::LAYERS`].
+    pub fn forward_tapped(&self, x: Tensor<4>, t: Option<&mut Tap<'_>>) -> Vec<Tensor<4>> {
+        let nodes = self.nodes(x, 4, t);
         if self.deep_supervision() {
             nodes.top.into_iter().zip(&self.heads).map(|(t, h)| h.forward(t)).collect()
         } else {
@@ -148,47 +158,54 @@ impl NestedUNet {
     /// # Panics
     /// If a fast level is outside 1..=4.
     pub fn predict(&self, x: Tensor<4>, mode: InferenceMode) -> Tensor<4> {
+        self.predict_tapped(x, mode, None)
+    }
+
+    /// [`NestedUNet::predict`] with a [`Tap`]. In a fast mode, layers the head does not need
+    /// are not computed and the tap is not hit.
+    pub fn predict_tapped(&self, x: Tensor<4>, mode: InferenceMode, t: Option<&mut Tap<'_>>) -> Tensor<4> {
         match (mode, self.deep_supervision()) {
-            (_, false) => self.forward(x).remove(0),
+            (_, false) => self.forward_tapped(x, t).remove(0),
             (InferenceMode::Accurate, true) => {
-                let heads = self.forward(x);
+                let heads = self.forward_tapped(x, t);
                 let n = heads.len() as f64;
                 heads.into_iter().reduce(|a, b| a + b).unwrap().div_scalar(n)
             }
             (InferenceMode::Fast(level), true) => {
                 assert!((1..=4).contains(&level), "U-Net++ fast mode takes a level 1..=4, got {level}");
                 let l = level as usize;
-                let nodes = self.nodes(x, l);
+                let nodes = self.nodes(x, l, t);
                 self.heads[l - 1].forward(nodes.top[l - 1].clone())
             }
         }
     }
 
     /// Runs the sub-network up to the top-row node x0_`depth`.
-    fn nodes(&self, x: Tensor<4>, depth: usize) -> Nodes {
+    fn nodes(&self, x: Tensor<4>, depth: usize, mut t: Option<&mut Tap<'_>>) -> Nodes {
         super::check_input_size("U-Net++", &x.dims(), 16);
+        let t = &mut t;
         let p = |t: &Tensor<4>| self.pool.forward(t.clone());
-        let x0_0 = self.conv0_0.forward(x);
-        let x1_0 = self.conv1_0.forward(p(&x0_0));
-        let x0_1 = self.conv0_1.forward(cat(vec![x0_0.clone(), up(x1_0.clone())]));
+        let x0_0 = tap(t, "x0_0", self.conv0_0.forward(x));
+        let x1_0 = tap(t, "x1_0", self.conv1_0.forward(p(&x0_0)));
+        let x0_1 = tap(t, "x0_1", self.conv0_1.forward(cat(vec![x0_0.clone(), up(x1_0.clone())])));
         let mut top = vec![x0_1.clone()];
         if depth >= 2 {
-            let x2_0 = self.conv2_0.forward(p(&x1_0));
-            let x1_1 = self.conv1_1.forward(cat(vec![x1_0.clone(), up(x2_0.clone())]));
-            let x0_2 = self.conv0_2.forward(cat(vec![x0_0.clone(), x0_1.clone(), up(x1_1.clone())]));
+            let x2_0 = tap(t, "x2_0", self.conv2_0.forward(p(&x1_0)));
+            let x1_1 = tap(t, "x1_1", self.conv1_1.forward(cat(vec![x1_0.clone(), up(x2_0.clone())])));
+            let x0_2 = tap(t, "x0_2", self.conv0_2.forward(cat(vec![x0_0.clone(), x0_1.clone(), up(x1_1.clone())])));
             top.push(x0_2.clone());
             if depth >= 3 {
-                let x3_0 = self.conv3_0.forward(p(&x2_0));
-                let x2_1 = self.conv2_1.forward(cat(vec![x2_0.clone(), up(x3_0.clone())]));
-                let x1_2 = self.conv1_2.forward(cat(vec![x1_0.clone(), x1_1.clone(), up(x2_1.clone())]));
-                let x0_3 = self.conv0_3.forward(cat(vec![x0_0.clone(), x0_1.clone(), x0_2.clone(), up(x1_2.clone())]));
+                let x3_0 = tap(t, "x3_0", self.conv3_0.forward(p(&x2_0)));
+                let x2_1 = tap(t, "x2_1", self.conv2_1.forward(cat(vec![x2_0.clone(), up(x3_0.clone())])));
+                let x1_2 = tap(t, "x1_2", self.conv1_2.forward(cat(vec![x1_0.clone(), x1_1.clone(), up(x2_1.clone())])));
+                let x0_3 = tap(t, "x0_3", self.conv0_3.forward(cat(vec![x0_0.clone(), x0_1.clone(), x0_2.clone(), up(x1_2.clone())])));
                 top.push(x0_3.clone());
                 if depth >= 4 {
-                    let x4_0 = self.conv4_0.forward(p(&x3_0));
-                    let x3_1 = self.conv3_1.forward(cat(vec![x3_0, up(x4_0)]));
-                    let x2_2 = self.conv2_2.forward(cat(vec![x2_0, x2_1, up(x3_1)]));
-                    let x1_3 = self.conv1_3.forward(cat(vec![x1_0, x1_1, x1_2, up(x2_2)]));
-                    let x0_4 = self.conv0_4.forward(cat(vec![x0_0, x0_1, x0_2, x0_3, up(x1_3)]));
+                    let x4_0 = tap(t, "x4_0", self.conv4_0.forward(p(&x3_0)));
+                    let x3_1 = tap(t, "x3_1", self.conv3_1.forward(cat(vec![x3_0, up(x4_0)])));
+                    let x2_2 = tap(t, "x2_2", self.conv2_2.forward(cat(vec![x2_0, x2_1, up(x3_1)])));
+                    let x1_3 = tap(t, "x1_3", self.conv1_3.forward(cat(vec![x1_0, x1_1, x1_2, up(x2_2)])));
+                    let x0_4 = tap(t, "x0_4", self.conv0_4.forward(cat(vec![x0_0, x0_1, x0_2, x0_3, up(x1_3)])));
                     top.push(x0_4);
                 }
             }

@@ -1,0 +1,80 @@
+//! `lesionlab explain` and `lesionlab layers`: CAM and Grad-CAM overlays.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use lesionlab::data::decode_image;
+use lesionlab::explain::{Method, Target, blend, default_layer, explain};
+use lesionlab::{Architecture, Error, InferenceMode, Model, Preset};
+
+use super::common::{load_model, read};
+use super::train::write_atomic;
+
+/// Options of `lesionlab explain`.
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// Which network: unet, unetpp or pspnet.
+    #[arg(long)]
+    model: Architecture,
+    /// Weights file (default: the shipped weights of the model).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// cam (the report's last-layer CAM), activation (mean activation) or gradcam.
+    #[arg(long, default_value = "gradcam")]
+    method: Method,
+    /// Layer to explain (see `lesionlab layers`; default: the method's default layer).
+    #[arg(long)]
+    layer: Option<String>,
+    /// Grad-CAM target: lesion (all predicted lesion pixels), center, or pixel:Y,X of the model input.
+    #[arg(long, default_value = "lesion")]
+    target: Target,
+    /// Opacity of the heatmap over the photo.
+    #[arg(long, default_value_t = 0.5)]
+    opacity: f32,
+    /// Model input size (default: the size the weights were trained at).
+    #[arg(long)]
+    size: Option<usize>,
+    /// The photo.
+    image: PathBuf,
+    /// Where to write the overlay PNG (the photo's own size).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Options of `lesionlab layers`.
+#[derive(Args, Debug)]
+pub struct LayersArgs {
+    /// Which network: unet, unetpp or pspnet.
+    #[arg(long)]
+    model: Architecture,
+}
+
+/// Runs `explain`.
+pub fn run(args: ExplainArgs) -> Result<(), Error> {
+    let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
+    let name = args.image.display().to_string();
+    let photo = decode_image(&read(&args.image)?, &name)?;
+    let heat = pollster::block_on(explain(&model, &photo, size as u32, args.method, args.layer.as_deref(), args.target, InferenceMode::Accurate, &device))?;
+    let overlay = blend(&photo, &heat.values, args.opacity);
+    let mut png = std::io::Cursor::new(Vec::new());
+    overlay.write_to(&mut png, image::ImageFormat::Png).map_err(|e| Error::Invalid(e.to_string()))?;
+    write_atomic(&args.out, &png.into_inner())?;
+    println!("{} at layer {} -> {}", name, heat.layer, args.out.display());
+    Ok(())
+}
+
+/// Runs `layers`.
+pub fn layers(args: LayersArgs) -> Result<(), Error> {
+    let model = Model::init(args.model, Preset::Web, &burn::prelude::Device::flex());
+    for layer in model.layers() {
+        let mut tags = vec![];
+        if *layer == default_layer(args.model, Method::Cam) {
+            tags.push("CAM default");
+        }
+        if *layer == default_layer(args.model, Method::GradCam) {
+            tags.push("Grad-CAM default");
+        }
+        if tags.is_empty() { println!("{layer}") } else { println!("{layer}  ({})", tags.join(", ")) }
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! CAM and Grad-CAM for all three models, at any layer [`Model::layers`] lists.
+//!
+//! **CAM**, the report's formula: channel weights are the spatial mean of the model's output,
+//! the map is the ReLU of the weighted sum of the layer's activations, min-max normalised. With
+//! one output channel (lesion) there is a single weight, so this is the layer's activation sum
+//! scaled by the image's mean logit: where the model's mean logit is negative the ReLU keeps
+//! the *least* active regions. [`Method::Activation`] (the mean activation over channels,
+//! normalised) is offered beside it, as it shows what the layer responds to whatever the sign.
+//!
+//! **Grad-CAM**: the activation is made a tracked leaf, the rest of the forward runs from it,
+//! and the target's gradient with respect to it weighs the channels (spatial mean of the
+//! gradient); the map is the ReLU of the weighted sum, normalised. Targets: one pixel's logit
+//! (the report's default is the centre) or the whole predicted lesion, the sum of logits where
+//! p > 0.5 (pytorch-grad-cam's `SemanticSegmentationTarget`), the default for users.
+//!
+//! Normalisation guards the report's division by `max - min`: a flat map gives zeros, never NaN.
+
+mod colormap;
+
+pub use colormap::{blend, turbo};
+
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use image::RgbImage;
+
+use crate::model::Tap;
+use crate::segment::{input_tensor, resize_probability};
+use crate::{Architecture, Error, InferenceMode, Model};
+
+/// Which map to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// The report's last-layer CAM (output-mean-weighted activation sum).
+    Cam,
+    /// Mean activation over the layer's channels.
+    Activation,
+    /// Gradient-weighted CAM.
+    GradCam,
+}
+
+impl std::str::FromStr for Method {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "cam" => Ok(Method::Cam),
+            "activation" | "activations" => Ok(Method::Activation),
+            "gradcam" | "grad-cam" => Ok(Method::GradCam),
+            _ => Err(Error::Invalid(format!("unknown method '{s}': expected cam, activation or gradcam"))),
+        }
+    }
+}
+
+/// What Grad-CAM explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The sum of the logits of every pixel predicted lesion (p > 0.5); the single most
+    /// confident pixel when none is.
+    Lesion,
+    /// The logit of one pixel of the model input, `(y, x)`.
+    Pixel(usize, usize),
+    /// The centre pixel of the model input (the report's default).
+    Center,
+}
+
+impl std::str::FromStr for Target {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let bad = || Error::Invalid(format!("unknown target '{s}': expected lesion, center or pixel:Y,X"));
+        match s.to_ascii_lowercase().as_str() {
+            "lesion" => Ok(Target::Lesion),
+            "center" | "centre" => Ok(Target::Center),
+            p => {
+                let (y, x) = p.strip_prefix("pixel:").and_then(|r| r.split_once(',')).ok_or_else(bad)?;
+                Ok(Target::Pixel(y.trim().parse().map_err(|_| bad())?, x.trim().parse().map_err(|_| bad())?))
+            }
+        }
+    }
+}
+
+/// The report's default layer for a method: U-Net's last decoder block for CAM and its
+/// bottleneck for Grad-CAM; for U-Net++ the last top node (x0_4) and the deepest node (x4_0);
+/// for PSPNet the decoder features and the pyramid pooling output.
+pub fn default_layer(arch: Architecture, method: Method) -> &'static str {
+    match (arch, method) {
+        (Architecture::UNet, Method::GradCam) => "bottleneck",
+        (Architecture::UNet, _) => "dec1",
+        (Architecture::UNetPlusPlus, Method::GradCam) => "x4_0",
+        (Architecture::UNetPlusPlus, _) => "x0_4",
+        (Architecture::PspNet, Method::GradCam) => "ppm",
+        (Architecture::PspNet, _) => "decoder",
+    }
+}
+
+/// Min-max normalisation to [0, 1]; a flat map (range below 1e-12) becomes zeros.
+pub fn normalize(values: &mut [f32]) {
+    let (lo, hi) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let range = hi - lo;
+    if !(range > 1e-12) || !range.is_finite() {
+        values.iter_mut().for_each(|v| *v = 0.0);
+    } else {
+        values.iter_mut().for_each(|v| *v = (*v - lo) / range);
+    }
+}
+
+/// The report's CAM of each image before normalisation: `ReLU(w · Σ_c A_c)` with `w` the
+/// spatial mean of the (one-channel) output.
+///
+/// The report's code pairs output channel `i`'s weight with activation channel `i`, which with
+/// one output channel would read activation channel 0 alone; its text and this project's
+/// specification weigh every activation channel by the output's mean, as done here.
+///
+/// # Shapes
+/// - activations: `[batch, channels, h, w]`
+/// - output: `[batch, 1, H, W]` (the model's logits)
+/// - returns: `[batch, h, w]`
+pub fn cam_from(activations: Tensor<4>, output: Tensor<4>) -> Tensor<3> {
+    let [b, _, h, w] = activations.dims();
+    let weight = output.mean_dim(3).mean_dim(2).reshape([b, 1, 1, 1]);
+    relu(activations.sum_dim(1) * weight).reshape([b, h, w])
+}
+
+/// Grad-CAM from an activation and the gradient of the target with respect to it.
+///
+/// # Shapes
+/// - activations, gradients: `[batch, channels, h, w]`
+/// - returns: `[batch, h, w]` (not yet normalised)
+pub fn gradcam_from(activations: Tensor<4>, gradients: Tensor<4>) -> Tensor<3> {
+    let [b, _, h, w] = activations.dims();
+    let alpha = gradients.mean_dim(3).mean_dim(2);
+    relu((activations * alpha).sum_dim(1)).reshape([b, h, w])
+}
+
+/// A heatmap at the photo's size.
+#[derive(Debug, Clone)]
+pub struct Heatmap {
+    /// The layer used.
+    pub layer: String,
+    /// Width of the photo.
+    pub width: u32,
+    /// Height of the photo.
+    pub height: u32,
+    /// Row-major values in [0, 1].
+    pub values: Vec<f32>,
+}
+
+async fn read(t: Tensor<3>) -> Result<Vec<f32>, Error> {
+    let data = t.into_data_async().await.map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
+    data.try_to_vec::<f32>().map_err(|e| Error::Invalid(format!("{e:?}")))
+}
+
+/// Computes a heatmap of `photo` at `layer` (or the method's default) and resizes it to the
+/// photo's size. The model runs at `size x size` on `device` (its inference form); Grad-CAM
+/// runs the model on the same device with autodiff, in evaluation mode.
+pub async fn explain(
+    model: &Model,
+    photo: &RgbImage,
+    size: u32,
+    method: Method,
+    layer: Option<&str>,
+    target: Target,
+    mode: InferenceMode,
+    device: &Device,
+) -> Result<Heatmap, Error> {
+    let arch = model.architecture();
+    let layer = layer.unwrap_or_else(|| default_layer(arch, method));
+    if !model.layers().contains(&layer) {
+        return Err(Error::Invalid(format!("{} has no layer '{layer}'; its layers are {}", arch.display_name(), model.layers().join(", "))));
+    }
+    model.validate_input([1, 3, size as usize, size as usize])?;
+    let device = device.clone().without_autodiff();
+    let mut captured: Option<Tensor<4>> = None;
+    let map = match method {
+        Method::Cam | Method::Activation => {
+            let model = model.valid();
+            let x = input_tensor(photo, size, &device);
+            let mut keep = |a: Tensor<4>| {
+                captured = Some(a.clone());
+                a
+            };
+            let mut tap = Tap::new(layer, &mut keep);
+            let output = model.predict_tapped(x, mode, Some(&mut tap));
+            if !tap.hit() {
+                return Err(mode_error(layer));
+            }
+            let a = captured.take().expect("tap hit");
+            match method {
+                Method::Cam => cam_from(a, output),
+                _ => {
+                    let [b, _, h, w] = a.dims();
+                    a.mean_dim(1).reshape([b, h, w])
+                }
+            }
+        }
+        Method::GradCam => {
+            let ad = device.clone().autodiff();
+            // Evaluation mode (running batch-norm statistics) on an autodiff device: `valid`
+            // clears the training flags, and parameters need no gradients.
+            let model = model.valid().to_device(&ad).no_grad();
+            let x = input_tensor(photo, size, &ad);
+            let mut leaf = |a: Tensor<4>| {
+                let a = a.detach().require_grad();
+                captured = Some(a.clone());
+                a
+            };
+            let mut tap = Tap::new(layer, &mut leaf);
+            let logits = model.predict_tapped(x, mode, Some(&mut tap));
+            if !tap.hit() {
+                return Err(mode_error(layer));
+            }
+            let a = captured.take().expect("tap hit");
+            let objective = target_value(logits, target, size as usize).await?;
+            let grads = objective.backward();
+            let g = a.grad(&grads).ok_or_else(|| Error::Invalid(format!("layer '{layer}' does not reach the output")))?;
+            gradcam_from(a.detach(), g)
+        }
+    };
+    let [_, h, w] = map.dims();
+    let mut values = read(map).await?;
+    normalize(&mut values);
+    let (width, height) = photo.dimensions();
+    let mut values = resize_probability(values, (w as u32, h as u32), (width, height));
+    values.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
+    Ok(Heatmap { layer: layer.to_string(), width, height, values })
+}
+
+fn mode_error(layer: &str) -> Error {
+    Error::Invalid(format!("layer '{layer}' is not computed in this U-Net++ fast mode; use the accurate mode or a shallower layer"))
+}
+
+async fn target_value(logits: Tensor<4>, target: Target, size: usize) -> Result<Tensor<1>, Error> {
+    let [_, _, h, w] = logits.dims();
+    let pixel = |y: usize, x: usize| logits.clone().slice([0..1, 0..1, y..y + 1, x..x + 1]).reshape([1]);
+    match target {
+        Target::Center => Ok(pixel(h / 2, w / 2)),
+        Target::Pixel(y, x) => {
+            if y >= size || x >= size {
+                return Err(Error::Invalid(format!("target pixel ({y}, {x}) is outside the {size}x{size} model input")));
+            }
+            Ok(pixel(y, x))
+        }
+        Target::Lesion => {
+            let first = logits.clone().slice([0..1, 0..1, 0..h, 0..w]);
+            let mask = first.clone().detach().greater_elem(0.0);
+            let any = mask.clone().any().into_data_async().await.map_err(|e| Error::Invalid(e.to_string()))?;
+            if any.as_slice::<bool>().map(|s| s[0]).unwrap_or(false) {
+                Ok(first.mask_fill(mask.bool_not(), 0.0).sum())
+            } else {
+                let flat = first.reshape([h * w]);
+                let idx = flat.clone().detach().argmax(0);
+                Ok(flat.select(0, idx))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

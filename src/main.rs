@@ -26,6 +26,8 @@ enum Command {
     Explain(cli::explain::ExplainArgs),
     /// List the layers CAM and Grad-CAM can explain.
     Layers(cli::explain::LayersArgs),
+    /// Rewrite a weights file with its input size recorded, optionally in float16.
+    Export(cli::export::ExportArgs),
 }
 
 fn main() {
@@ -37,6 +39,7 @@ fn main() {
         Command::Segment(args) => cli::segment::run(args),
         Command::Explain(args) => cli::explain::run(args),
         Command::Layers(args) => cli::explain::layers(args),
+        Command::Export(args) => cli::export::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use burn::prelude::*;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::store::{HalfPrecisionAdapter, ModuleSnapshot, SafetensorsStore};
 use safetensors::SafeTensors;
 
 use crate::Error;
@@ -102,14 +102,18 @@ fn key_map(model: &Model) -> KeyMap {
 struct Header {
     shapes: HashMap<String, Vec<usize>>,
     metadata: HashMap<String, String>,
+    /// Whether any tensor is stored as float16 (the shipped weights' convolutions are).
+    half: bool,
 }
 
 fn read_header(bytes: &[u8], source: &str) -> Result<Header, Error> {
     let (_, meta) = SafeTensors::read_metadata(bytes)
         .map_err(|e| weights_error(source, format!("not a readable safetensors file ({e})")))?;
-    let shapes = meta.tensors().into_iter().map(|(name, info)| (name, info.shape.clone())).collect();
+    let tensors = meta.tensors();
+    let half = tensors.values().any(|info| info.dtype == safetensors::Dtype::F16);
+    let shapes = tensors.into_iter().map(|(name, info)| (name, info.shape.clone())).collect();
     let metadata = meta.metadata().clone().unwrap_or_default();
-    Ok(Header { shapes, metadata })
+    Ok(Header { shapes, metadata, half })
 }
 
 fn weights_error(source: &str, message: impl Into<String>) -> Error {
@@ -210,6 +214,11 @@ pub fn load(bytes: Vec<u8>, expected: Architecture, source: &str, device: &Devic
 fn apply(model: &mut Model, bytes: Vec<u8>, header: &Header, source: &str) -> Result<(), Error> {
     let map = key_map(model);
     let mut store = SafetensorsStore::from_bytes(Some(bytes)).allow_partial(true).validate(false);
+    if header.half {
+        // Casts float16 tensors to float32; float32 ones would be cast the other way, so only
+        // files that hold float16 get the adapter.
+        store = store.with_from_adapter(HalfPrecisionAdapter::new());
+    }
     for (from, to) in &map.to_burn {
         store = store.with_key_remapping(*from, *to);
     }
@@ -283,17 +292,27 @@ fn rewrite(key: &str, patterns: &[(&str, &str)]) -> String {
 /// On WebGPU in the browser, move the model to a CPU device first: reading tensors back
 /// synchronously is not possible there.
 pub fn save(model: &Model) -> Result<Vec<u8>, Error> {
-    save_with_input_size(model, None)
+    save_with(model, None, false)
 }
 
 /// [`save`], recording the input size the model was trained at.
 pub fn save_with_input_size(model: &Model, input_size: Option<usize>) -> Result<Vec<u8>, Error> {
+    save_with(model, input_size, false)
+}
+
+/// [`save`] with options: the input size to record, and whether to store convolution weights
+/// as float16 (half the bytes; batch-norm statistics stay float32, where float16 underflows).
+/// [`load`] reads either; PyTorch's `load_state_dict` casts float16 back on its own.
+pub fn save_with(model: &Model, input_size: Option<usize>, half: bool) -> Result<Vec<u8>, Error> {
     // `valid` folds batch-norm statistics updated during training into the stored value.
     let model = &model.valid();
     let map = key_map(model);
     let mut store = SafetensorsStore::from_bytes(None).metadata(MODEL_KEY, model.architecture().name());
     if let Some(size) = input_size {
         store = store.metadata(INPUT_SIZE_KEY, size.to_string());
+    }
+    if half {
+        store = store.with_to_adapter(HalfPrecisionAdapter::new());
     }
     for (from, to) in &map.to_torch {
         store = store.with_key_remapping(*from, *to);
@@ -328,4 +347,27 @@ pub(crate) fn trainable_params(model: &Model) -> usize {
         .filter(|t| !(t.name.ends_with("running_mean") || t.name.ends_with("running_var")))
         .map(|t| t.shape.num_elements())
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Architecture, Preset};
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn half_precision_files_are_half_the_size_and_load_close_to_the_original() {
+        let device = Device::flex();
+        for arch in Architecture::ALL {
+            let model = Model::init(arch, Preset::Web, &device).valid();
+            let full = save_with(&model, Some(128), false).unwrap();
+            let half = save_with(&model, Some(128), true).unwrap();
+            assert!(half.len() * 10 < full.len() * 6, "{arch}: {} vs {} bytes", half.len(), full.len());
+            assert_eq!(input_size(&half), Some(128));
+            let back = load(half, arch, "half.safetensors", &device).unwrap().valid();
+            let x = Tensor::<4>::random([1, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
+            let err = (model.predict(x.clone(), crate::InferenceMode::Accurate) - back.predict(x, crate::InferenceMode::Accurate)).abs().max().into_scalar::<f32>();
+            assert!(err < 1e-2, "{arch}: float16 weights change logits by {err}");
+        }
+    }
 }

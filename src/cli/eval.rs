@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use lesionlab::data::{decode_image, decode_mask, dir_sources, pair_files};
+use lesionlab::data::{decode_image, decode_mask, dir_sources, pair_files, validation_ids};
 use lesionlab::metrics::{Confusion, MeanScores, binarize_mask};
 use lesionlab::segment::predict;
 use lesionlab::{Architecture, Error, InferenceMode};
@@ -29,6 +29,12 @@ pub struct EvalArgs {
     /// U-Net++ fast mode level 1-4 instead of the accurate mode.
     #[arg(long)]
     fast: Option<u8>,
+    /// Score only the validation ids of `train --val-fraction F --seed S` (the held-out data).
+    #[arg(long, value_name = "F")]
+    holdout: Option<f64>,
+    /// Seed of the split that `--holdout` selects.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -47,8 +53,14 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
     let pairing = pair_files(&names);
     let src = |name: &str| owner.iter().find(|(n, _)| n == name).unwrap().1;
     let mut skipped = pairing.skipped.clone();
+    let mut pairs = pairing.pairs.clone();
+    if let Some(fraction) = args.holdout {
+        let ids: Vec<&str> = pairs.iter().map(|(id, _, _)| id.as_str()).collect();
+        let keep = validation_ids(&ids, fraction, args.seed);
+        pairs.retain(|(id, _, _)| keep.contains(id));
+    }
     let mut scores = MeanScores::default();
-    for (_, image_name, mask_name) in &pairing.pairs {
+    for (_, image_name, mask_name) in &pairs {
         let scored = (|| -> Result<_, Error> {
             let photo = decode_image(&sources[src(image_name)].read(image_name)?, image_name)?;
             let mask = decode_mask(&sources[src(mask_name)].read(mask_name)?, mask_name)?;
@@ -73,7 +85,7 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
     };
     if args.json {
         let out = serde_json::json!({
-            "model": args.model.name(), "images": scores.count(), "input_size": size,
+            "model": args.model.name(), "images": scores.count(), "input_size": size, "holdout": args.holdout, "seed": args.seed,
             "skipped": skipped, "mean": mean,
         });
         println!("{}", serde_json::to_string_pretty(&out).unwrap());

@@ -4,5 +4,6 @@ pub mod bench;
 pub mod common;
 pub mod eval;
 pub mod explain;
+pub mod export;
 pub mod segment;
 pub mod train;

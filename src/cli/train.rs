@@ -25,9 +25,9 @@ pub struct TrainArgs {
     /// Input height and width (a multiple of 16).
     #[arg(long, default_value_t = 256)]
     size: usize,
-    /// Epochs in total (a resumed run continues up to this number).
-    #[arg(long, default_value_t = 20)]
-    epochs: usize,
+    /// Epochs in total [default: 20]; with --resume, raises or lowers the run's total.
+    #[arg(long)]
+    epochs: Option<usize>,
     /// Images per step.
     #[arg(long, default_value_t = 4)]
     batch: usize,
@@ -78,13 +78,16 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     let ckpt_path = args.out.with_extension("ckpt");
     let mut trainer = match &args.resume {
         Some(path) => {
-            let t = Trainer::resume(&read(path)?, &path.display().to_string(), &device)?;
+            let mut t = Trainer::resume(&read(path)?, &path.display().to_string(), &device)?;
+            if let Some(epochs) = args.epochs {
+                t.config.epochs = epochs;
+            }
             eprintln!("resumed {} after epoch {} of {}", path.display(), t.epochs_done(), t.config.epochs);
             t
         }
         None => {
             let mut config = TrainConfig::report(args.model, args.preset);
-            config.epochs = args.epochs;
+            config.epochs = args.epochs.unwrap_or(20);
             config.batch_size = args.batch;
             config.learning_rate = args.lr;
             config.size = args.size;

@@ -75,16 +75,21 @@ fn id_hash(seed: u64, id: &str) -> u64 {
     h
 }
 
-/// Splits samples into (train, validation) by id: the `fraction` of ids with the smallest
-/// seeded hash go to validation. The split of an id depends only on the seed and the set of
-/// ids, never on file order.
-pub fn split_by_id(mut samples: Vec<Sample>, fraction: f64, seed: u64) -> (Dataset, Dataset) {
-    samples.sort_by_key(|s| (id_hash(seed, &s.id), s.id.clone()));
-    let n_val = ((samples.len() as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
-    let train = samples.split_off(n_val);
-    let mut val = samples;
+/// The validation ids of a split: the `fraction` of ids with the smallest seeded hash. An id's
+/// side depends only on the seed and the set of ids, never on file order.
+pub fn validation_ids<S: AsRef<str>>(ids: &[S], fraction: f64, seed: u64) -> std::collections::HashSet<String> {
+    let mut order: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+    order.sort_by_key(|id| (id_hash(seed, id), *id));
+    let n_val = ((order.len() as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
+    order[..n_val].iter().map(|s| s.to_string()).collect()
+}
+
+/// Splits samples into (train, validation) by [`validation_ids`], each sorted by id.
+pub fn split_by_id(samples: Vec<Sample>, fraction: f64, seed: u64) -> (Dataset, Dataset) {
+    let ids: Vec<String> = samples.iter().map(|s| s.id.clone()).collect();
+    let val_ids = validation_ids(&ids, fraction, seed);
+    let (mut val, mut train): (Vec<Sample>, Vec<Sample>) = samples.into_iter().partition(|s| val_ids.contains(&s.id));
     val.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut train = train;
     train.sort_by(|a, b| a.id.cmp(&b.id));
     (Dataset { samples: train }, Dataset { samples: val })
 }

@@ -10,7 +10,7 @@ mod preprocess;
 mod source;
 
 pub use augment::Augmentation;
-pub use dataset::{Dataset, Sample, epoch_rng, split_by_id};
+pub use dataset::{Dataset, Sample, epoch_rng, split_by_id, validation_ids};
 pub use decode::{MAX_PIXELS, decode_image, decode_mask};
 pub use pairing::{FileKind, Pairing, Skipped, classify, pair_files};
 pub use preprocess::{MEAN, STD, normalize_chw, resize_mask, resize_rgb};

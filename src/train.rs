@@ -41,6 +41,13 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Input height and width.
     pub size: usize,
+    /// Fraction of ids held out for validation (see [`crate::data::validation_ids`]).
+    #[serde(default = "default_val_fraction")]
+    pub val_fraction: f64,
+}
+
+fn default_val_fraction() -> f64 {
+    0.2
 }
 
 impl TrainConfig {
@@ -57,6 +64,7 @@ impl TrainConfig {
             augmentation: Some(Augmentation::default()),
             seed: 0,
             size: 256,
+            val_fraction: default_val_fraction(),
         }
     }
 

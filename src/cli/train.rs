@@ -34,9 +34,9 @@ pub struct TrainArgs {
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3)]
     lr: f64,
-    /// Fraction of ids held out for validation.
-    #[arg(long, default_value_t = 0.2)]
-    val_fraction: f64,
+    /// Fraction of ids held out for validation [default: 0.2; a resumed run keeps its own].
+    #[arg(long)]
+    val_fraction: Option<f64>,
     /// Weight of the Dice term of the loss (default: 0.2 for U-Net++, 0 = plain BCE otherwise, as in the report).
     #[arg(long)]
     dice_weight: Option<f64>,
@@ -92,6 +92,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             config.learning_rate = args.lr;
             config.size = args.size;
             config.seed = args.seed;
+            config.val_fraction = args.val_fraction.unwrap_or(0.2);
             config.augmentation = (!args.no_augment).then(Augmentation::default);
             if let Some(w) = args.dice_weight {
                 config.dice_weight = w;
@@ -115,7 +116,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     for s in &report.skipped {
         eprintln!("skipped {}: {}", s.file, s.reason);
     }
-    let (train, val) = split_by_id(samples, args.val_fraction, config.seed);
+    let (train, val) = split_by_id(samples, config.val_fraction, config.seed);
     eprintln!(
         "{} pairs found, {} loaded, {} files skipped; {} for training, {} for validation; {} {} at {}x{}, batch {}, lr {}",
         report.paired, report.loaded, report.skipped.len(), train.len(), val.len(),

@@ -1,7 +1,6 @@
 use super::*;
 use crate::model::{PspNetConfig, UNetConfig};
 use burn::module::Param;
-use burn::tensor::Distribution;
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().unwrap()
@@ -89,7 +88,6 @@ fn heatmaps_are_finite_in_unit_range_at_the_photo_size_for_every_layer() {
     }
     let err = pollster::block_on(explain(&model, &photo, 32, Method::Cam, Some("x4_0"), Target::Lesion, InferenceMode::Accurate, &device)).unwrap_err();
     assert!(err.to_string().contains("U-Net has no layer 'x4_0'; its layers are enc1"), "{err}");
-    let _ = Distribution::Default;
 }
 
 #[test]

@@ -31,9 +31,10 @@ pub struct TrainArgs {
     /// Images per step.
     #[arg(long, default_value_t = 4)]
     batch: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    lr: f64,
+    /// Adam learning rate [default: 1e-3, the report's]; with --resume, changes it for the
+    /// remaining epochs (a lower rate to settle a run).
+    #[arg(long)]
+    lr: Option<f64>,
     /// Fraction of ids held out for validation [default: 0.2; a resumed run keeps its own].
     #[arg(long)]
     val_fraction: Option<f64>,
@@ -82,6 +83,9 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             if let Some(epochs) = args.epochs {
                 t.config.epochs = epochs;
             }
+            if let Some(lr) = args.lr {
+                t.config.learning_rate = lr;
+            }
             eprintln!("resumed {} after epoch {} of {}", path.display(), t.epochs_done(), t.config.epochs);
             t
         }
@@ -89,7 +93,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             let mut config = TrainConfig::report(args.model, args.preset);
             config.epochs = args.epochs.unwrap_or(20);
             config.batch_size = args.batch;
-            config.learning_rate = args.lr;
+            config.learning_rate = args.lr.unwrap_or(1e-3);
             config.size = args.size;
             config.seed = args.seed;
             config.val_fraction = args.val_fraction.unwrap_or(0.2);

@@ -70,11 +70,7 @@ pub fn overlay(photo: &RgbImage, mask: &GrayImage, color: [u8; 3], opacity: f32)
             let on_edge = (-edge_width..=edge_width).any(|d| {
                 !inside(x as i64 + d, y as i64) || !inside(x as i64, y as i64 + d)
             });
-            let a = if on_edge { 1.0 } else { opacity };
-            let p = out.get_pixel_mut(x, y);
-            for c in 0..3 {
-                p.0[c] = (p.0[c] as f32 * (1.0 - a) + color[c] as f32 * a).round() as u8;
-            }
+            crate::explain::mix(out.get_pixel_mut(x, y), color, if on_edge { 1.0 } else { opacity });
         }
     }
     out

@@ -146,25 +146,21 @@ fn model_for(arch: Architecture, header: &Header, source: &str, device: &Device)
             .and_then(|s| s.get(axis).copied())
             .ok_or_else(|| weights_error(source, format!("missing tensor '{key}' of a {}", arch.display_name())))
     };
+    // Output channels of the first convolution of each depth.
+    let widths = |keys: [&str; 5]| -> Result<[usize; 5], Error> {
+        let mut out = [0; 5];
+        for (w, key) in out.iter_mut().zip(keys) {
+            *w = dim(key, 0)?;
+        }
+        Ok(out)
+    };
     Ok(match arch {
         Architecture::UNet => {
-            let mut widths = [0; 5];
-            for (i, key) in ["enc1.net.0.weight", "enc2.1.net.0.weight", "enc3.1.net.0.weight", "enc4.1.net.0.weight", "bottleneck.1.net.0.weight"]
-                .iter()
-                .enumerate()
-            {
-                widths[i] = dim(key, 0)?;
-            }
-            Model::UNet(UNetConfig::new(widths).with_in_channels(dim("enc1.net.0.weight", 1)?).init(device))
+            let w = widths(["enc1.net.0.weight", "enc2.1.net.0.weight", "enc3.1.net.0.weight", "enc4.1.net.0.weight", "bottleneck.1.net.0.weight"])?;
+            Model::UNet(UNetConfig::new(w).with_in_channels(dim("enc1.net.0.weight", 1)?).init(device))
         }
         Architecture::UNetPlusPlus => {
-            let mut nb = [0; 5];
-            for (i, key) in ["conv0_0.conv1.weight", "conv1_0.conv1.weight", "conv2_0.conv1.weight", "conv3_0.conv1.weight", "conv4_0.conv1.weight"]
-                .iter()
-                .enumerate()
-            {
-                nb[i] = dim(key, 0)?;
-            }
+            let nb = widths(["conv0_0.conv1.weight", "conv1_0.conv1.weight", "conv2_0.conv1.weight", "conv3_0.conv1.weight", "conv4_0.conv1.weight"])?;
             let ds = header.shapes.contains_key("final1.weight");
             Model::NestedUNet(
                 NestedUNetConfig::new(nb).with_deep_supervision(ds).with_in_channels(dim("conv0_0.conv1.weight", 1)?).init(device),

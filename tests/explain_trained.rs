@@ -58,5 +58,8 @@ fn gradcam_of_the_lesion_concentrates_inside_it() {
     }
 }
 
-/// See the README: measured medians on these eight photos.
-const MIN_MEDIAN_RATIO: f64 = 1.5;
+/// Mean heat inside the lesion at least three times the mean heat outside it, for the median
+/// photo. Measured medians with the shipped weights: U-Net about 70, U-Net++ about 50, PSPNet
+/// about 5.6 (its 1/4-resolution pyramid features blur across the border); a map that ignored
+/// the lesion would sit near 1.
+const MIN_MEDIAN_RATIO: f64 = 3.0;

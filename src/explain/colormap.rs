@@ -18,15 +18,19 @@ pub fn turbo(t: f32) -> [u8; 3] {
 /// becomes `(1 - opacity) · photo + opacity · turbo(heat)`.
 pub fn blend(photo: &RgbImage, heatmap: &[f32], opacity: f32) -> RgbImage {
     assert_eq!(heatmap.len(), (photo.width() * photo.height()) as usize, "heatmap and photo sizes differ");
-    let a = opacity.clamp(0.0, 1.0);
     let mut out = photo.clone();
     for (p, &h) in out.pixels_mut().zip(heatmap) {
-        let c = turbo(h);
-        for i in 0..3 {
-            p.0[i] = (p.0[i] as f32 * (1.0 - a) + c[i] as f32 * a).round() as u8;
-        }
+        mix(p, turbo(h), opacity);
     }
     out
+}
+
+/// Mixes `color` into a pixel: `(1 - alpha) · pixel + alpha · color`.
+pub fn mix(pixel: &mut image::Rgb<u8>, color: [u8; 3], alpha: f32) {
+    let a = alpha.clamp(0.0, 1.0);
+    for i in 0..3 {
+        pixel.0[i] = (pixel.0[i] as f32 * (1.0 - a) + color[i] as f32 * a).round() as u8;
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 
 mod colormap;
 
-pub use colormap::{blend, turbo};
+pub use colormap::{blend, mix, turbo};
 
 use burn::prelude::*;
 use burn::tensor::activation::relu;

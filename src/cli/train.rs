@@ -28,8 +28,9 @@ pub struct TrainArgs {
     /// Epochs in total [default: 20]; with --resume, raises or lowers the run's total.
     #[arg(long)]
     epochs: Option<usize>,
-    /// Images per step.
-    #[arg(long, default_value_t = 4)]
+    /// Images per step. The report used 4; on the CPU backend batches of 4 or fewer hit a slow
+    /// weight-gradient kernel (see the README's benchmark), so the default is 8.
+    #[arg(long, default_value_t = 8)]
     batch: usize,
     /// Adam learning rate [default: 1e-3, the report's]; with --resume, changes it for the
     /// remaining epochs (a lower rate to settle a run).

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use lesionlab::data::{decode_image, decode_mask, dir_sources, pair_files, validation_ids};
-use lesionlab::metrics::{Confusion, MeanScores, binarize_mask};
+use lesionlab::data::{Catalog, Skipped, dir_sources, validation_ids};
+use lesionlab::metrics::{Confusion, MeanScores, binarize_mask, binarize_probability};
 use lesionlab::segment::predict;
 use lesionlab::{Architecture, Error, InferenceMode};
 
@@ -45,13 +45,8 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
     let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
     let mode = args.fast.map(InferenceMode::Fast).unwrap_or(InferenceMode::Accurate);
     let mut sources = dir_sources(&args.data)?;
-    let mut owner = Vec::new();
-    for (i, s) in sources.iter().enumerate() {
-        owner.extend(s.names().into_iter().map(|n| (n, i)));
-    }
-    let names: Vec<&str> = owner.iter().map(|(n, _)| n.as_str()).collect();
-    let pairing = pair_files(&names);
-    let src = |name: &str| owner.iter().find(|(n, _)| n == name).unwrap().1;
+    let catalog = Catalog::new(&sources);
+    let pairing = &catalog.pairing;
     let mut skipped = pairing.skipped.clone();
     let mut pairs = pairing.pairs.clone();
     if let Some(fraction) = args.holdout {
@@ -61,21 +56,16 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
     }
     let mut scores = MeanScores::default();
     for (_, image_name, mask_name) in &pairs {
-        let scored = (|| -> Result<_, Error> {
-            let photo = decode_image(&sources[src(image_name)].read(image_name)?, image_name)?;
-            let mask = decode_mask(&sources[src(mask_name)].read(mask_name)?, mask_name)?;
-            if mask.dimensions() != photo.dimensions() {
-                let ((mw, mh), (iw, ih)) = (mask.dimensions(), photo.dimensions());
-                return Err(Error::Io { path: mask_name.clone(), message: format!("mask is {mw}x{mh} but its image is {iw}x{ih}") });
+        let (photo, mask) = match catalog.read_pair(&mut sources, image_name, mask_name) {
+            Ok(pair) => pair,
+            Err((file, reason)) => {
+                skipped.push(Skipped { file, reason });
+                continue;
             }
-            let probability = pollster::block_on(predict(&model, &photo, size as u32, mode, &device))?;
-            let pred = lesionlab::metrics::binarize_probability(&probability.values, 0.5);
-            Ok(Confusion::from_masks(&pred, &binarize_mask(mask.as_raw())).scores())
-        })();
-        match scored {
-            Ok(s) => scores.push(s),
-            Err(e) => skipped.push(lesionlab::data::Skipped { file: image_name.clone(), reason: e.to_string() }),
-        }
+        };
+        let probability = pollster::block_on(predict(&model, &photo, size as u32, mode, &device))?;
+        let pred = binarize_probability(&probability.values, 0.5);
+        scores.push(Confusion::from_masks(&pred, &binarize_mask(mask.as_raw())).scores());
     }
     for s in &skipped {
         eprintln!("skipped {}: {}", s.file, s.reason);

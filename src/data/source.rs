@@ -2,11 +2,12 @@
 //! native builds directories. Files are read one pair at a time and kept only resized, so a
 //! 10 GB official zip never sits in memory whole.
 
+use std::collections::HashMap;
 use std::io::{Read, Seek};
 
 use image::GrayImage;
 
-use super::pairing::{Skipped, pair_files};
+use super::pairing::{Pairing, Skipped, pair_files};
 use super::{Sample, decode_image, decode_mask};
 use crate::Error;
 
@@ -101,6 +102,37 @@ pub struct LoadReport {
     pub skipped: Vec<Skipped>,
 }
 
+/// The files of several sources paired by ISIC id, with each file's source.
+pub struct Catalog {
+    /// The pairs and the files left out.
+    pub pairing: Pairing,
+    owner: HashMap<String, usize>,
+}
+
+impl Catalog {
+    /// Lists and pairs the files of `sources`.
+    pub fn new(sources: &[Box<dyn FileSource>]) -> Self {
+        let owner: HashMap<String, usize> = sources.iter().enumerate().flat_map(|(i, s)| s.names().into_iter().map(move |n| (n, i))).collect();
+        let mut names: Vec<&str> = owner.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        Self { pairing: pair_files(&names), owner }
+    }
+
+    /// Decodes a pair at its own resolution, checking that the mask has the image's size.
+    /// The error names the file at fault and the reason.
+    pub fn read_pair(&self, sources: &mut [Box<dyn FileSource>], image_name: &str, mask_name: &str) -> Result<(image::RgbImage, GrayImage), (String, String)> {
+        let fail = |name: &str, e: Error| (name.to_string(), strip_path(name, e.to_string()));
+        let read = |sources: &mut [Box<dyn FileSource>], name: &str| sources[self.owner[name]].read(name).map_err(|e| fail(name, e));
+        let image = decode_image(&read(sources, image_name)?, image_name).map_err(|e| fail(image_name, e))?;
+        let mask = decode_mask(&read(sources, mask_name)?, mask_name).map_err(|e| fail(mask_name, e))?;
+        if mask.dimensions() != image.dimensions() {
+            let ((mw, mh), (iw, ih)) = (mask.dimensions(), image.dimensions());
+            return Err((mask_name.to_string(), format!("mask is {mw}x{mh} but its image is {iw}x{ih}")));
+        }
+        Ok((image, mask))
+    }
+}
+
 /// Pairs the files of all sources by ISIC id, decodes each pair, checks that the mask has the
 /// image's size, and keeps both resized to `size x size`. Bad files are reported and skipped;
 /// an error is returned only when no usable pair is left. `progress(done, total)` is called
@@ -110,22 +142,21 @@ pub fn load_pairs(
     size: u32,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<(Vec<Sample>, LoadReport), Error> {
-    let mut owner = Vec::new();
-    for (i, s) in sources.iter().enumerate() {
-        owner.extend(s.names().into_iter().map(|n| (n, i)));
-    }
-    let names: Vec<&str> = owner.iter().map(|(n, _)| n.as_str()).collect();
-    let pairing = pair_files(&names);
-    let source_of = |name: &str| owner.iter().find(|(n, _)| n == name).map(|(_, i)| *i).unwrap();
-    let mut report = LoadReport { paired: pairing.pairs.len(), loaded: 0, skipped: pairing.skipped };
+    let catalog = Catalog::new(sources);
+    let pairs = &catalog.pairing.pairs;
+    let mut report = LoadReport { paired: pairs.len(), loaded: 0, skipped: catalog.pairing.skipped.clone() };
     let mut samples = Vec::new();
-    let total = pairing.pairs.len();
-    for (done, (id, image_name, mask_name)) in pairing.pairs.iter().enumerate() {
-        match load_pair(sources, source_of(image_name), image_name, source_of(mask_name), mask_name, size) {
-            Ok((image, mask, original)) => samples.push(Sample { id: id.clone(), image, mask, original }),
+    for (done, (id, image_name, mask_name)) in pairs.iter().enumerate() {
+        match catalog.read_pair(sources, image_name, mask_name) {
+            Ok((image, mask)) => {
+                let original = image.dimensions();
+                let image = super::resize_rgb(&image, size);
+                let mask = GrayImage::from_raw(size, size, super::resize_mask(&mask, size)).expect("resize_mask returns size*size values");
+                samples.push(Sample { id: id.clone(), image, mask, original });
+            }
             Err((file, reason)) => report.skipped.push(Skipped { file, reason }),
         }
-        progress(done + 1, total);
+        progress(done + 1, pairs.len());
     }
     report.loaded = samples.len();
     if samples.is_empty() {
@@ -137,32 +168,6 @@ pub fn load_pairs(
         )));
     }
     Ok((samples, report))
-}
-
-type Loaded = (image::RgbImage, GrayImage, (u32, u32));
-
-fn load_pair(
-    sources: &mut [Box<dyn FileSource>],
-    image_src: usize,
-    image_name: &str,
-    mask_src: usize,
-    mask_name: &str,
-    size: u32,
-) -> Result<Loaded, (String, String)> {
-    let fail = |name: &str, e: Error| (name.to_string(), strip_path(name, e.to_string()));
-    let image_bytes = sources[image_src].read(image_name).map_err(|e| fail(image_name, e))?;
-    let image = decode_image(&image_bytes, image_name).map_err(|e| fail(image_name, e))?;
-    let mask_bytes = sources[mask_src].read(mask_name).map_err(|e| fail(mask_name, e))?;
-    let mask = decode_mask(&mask_bytes, mask_name).map_err(|e| fail(mask_name, e))?;
-    if mask.dimensions() != image.dimensions() {
-        let ((mw, mh), (iw, ih)) = (mask.dimensions(), image.dimensions());
-        return Err((mask_name.to_string(), format!("mask is {mw}x{mh} but its image is {iw}x{ih}")));
-    }
-    let original = image.dimensions();
-    let resized = super::resize_rgb(&image, size);
-    let binary = super::resize_mask(&mask, size);
-    let mask = GrayImage::from_raw(size, size, binary).expect("resize_mask returns size*size values");
-    Ok((resized, mask, original))
 }
 
 /// Errors carry the file name already; the report lists it separately.

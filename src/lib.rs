@@ -13,6 +13,8 @@ pub mod nn;
 pub mod segment;
 pub mod train;
 pub mod weights;
+#[cfg(target_family = "wasm")]
+pub mod web;
 
 pub use error::Error;
 pub use model::{Architecture, InferenceMode, Model, Preset};

@@ -49,11 +49,21 @@ pub fn resize_probability(values: Vec<f32>, from: (u32, u32), to: (u32, u32)) ->
 /// `size x size`; U-Net++ uses `mode`.
 pub async fn predict(model: &Model, photo: &RgbImage, size: u32, mode: InferenceMode, device: &Device) -> Result<Probability, Error> {
     model.validate_input([1, 3, size as usize, size as usize])?;
-    let logits = model.predict(input_tensor(photo, size, device), mode);
-    let data = sigmoid(logits).into_data_async().await.map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
-    let values = data.try_to_vec::<f32>().map_err(|e| Error::Invalid(format!("{e:?}")))?;
+    let values = predict_input(model, input_tensor(photo, size, device), mode).await?;
     let (width, height) = photo.dimensions();
     Ok(Probability { width, height, values: resize_probability(values, (size, size), (width, height)) })
+}
+
+/// The lesion probability of every pixel of one model input, read back asynchronously (the
+/// only way WebGPU allows).
+///
+/// # Shapes
+/// - x: `[1, 3, size, size]`
+/// - returns: `size * size` values, row-major
+pub async fn predict_input(model: &Model, x: Tensor<4>, mode: InferenceMode) -> Result<Vec<f32>, Error> {
+    let logits = model.predict(x, mode);
+    let data = sigmoid(logits).into_data_async().await.map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
+    data.try_to_vec::<f32>().map_err(|e| Error::Invalid(format!("{e:?}")))
 }
 
 /// The photo with the mask drawn on it: lesion pixels tinted, the outline in full colour.

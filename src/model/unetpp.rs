@@ -70,6 +70,24 @@ pub enum InferenceMode {
     Fast(u8),
 }
 
+impl core::str::FromStr for InferenceMode {
+    type Err = crate::Error;
+
+    /// `accurate`, `fast` (level 2: about half the accurate forward's work, see the README)
+    /// or `fast1` ..= `fast4`.
+    fn from_str(s: &str) -> Result<Self, crate::Error> {
+        match s.to_ascii_lowercase().as_str() {
+            "accurate" => Ok(InferenceMode::Accurate),
+            "fast" => Ok(InferenceMode::Fast(2)),
+            "fast1" => Ok(InferenceMode::Fast(1)),
+            "fast2" => Ok(InferenceMode::Fast(2)),
+            "fast3" => Ok(InferenceMode::Fast(3)),
+            "fast4" => Ok(InferenceMode::Fast(4)),
+            _ => Err(crate::Error::Invalid(format!("unknown mode '{s}': expected accurate, fast or fast1 to fast4"))),
+        }
+    }
+}
+
 /// U-Net++ with VGG blocks, nested dense skips and bilinear x2 upsampling
 /// (align_corners = true). Height and width must be multiples of 16.
 #[derive(Module, Debug)]
@@ -227,6 +245,15 @@ mod tests {
 
     fn max_abs(a: Tensor<4>, b: Tensor<4>) -> f32 {
         (a - b).abs().max().into_scalar::<f32>()
+    }
+
+    #[test]
+    fn mode_names_parse() {
+        assert_eq!("accurate".parse::<InferenceMode>().unwrap(), InferenceMode::Accurate);
+        assert_eq!("Fast".parse::<InferenceMode>().unwrap(), InferenceMode::Fast(2));
+        assert_eq!("fast4".parse::<InferenceMode>().unwrap(), InferenceMode::Fast(4));
+        let err = "fast5".parse::<InferenceMode>().unwrap_err().to_string();
+        assert!(err.contains("fast5") && err.contains("accurate"), "{err}");
     }
 
     #[test]

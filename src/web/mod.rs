@@ -1,0 +1,50 @@
+//! The JavaScript-facing API of the browser build, used by `www/worker.js` (the page never calls
+//! it directly: `www/lesionlab.js` wraps the worker in the public JS API).
+//!
+//! Photos arrive as RGBA pixels decoded by the browser; results leave as typed arrays. Every
+//! method that reads a tensor back is async, because WebGPU allows no synchronous readback.
+
+mod session;
+
+pub use session::Session;
+
+use wasm_bindgen::prelude::*;
+
+/// Runs when the module is instantiated: panics go to the console *and* to the worker's
+/// `globalThis.lesionlabPanic(message)`, which fails every pending call with the message
+/// instead of leaving the page waiting for an answer that will never come.
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        let global = js_sys::global();
+        if let Ok(report) = js_sys::Reflect::get(&global, &JsValue::from_str("lesionlabPanic")) {
+            if let Some(report) = report.dyn_ref::<js_sys::Function>() {
+                let _ = report.call1(&global, &JsValue::from_str(&info.to_string()));
+            }
+        }
+    }));
+}
+
+/// Panics on purpose, so the browser tests can check that a panic reaches the page as an
+/// error and that the next call works again.
+#[wasm_bindgen(js_name = panicForTest)]
+pub fn panic_for_test() {
+    panic!("deliberate panic for the browser test");
+}
+
+/// Milliseconds from the page's clock (`performance.now()`, in windows and workers).
+fn now() -> f64 {
+    let global = js_sys::global();
+    js_sys::Reflect::get(&global, &JsValue::from_str("performance"))
+        .ok()
+        .and_then(|p| {
+            let now = js_sys::Reflect::get(&p, &JsValue::from_str("now")).ok()?;
+            now.dyn_ref::<js_sys::Function>()?.call0(&p).ok()?.as_f64()
+        })
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+fn js_error(e: impl std::fmt::Display) -> JsValue {
+    js_sys::Error::new(&e.to_string()).into()
+}

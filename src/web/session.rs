@@ -1,0 +1,168 @@
+//! One loaded model on one device: segment and explain photos.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::prelude::*;
+use image::RgbImage;
+use js_sys::{Array, Float32Array, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::{js_error, now};
+use crate::explain::{Method, Target, explain};
+use crate::segment::{input_tensor, predict_input, resize_probability};
+use crate::{Architecture, Error, InferenceMode, Model, weights};
+
+/// Input size used when a weights file does not record one.
+const DEFAULT_SIZE: u32 = 256;
+
+thread_local! {
+    // A wgpu runtime can be initialised once per page; later sessions reuse its device.
+    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+async fn webgpu_device() -> Result<Device, Error> {
+    if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
+        return Ok(device);
+    }
+    #[cfg(feature = "webgpu")]
+    {
+        let device = Device::wgpu_options()
+            .init_async()
+            .await
+            .map_err(|e| Error::Invalid(format!("WebGPU is not available: {e}")))?;
+        WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
+        Ok(device)
+    }
+    #[cfg(not(feature = "webgpu"))]
+    Err(Error::Invalid("this build has no WebGPU backend".into()))
+}
+
+struct Inner {
+    model: RefCell<Model>,
+    device: Device,
+    backend: &'static str,
+    size: u32,
+}
+
+/// A model ready to segment, on WebGPU or the CPU.
+#[wasm_bindgen]
+pub struct Session {
+    inner: Rc<Inner>,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// Loads `weights` (safetensors bytes; `source` names them in errors) for `model`
+    /// (`unet`, `unetpp`, `pspnet`) on `backend` (`webgpu` or `cpu`). `size` overrides the
+    /// input size the file records.
+    pub async fn create(model: String, backend: String, weights: Vec<u8>, source: String, size: Option<u32>) -> Result<Session, JsValue> {
+        let arch: Architecture = model.parse().map_err(js_error)?;
+        let (device, backend) = match backend.as_str() {
+            "cpu" => (Device::flex(), "cpu"),
+            "webgpu" => (webgpu_device().await.map_err(js_error)?, "webgpu"),
+            other => return Err(js_error(format!("unknown backend '{other}': expected webgpu or cpu"))),
+        };
+        let size = match size {
+            Some(s) => s,
+            None => weights::input_size(&weights).map(|s| s as u32).unwrap_or(DEFAULT_SIZE),
+        };
+        let multiple = arch.size_multiple() as u32;
+        if size < 32 || size > 1024 || size % multiple != 0 {
+            return Err(js_error(format!(
+                "unsupported input size {size} for {}: use 32 to 1024, a multiple of {multiple}",
+                arch.display_name()
+            )));
+        }
+        let model = weights::load(weights, arch, &source, &device).map_err(js_error)?;
+        Ok(Session { inner: Rc::new(Inner { model: RefCell::new(model), device, backend, size }) })
+    }
+
+    /// `webgpu` or `cpu`: where the model runs.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.inner.backend.to_string()
+    }
+
+    /// The side of the square the model sees.
+    #[wasm_bindgen(getter, js_name = inputSize)]
+    pub fn input_size(&self) -> u32 {
+        self.inner.size
+    }
+
+    /// `unet`, `unetpp` or `pspnet`.
+    #[wasm_bindgen(getter)]
+    pub fn model(&self) -> String {
+        self.inner.model.borrow().architecture().name().to_string()
+    }
+
+    /// The layers CAM and Grad-CAM can read.
+    pub fn layers(&self) -> Array {
+        self.inner.model.borrow().layers().iter().map(|l| JsValue::from_str(l)).collect()
+    }
+
+    /// The lesion probability of every pixel of an RGBA photo, at the photo's size.
+    /// Resolves to `{ probability: Float32Array, ms: { preprocess, model, postprocess } }`.
+    pub fn segment(&self, rgba: Vec<u8>, width: u32, height: u32, mode: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let t0 = now();
+            let mode: InferenceMode = mode.parse().map_err(js_error)?;
+            let photo = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
+            let model = inner.model.borrow().clone();
+            let size = inner.size;
+            model.validate_input([1, 3, size as usize, size as usize]).map_err(js_error)?;
+            let x = input_tensor(&photo, size, &inner.device);
+            drop(photo);
+            let t1 = now();
+            let values = predict_input(&model, x, mode).await.map_err(js_error)?;
+            let t2 = now();
+            let values = resize_probability(values, (size, size), (width, height));
+            let out = Object::new();
+            set(&out, "probability", &Float32Array::from(&values[..]))?;
+            let t3 = now();
+            let ms = Object::new();
+            set(&ms, "preprocess", &JsValue::from_f64(t1 - t0))?;
+            set(&ms, "model", &JsValue::from_f64(t2 - t1))?;
+            set(&ms, "postprocess", &JsValue::from_f64(t3 - t2))?;
+            set(&out, "ms", &ms)?;
+            Ok(out.into())
+        })
+    }
+
+    /// A heatmap of an RGBA photo at the photo's size: `method` is `cam`, `activation` or
+    /// `gradcam`; `layer` one of [`Session::layers`] (the method's default when absent);
+    /// `target` `lesion`, `center` or `pixel:Y,X`. Resolves to `{ heatmap: Float32Array, layer }`.
+    pub fn explain(&self, rgba: Vec<u8>, width: u32, height: u32, method: String, layer: Option<String>, target: String, mode: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let method: Method = method.parse().map_err(js_error)?;
+            let target: Target = target.parse().map_err(js_error)?;
+            let mode: InferenceMode = mode.parse().map_err(js_error)?;
+            let photo = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
+            let model = inner.model.borrow().clone();
+            let heatmap = explain(&model, &photo, inner.size, method, layer.as_deref(), target, mode, &inner.device)
+                .await
+                .map_err(js_error)?;
+            let out = Object::new();
+            set(&out, "heatmap", &Float32Array::from(&heatmap.values[..]))?;
+            set(&out, "layer", &JsValue::from_str(&heatmap.layer))?;
+            Ok(out.into())
+        })
+    }
+}
+
+fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
+    Reflect::set(target, &JsValue::from_str(key), value).map(|_| ())
+}
+
+/// RGB pixels from the browser's RGBA (alpha dropped, as the native decoder does).
+fn rgb_from_rgba(rgba: Vec<u8>, width: u32, height: u32) -> Result<RgbImage, Error> {
+    let expected = width as usize * height as usize * 4;
+    if width == 0 || height == 0 || rgba.len() != expected {
+        return Err(Error::Invalid(format!("image data of {} bytes does not match {width}x{height} RGBA", rgba.len())));
+    }
+    let rgb = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    Ok(RgbImage::from_raw(width, height, rgb).expect("length checked"))
+}

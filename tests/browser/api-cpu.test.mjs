@@ -1,0 +1,171 @@
+// The JS API on the CPU path (no WebGPU adapter): sizes, Dice against the expert mask on an
+// upscaled real photo, CAM and Grad-CAM, and readable errors after which work goes on.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch, open, serve } from './harness.mjs';
+
+let server, browser, page;
+
+before(async () => {
+  server = await serve();
+  browser = await launch({ webgpu: false });
+  page = await open(browser.context, `${server.base}blank.html`);
+  await page.evaluate(async () => {
+    const { LesionLab } = await import('./www/lesionlab.js');
+    window.LesionLab = LesionLab;
+    // A real ISIC photo and its expert mask, scaled to a phone-photo-like 2048x1536.
+    const load = async (url) => createImageBitmap(await (await fetch(url)).blob());
+    const scaled = async (url, w, h, smooth) => {
+      const canvas = new OffscreenCanvas(w, h);
+      const ctx = canvas.getContext('2d');
+      ctx.imageSmoothingEnabled = smooth;
+      ctx.drawImage(await load(url), 0, 0, w, h);
+      return canvas;
+    };
+    const photo = await scaled('www/samples/ISIC_0001126.jpg', 2048, 1536, true);
+    window.bigPhoto = await photo.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+    const truth = (await scaled('www/samples/ISIC_0001126_segmentation.png', 2048, 1536, false))
+      .getContext('2d').getImageData(0, 0, 2048, 1536).data;
+    window.bigTruth = Uint8Array.from({ length: 2048 * 1536 }, (_, i) => (truth[i * 4] > 127 ? 255 : 0));
+    window.smallPhoto = await (await fetch('www/samples/ISIC_0015946.jpg')).blob();
+    window.largeLesion = await (await fetch('www/samples/ISIC_0013169.jpg')).blob();
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  if (browser?.log.length) console.log(browser.log.join('\n'));
+});
+
+test('auto falls back to the CPU without WebGPU and says why', async () => {
+  const r = await page.evaluate(async () => {
+    window.lab = await LesionLab.create({ model: 'unetpp', backend: 'auto' });
+    return { backend: lab.backend, note: lab.backendNote, model: lab.model, size: lab.inputSize, layers: lab.layers() };
+  });
+  assert.equal(r.backend, 'cpu');
+  assert.match(r.note, /WebGPU/);
+  assert.equal(r.model, 'unetpp');
+  assert.equal(r.size, 128, 'the shipped weights record their input size');
+  assert.ok(r.layers.includes('x0_4') && r.layers.includes('x4_0'), r.layers.join());
+});
+
+test('a 2048x1536 photo gives a mask of its own size with Dice >= 0.7 against the expert', async () => {
+  const r = await page.evaluate(async () => {
+    const out = await lab.segment(bigPhoto, { threshold: 0.5, mode: 'accurate' });
+    let inter = 0, a = 0, b = 0, bad = 0, probOut = 0;
+    for (let i = 0; i < out.mask.length; i++) {
+      const m = out.mask[i], t = bigTruth[i];
+      if (m !== 0 && m !== 255) bad++;
+      const p = out.probability[i];
+      if (!(p >= 0 && p <= 1)) probOut++;
+      if ((p > 0.5) !== (m === 255)) bad++;
+      if (m) a++;
+      if (t) b++;
+      if (m && t) inter++;
+    }
+    return {
+      width: out.width, height: out.height, n: out.mask.length, np: out.probability.length, bad, probOut,
+      dice: (2 * inter) / (a + b), ms: out.ms, maskType: out.mask.constructor.name, probType: out.probability.constructor.name,
+    };
+  });
+  assert.equal(r.width, 2048);
+  assert.equal(r.height, 1536);
+  assert.equal(r.n, 2048 * 1536);
+  assert.equal(r.np, 2048 * 1536);
+  assert.equal(r.maskType, 'Uint8Array');
+  assert.equal(r.probType, 'Float32Array');
+  assert.equal(r.bad, 0, 'mask is 0/255 and agrees with probability > threshold');
+  assert.equal(r.probOut, 0, 'probabilities in [0, 1]');
+  assert.ok(r.dice >= 0.7, `Dice ${r.dice}`);
+  for (const k of ['preprocess', 'model', 'postprocess']) assert.ok(r.ms[k] >= 0, `ms.${k} = ${r.ms[k]}`);
+  console.log(`# CPU U-Net++ 2048x1536: Dice ${r.dice.toFixed(4)}, ms ${JSON.stringify(r.ms)}`);
+});
+
+test('the threshold and the fast mode change the answer as they should', async () => {
+  const r = await page.evaluate(async () => {
+    const count = (m) => m.reduce((n, v) => n + (v ? 1 : 0), 0);
+    const low = await lab.segment(smallPhoto, { threshold: 0.1 });
+    const high = await lab.segment(smallPhoto, { threshold: 0.9 });
+    const fast = await lab.segment(smallPhoto, { mode: 'fast', level: 1 });
+    const accurate = await lab.segment(smallPhoto, {});
+    let diff = 0;
+    for (let i = 0; i < fast.probability.length; i++) diff = Math.max(diff, Math.abs(fast.probability[i] - accurate.probability[i]));
+    return { low: count(low.mask), high: count(high.mask), diff };
+  });
+  assert.ok(r.low > r.high, `threshold 0.1 gives ${r.low} pixels, 0.9 gives ${r.high}`);
+  assert.ok(r.diff > 1e-4, 'fast level 1 is a different head from the accurate average');
+});
+
+test('CAM and Grad-CAM give finite heatmaps in [0, 1] at the photo size, on default and chosen layers', async () => {
+  const r = await page.evaluate(async () => {
+    const check = (h) => {
+      let bad = 0, max = 0;
+      for (const v of h.heatmap) { if (!(v >= 0 && v <= 1)) bad++; max = Math.max(max, v); }
+      return { n: h.heatmap.length, w: h.width, h: h.height, bad, max, layer: h.layer };
+    };
+    return {
+      gradcam: check(await lab.explain(smallPhoto, { method: 'gradcam', target: 'lesion' })),
+      // The report's CAM is blank where the mean logit is negative (small lesions, see the
+      // README), so it is checked on a photo the lesion fills.
+      cam: check(await lab.explain(largeLesion, { method: 'cam' })),
+      camSmall: check(await lab.explain(smallPhoto, { method: 'cam' })),
+      activation: check(await lab.explain(smallPhoto, { method: 'activation', layer: 'x2_0' })),
+      big: check(await lab.explain(bigPhoto, { method: 'gradcam', layer: 'x1_3' })),
+    };
+  });
+  assert.equal(r.gradcam.layer, 'x4_0', 'the report\'s Grad-CAM layer is the default');
+  assert.equal(r.cam.layer, 'x0_4', 'the report\'s CAM layer is the default');
+  assert.equal(r.activation.layer, 'x2_0');
+  assert.equal(r.big.layer, 'x1_3');
+  for (const [name, h] of Object.entries(r)) {
+    assert.equal(h.bad, 0, `${name}: every value finite and in [0, 1]`);
+    assert.equal(h.n, h.w * h.h, `${name}: one value per pixel`);
+  }
+  assert.equal(r.big.w, 2048);
+  assert.equal(r.big.h, 1536);
+  // Normalised at the model's resolution; resizing to the photo keeps the peak close to 1.
+  for (const [name, h] of Object.entries(r)) if (name !== 'camSmall') assert.ok(h.max > 0.9, `${name}: peak ${h.max}`);
+});
+
+test('bad input is refused with a readable error, and the next good photo still segments', async () => {
+  const r = await page.evaluate(async () => {
+    const fail = async (promise) => promise.then(() => 'resolved', (e) => (e instanceof Error ? e.message : `not an Error: ${e}`));
+    const jpeg = new Uint8Array(await smallPhoto.arrayBuffer());
+    const truncated = new File([jpeg.slice(0, 600), new Uint8Array(400).fill(7)], 'ISIC_0000001.jpg', { type: 'image/jpeg' });
+    const text = new File(['lesion notes, not a photo'], 'notes.txt', { type: 'text/plain' });
+    const hugePng = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 2, 0, 0, 0]);
+    const result = {
+      corrupt: await fail(lab.segment(truncated)),
+      text: await fail(lab.segment(text)),
+      huge: await fail(lab.segment(new File([hugePng], 'huge.png', { type: 'image/png' }))),
+      layer: await fail(lab.explain(smallPhoto, { layer: 'no_such_layer' })),
+      mode: await fail(lab.segment(smallPhoto, { mode: 'quick' })),
+      panic: await fail(lab._panicForTest()),
+    };
+    const after = await lab.segment(smallPhoto);
+    result.after = { width: after.width, lesion: after.mask.some((v) => v === 255) };
+    result.otherModel = await fail(LesionLab.create({ model: 'unet', backend: 'cpu', weights: new URL('weights/pspnet.safetensors', location.href) }));
+    result.notWeights = await fail(LesionLab.create({ model: 'unet', backend: 'cpu', weights: new TextEncoder().encode('hello').buffer }));
+    result.missing = await fail(LesionLab.create({ model: 'unet', backend: 'cpu', weights: 'weights/none.safetensors' }));
+    return result;
+  });
+  assert.match(r.corrupt, /ISIC_0000001\.jpg.*corrupt or truncated/);
+  assert.match(r.text, /notes\.txt.*not an image/);
+  assert.match(r.huge, /huge\.png.*20000x20000.*limit is 50 megapixels/);
+  assert.match(r.layer, /no layer 'no_such_layer'.*x0_4/);
+  assert.match(r.mode, /unknown mode 'quick'/);
+  assert.match(r.panic, /internal error[\s\S]*deliberate panic/);
+  assert.deepEqual(r.after, { width: 256, lesion: true }, 'segmenting works again after every error, the panic included');
+  assert.match(r.otherModel, /PSPNet weights, not U-Net weights/);
+  assert.match(r.notWeights, /weights/i);
+  assert.match(r.missing, /none\.safetensors.*HTTP 404/);
+});
+
+test('nothing was requested outside the page\'s own folder', async () => {
+  const outside = browser.requests.filter((u) => !u.startsWith(server.base) && !/^(blob|data):/.test(u));
+  assert.deepEqual(outside, []);
+  assert.ok(browser.requests.some((u) => u.endsWith('.wasm')), 'the worker\'s requests are seen');
+  assert.deepEqual(server.requests.filter((p) => !p.startsWith('/docs/lesionlab/')), []);
+});

@@ -1,0 +1,84 @@
+// The page benchmark (not a test): median ms of `segment` on a 1024x768 photo per model on the
+// CPU path and on WebGPU (here a software adapter), wasm and weight sizes, and the time from
+// opening the page to the first mask. Prints a Markdown table. Usage: pkg-scripts/bench-page
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { DIST, launch, open, serve } from './harness.mjs';
+
+const REPEATS = Number(process.env.REPEATS || 5);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
+
+async function segmentTimes(webgpu, repeats) {
+  const server = await serve();
+  const browser = await launch({ webgpu });
+  try {
+    const page = await open(browser.context, `${server.base}blank.html`);
+    return await page.evaluate(async ({ repeats, webgpu }) => {
+      const { LesionLab } = await import('./www/lesionlab.js');
+      const bitmap = await createImageBitmap(await (await fetch('www/samples/ISIC_0001126.jpg')).blob());
+      const canvas = new OffscreenCanvas(1024, 768);
+      canvas.getContext('2d').drawImage(bitmap, 0, 0, 1024, 768);
+      const photo = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+      const rows = {};
+      for (const [name, model, mode] of [['U-Net', 'unet', 'accurate'], ['U-Net++ accurate', 'unetpp', 'accurate'], ['U-Net++ fast L2', 'unetpp', 'fast'], ['PSPNet', 'pspnet', 'accurate']]) {
+        const t0 = performance.now();
+        const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu' });
+        const createMs = performance.now() - t0;
+        const t1 = performance.now();
+        await lab.segment(photo, { mode }); // warm-up (WebGPU compiles its shaders here)
+        const firstMs = performance.now() - t1;
+        const total = [], modelMs = [];
+        for (let i = 0; i < repeats; i++) {
+          const t = performance.now();
+          const r = await lab.segment(photo, { mode });
+          total.push(performance.now() - t);
+          modelMs.push(r.ms.model);
+        }
+        rows[name] = { createMs, firstMs, total, modelMs, backend: lab.backend };
+        lab.dispose();
+      }
+      return rows;
+    }, { repeats, webgpu });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+async function firstMask() {
+  const server = await serve();
+  const browser = await launch({ webgpu: false });
+  try {
+    const page = await open(browser.context, `${server.base}index.html?backend=cpu&sample=ISIC_0001126`);
+    await page.waitForFunction(() => window.__firstMaskMs !== undefined, null, { timeout: 300_000 });
+    return page.evaluate(() => window.__firstMaskMs);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+const sizes = [['wasm (WebGPU + CPU)', path.join(DIST, 'pkg/lesionlab_core_bg.wasm')],
+  ...['unet', 'unetpp', 'pspnet'].map((m) => [`weights/${m}.safetensors`, path.join(DIST, `weights/${m}.safetensors`)])];
+console.log('| file | raw | gzip -9 |\n|---|---|---|');
+for (const [name, file] of sizes) {
+  const bytes = fs.readFileSync(file);
+  console.log(`| ${name} | ${mb(bytes.length)} | ${mb(zlib.gzipSync(bytes, { level: 9 }).length)} |`);
+}
+
+const cpu = await segmentTimes(false, REPEATS);
+let gpu = null;
+try {
+  gpu = await segmentTimes(true, Math.max(1, Math.min(REPEATS, 3)));
+} catch (err) {
+  console.error(`WebGPU run failed: ${err.message}`);
+}
+console.log('\n| model (1024x768 photo) | CPU: median segment ms | CPU: of which model | WebGPU: median segment ms | WebGPU: of which model | WebGPU: first call |\n|---|---|---|---|---|---|');
+for (const name of Object.keys(cpu)) {
+  const c = cpu[name], g = gpu?.[name];
+  const gpuCols = g ? `${median(g.total).toFixed(0)} | ${median(g.modelMs).toFixed(0)} | ${g.firstMs.toFixed(0)}` : 'n/a | n/a | n/a';
+  console.log(`| ${name} | ${median(c.total).toFixed(0)} | ${median(c.modelMs).toFixed(0)} | ${gpuCols} |`);
+}
+console.log(`\nPage open to first mask (CPU, U-Net++ accurate, sample ISIC_0001126): ${(await firstMask()).toFixed(0)} ms`);

@@ -1,0 +1,125 @@
+// The page in a real browser on the CPU path: segment a sample with the mouse and the
+// keyboard, CAM and Grad-CAM shown, sliders, downloads, errors, the comparison view, the
+// embedding example, and no request outside the page's own folder.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { OUTPUT, ROOT, launch, open, serve } from './harness.mjs';
+
+let server, browser, page;
+
+before(async () => {
+  server = await serve();
+  browser = await launch({ webgpu: false });
+  page = await open(browser.context, `${server.base}index.html`);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  if (browser?.log.length) console.log(browser.log.join('\n'));
+});
+
+const state = (s, timeout = 120_000) => page.waitForSelector(`body[data-state="${s}"]`, { timeout });
+
+async function canvasSpread(id) {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id);
+    if (!c.width) return 0;
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let lo = 255, hi = 0;
+    for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
+    return hi - lo;
+  }, id);
+}
+
+test('the page loads the default model and says it runs on the CPU', async () => {
+  await state('ready');
+  assert.match(await page.textContent('#status'), /U-Net\+\+ ready on the CPU\. .*WebGPU/);
+});
+
+test('clicking a sample shows the mask, its area, the Dice, timings, CAM and Grad-CAM', async () => {
+  await page.click('button[data-sample="ISIC_0001126"]');
+  await state('done');
+  assert.match(await page.textContent('#area'), /^\d+\.\d% of the image$/);
+  const dice = Number(await page.textContent('#dice'));
+  assert.ok(dice >= 0.7, `Dice ${dice} against the expert mask`);
+  assert.equal(await page.textContent('#backend-used'), 'CPU (WebAssembly)');
+  assert.match(await page.textContent('#timing'), /\d+ ms preprocess, \d+ ms model, \d+ ms postprocess/);
+  assert.equal(await page.getAttribute('#cam', 'data-layer'), 'x0_4');
+  assert.equal(await page.getAttribute('#gradcam', 'data-layer'), 'x4_0');
+  // The report's CAM is blank for small lesions; the page then says so and offers the mean activation.
+  assert.ok((await canvasSpread('cam')) > 50 || (await page.isVisible('#cam-blank')), 'a CAM heatmap or the note why it is blank');
+  await page.selectOption('#cam-method', 'activation');
+  await page.waitForFunction(() => /Mean activation/.test(document.getElementById('cam').getAttribute('aria-label')));
+  assert.ok((await canvasSpread('cam')) > 50, 'the mean-activation map shows a heatmap');
+  assert.equal(await page.isVisible('#cam-blank'), false);
+  assert.ok((await canvasSpread('gradcam')) > 50, 'the Grad-CAM canvas shows a heatmap');
+  fs.mkdirSync(OUTPUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUTPUT, 'page.png'), fullPage: true });
+});
+
+test('the threshold slider changes the mask without running the model again', async () => {
+  const before = await page.textContent('#area');
+  const timing = await page.textContent('#timing');
+  await page.locator('#threshold').fill('0.95');
+  await page.waitForFunction((b) => document.getElementById('area').textContent !== b, before);
+  assert.equal(await page.textContent('#threshold-value'), '0.95');
+  assert.equal(await page.textContent('#timing'), timing);
+  await page.locator('#threshold').fill('0.5');
+});
+
+test('downloads use the ISIC mask name and give PNGs of the photo size', async () => {
+  const [mask] = await Promise.all([page.waitForEvent('download'), page.click('#download-mask')]);
+  assert.equal(mask.suggestedFilename(), 'ISIC_0001126_segmentation.png');
+  const bytes = fs.readFileSync(await mask.path());
+  assert.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47]);
+  assert.deepEqual([bytes.readUInt32BE(16), bytes.readUInt32BE(20)], [256, 256]);
+  const [overlay] = await Promise.all([page.waitForEvent('download'), page.click('#download-overlay')]);
+  assert.equal(overlay.suggestedFilename(), 'ISIC_0001126_overlay.png');
+});
+
+test('a corrupt file and a non-image show a readable error; the next photo still segments', async () => {
+  const jpeg = fs.readFileSync(path.join(ROOT, 'www/samples/ISIC_0013169.jpg'));
+  await page.setInputFiles('#file', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: jpeg.subarray(0, 700) });
+  await page.waitForSelector('#error:not([hidden])');
+  assert.match(await page.textContent('#error'), /broken\.jpg: the JPEG is corrupt or truncated/);
+  await page.setInputFiles('#file', { name: 'report.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 not a photo') });
+  await page.waitForFunction(() => /report\.pdf/.test(document.getElementById('error').textContent));
+  assert.match(await page.textContent('#error'), /report\.pdf: not an image/);
+  // The keyboard alone: focus a sample and press Enter.
+  await page.focus('button[data-sample="ISIC_0013169"]');
+  await page.keyboard.press('Enter');
+  await state('done');
+  assert.equal(await page.isHidden('#error'), true);
+  assert.match(await page.textContent('#caption'), /ISIC_0013169\.jpg, 256×256/);
+});
+
+test('switching model re-segments, and the comparison shows all three', async () => {
+  await page.selectOption('#model', 'pspnet');
+  await state('done');
+  assert.match(await page.textContent('#caption'), /PSPNet/);
+  assert.equal(await page.getAttribute('#gradcam', 'data-layer'), 'ppm');
+  await page.click('#compare-run');
+  await state('compared', 240_000);
+  const captions = await page.$$eval('#compare-results figcaption', (els) => els.map((e) => e.textContent));
+  assert.equal(captions.length, 3);
+  assert.match(captions.join('|'), /^U-Net: .*Dice 0\.\d+.*\|U-Net\+\+: .*\|PSPNet: /);
+});
+
+test('the embedding example segments with three lines of HTML', async () => {
+  const embed = await browser.context.newPage();
+  await embed.goto(`${server.base}embed.html`);
+  await embed.waitForSelector('lesion-lab[data-state="done"]', { timeout: 120_000 });
+  const text = await embed.evaluate(() => document.querySelector('lesion-lab').shadowRoot.querySelector('.status').textContent);
+  assert.match(text, /ISIC_0015946\.jpg: lesion \d+\.\d% of the image \(CPU/);
+  await embed.close();
+});
+
+test('every request stayed inside the page\'s own folder', async () => {
+  const outside = browser.requests.filter((u) => !u.startsWith(server.base) && !/^(blob|data):/.test(u));
+  assert.deepEqual(outside, []);
+  assert.ok(browser.requests.some((u) => u.endsWith('lesionlab_core_bg.wasm')));
+});

@@ -1,0 +1,61 @@
+// The WebGPU path on the software adapter (SwiftShader): the same mask as the CPU path, and
+// finite heatmaps. The smallest model at its shipped 128x128 input keeps this quick.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launch, open, serve } from './harness.mjs';
+
+let server, browser, page;
+
+before(async () => {
+  server = await serve();
+  browser = await launch({ webgpu: true });
+  page = await open(browser.context, `${server.base}blank.html`);
+  await page.evaluate(async () => {
+    const { LesionLab } = await import('./www/lesionlab.js');
+    window.LesionLab = LesionLab;
+    window.photo = await (await fetch('www/samples/ISIC_0015946.jpg')).blob();
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  if (browser?.log.length) console.log(browser.log.join('\n'));
+});
+
+test('WebGPU and CPU give the same PSPNet mask up to 1% of pixels', async () => {
+  const r = await page.evaluate(async () => {
+    const gpu = await LesionLab.create({ model: 'pspnet', backend: 'webgpu' });
+    const cpu = await LesionLab.create({ model: 'pspnet', backend: 'cpu' });
+    const a = await gpu.segment(photo);
+    const b = await cpu.segment(photo);
+    let differ = 0, maxDiff = 0, lesion = 0;
+    for (let i = 0; i < a.mask.length; i++) {
+      if (a.mask[i] !== b.mask[i]) differ++;
+      if (b.mask[i]) lesion++;
+      maxDiff = Math.max(maxDiff, Math.abs(a.probability[i] - b.probability[i]));
+    }
+    window.gpu = gpu;
+    cpu.dispose();
+    return { backend: gpu.backend, cpuBackend: cpu.backend, share: differ / a.mask.length, maxDiff, lesion, n: a.mask.length, ms: a.ms };
+  });
+  assert.equal(r.backend, 'webgpu');
+  assert.equal(r.cpuBackend, 'cpu');
+  assert.ok(r.lesion > 0.01 * r.n, 'the mask is not empty, so agreeing means something');
+  assert.ok(r.share <= 0.01, `${(r.share * 100).toFixed(3)}% of pixels differ`);
+  console.log(`# WebGPU vs CPU: ${(r.share * 100).toFixed(3)}% of pixels differ, max |dp| ${r.maxDiff.toExponential(2)}; WebGPU ms ${JSON.stringify(r.ms)}`);
+});
+
+test('CAM and Grad-CAM on WebGPU are finite and in [0, 1]', async () => {
+  const r = await page.evaluate(async () => {
+    const check = (h) => ({ n: h.heatmap.length, bad: h.heatmap.filter((v) => !(v >= 0 && v <= 1)).length, max: Math.max(...h.heatmap), layer: h.layer });
+    return { cam: check(await gpu.explain(photo, { method: 'activation' })), gradcam: check(await gpu.explain(photo, { method: 'gradcam' })) };
+  });
+  for (const [name, h] of Object.entries(r)) {
+    assert.equal(h.n, 256 * 256, name);
+    assert.equal(h.bad, 0, `${name}: finite, in [0, 1]`);
+    assert.ok(h.max > 0.9, `${name}: normalised, peak ${h.max}`);
+  }
+  assert.equal(r.gradcam.layer, 'ppm');
+});

@@ -1,0 +1,110 @@
+// <lesion-lab>: the segmenter as one HTML element, for documentation sites and slides.
+//
+//   <script type="module" src="www/lesion-lab-element.js"></script>
+//   <lesion-lab model="unetpp" src="www/samples/ISIC_0001126.jpg"></lesion-lab>
+//
+// Attributes: model (unet | unetpp | pspnet, default unetpp), backend (auto | webgpu | cpu),
+// threshold (default 0.5), src (a photo to segment at once, optional). Readers can drop or pick
+// their own photo. Events: `segmented` (detail: the segment result) and `error` (detail: Error).
+
+import { LesionLab } from './lesionlab.js';
+import { area, overlay, photoPixels, show } from './render.js';
+
+const STYLE = new URL('./lesion-lab-element.css', import.meta.url).href;
+
+class LesionLabElement extends HTMLElement {
+  static observedAttributes = ['model', 'backend', 'src'];
+  #lab = null;
+  #labKey = '';
+  #shadow;
+
+  constructor() {
+    super();
+    this.#shadow = this.attachShadow({ mode: 'open' });
+    this.#shadow.innerHTML = `
+      <link rel="stylesheet" href="${STYLE}">
+      <label class="drop" part="drop">Drop a photo or <u>choose one</u>
+        <input type="file" accept="image/jpeg,image/png,image/*" aria-label="Photo to segment"></label>
+      <canvas part="canvas" role="img" aria-label="Segmentation overlay" hidden></canvas>
+      <p class="status" part="status" role="status" aria-live="polite"></p>`;
+    const input = this.#shadow.querySelector('input');
+    input.addEventListener('change', () => input.files[0] && this.segment(input.files[0], input.files[0].name));
+    const drop = this.#shadow.querySelector('.drop');
+    drop.addEventListener('dragover', (e) => e.preventDefault());
+    drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      const file = e.dataTransfer.files[0];
+      if (file) this.segment(file, file.name);
+    });
+  }
+
+  connectedCallback() {
+    if (this.getAttribute('src')) this.#segmentSrc();
+  }
+
+  attributeChangedCallback(name, before, after) {
+    if (!this.isConnected || before === after) return;
+    if (name === 'src' || this.getAttribute('src')) this.#segmentSrc();
+  }
+
+  disconnectedCallback() {
+    this.#lab?.then((lab) => lab.dispose(), () => {});
+    this.#lab = null;
+    this.#labKey = '';
+  }
+
+  #status(text) {
+    this.#shadow.querySelector('.status').textContent = text;
+  }
+
+  #getLab() {
+    const model = this.getAttribute('model') || 'unetpp';
+    const backend = this.getAttribute('backend') || 'auto';
+    const key = `${model}/${backend}`;
+    if (key !== this.#labKey) {
+      this.#lab?.then((lab) => lab.dispose(), () => {});
+      this.#labKey = key;
+      this.#lab = LesionLab.create({ model, backend });
+    }
+    return this.#lab;
+  }
+
+  async #segmentSrc() {
+    const src = new URL(this.getAttribute('src'), document.baseURI);
+    try {
+      const response = await fetch(src);
+      if (!response.ok) throw new Error(`${src.pathname}: HTTP ${response.status}`);
+      await this.segment(await response.blob(), src.pathname.split('/').pop());
+    } catch (err) {
+      this.#fail(err);
+    }
+  }
+
+  #fail(err) {
+    this.#status(`Error: ${err.message}`);
+    this.dataset.state = 'error';
+    this.dispatchEvent(new CustomEvent('error', { detail: err }));
+  }
+
+  /** Segments a photo (Blob or File) and draws the overlay; resolves to the segment result. */
+  async segment(blob, name = 'photo') {
+    this.dataset.state = 'busy';
+    this.#status(`Segmenting ${name}…`);
+    try {
+      const lab = await this.#getLab();
+      const r = await lab.segment(blob, { threshold: Number(this.getAttribute('threshold') || 0.5) });
+      const canvas = this.#shadow.querySelector('canvas');
+      show(canvas, overlay(await photoPixels(blob), r.mask));
+      canvas.hidden = false;
+      this.#status(`${name}: lesion ${(area(r.mask) * 100).toFixed(1)}% of the image (${lab.backend === 'webgpu' ? 'WebGPU' : 'CPU'}, ${Math.round(r.ms.model)} ms)`);
+      this.dataset.state = 'done';
+      this.dispatchEvent(new CustomEvent('segmented', { detail: r }));
+      return r;
+    } catch (err) {
+      this.#fail(err);
+      return null;
+    }
+  }
+}
+
+if (!customElements.get('lesion-lab')) customElements.define('lesion-lab', LesionLabElement);

@@ -1,0 +1,219 @@
+// LesionLab's JavaScript API: skin-lesion segmentation, CAM and Grad-CAM in the browser, on
+// WebGPU or the CPU, with nothing uploaded. A plain ES module: import it from any static page.
+//
+//   import { LesionLab } from './www/lesionlab.js';
+//   const lab = await LesionLab.create({ model: 'unetpp', backend: 'auto' });
+//   const r = await lab.segment(file, { threshold: 0.5, mode: 'accurate' });
+//   const h = await lab.explain(file, { method: 'gradcam' });
+//   lab.dispose();
+//
+// The model runs in a Web Worker (`worker.js`); every call is answered by a promise that
+// resolves or rejects with an Error whose message says what went wrong, a crash included.
+
+const MODELS = ['unet', 'unetpp', 'pspnet'];
+const BACKENDS = ['auto', 'webgpu', 'cpu'];
+
+/** URL of a shipped default weights file. */
+export function defaultWeightsUrl(model) {
+  return new URL(`../weights/${model}.safetensors`, import.meta.url);
+}
+
+async function weightsBytes(weights, model) {
+  if (weights === undefined || weights === null) weights = defaultWeightsUrl(model);
+  if (weights instanceof ArrayBuffer) return { bytes: weights.slice(0), source: 'the weights file' };
+  if (ArrayBuffer.isView(weights)) {
+    return { bytes: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength), source: 'the weights file' };
+  }
+  if (typeof Blob !== 'undefined' && weights instanceof Blob) {
+    return { bytes: await weights.arrayBuffer(), source: weights.name || 'the weights file' };
+  }
+  if (weights instanceof URL || typeof weights === 'string') {
+    const url = new URL(weights, globalThis.document?.baseURI ?? globalThis.location.href).href;
+    let response;
+    try {
+      response = await fetch(url);
+    } catch (err) {
+      throw new Error(`could not load the weights from ${url}: ${err.message}`);
+    }
+    if (!response.ok) throw new Error(`could not load the weights from ${url}: HTTP ${response.status}`);
+    return { bytes: await response.arrayBuffer(), source: url };
+  }
+  throw new Error('weights must be an ArrayBuffer, a typed array, a Blob, a URL or a URL string');
+}
+
+function sourceName(source) {
+  return (source && typeof source.name === 'string' && source.name) || 'image';
+}
+
+// What the worker can receive: Blobs, ImageBitmaps and ImageData as they are; anything
+// drawable (an <img>, a canvas, a video frame) as a fresh ImageBitmap.
+async function transferable(source) {
+  if (source instanceof Blob || source instanceof ImageData) return { source, transfer: [] };
+  if (typeof HTMLImageElement !== 'undefined' && source instanceof HTMLImageElement) {
+    if (!source.complete) await source.decode();
+    if (!source.naturalWidth) throw new Error(`${source.src || 'image'}: the image element has no loaded picture`);
+  }
+  if (source instanceof ImageBitmap) {
+    const copy = await createImageBitmap(source);
+    return { source: copy, transfer: [copy] };
+  }
+  try {
+    const bitmap = await createImageBitmap(source);
+    return { source: bitmap, transfer: [bitmap] };
+  } catch {
+    throw new Error('unsupported source: pass a Blob, File, ImageBitmap, ImageData or HTMLImageElement');
+  }
+}
+
+function parseMode(options) {
+  const mode = String(options.mode ?? 'accurate').toLowerCase();
+  if (mode === 'fast' && options.level !== undefined) return `fast${options.level}`;
+  return mode;
+}
+
+export class LesionLab {
+  #worker = null;
+  #pending = new Map();
+  #nextId = 1;
+  #options;
+  #weights;
+  #info;
+  #disposed = false;
+
+  constructor(token) {
+    if (token !== LesionLab.#token) throw new Error('use `await LesionLab.create(options)`');
+  }
+
+  static #token = Symbol('LesionLab');
+
+  /**
+   * Loads a model. `options.model`: 'unet' | 'unetpp' | 'pspnet' (default 'unetpp');
+   * `options.backend`: 'auto' | 'webgpu' | 'cpu' (default 'auto'); `options.weights`: an
+   * ArrayBuffer, Blob or URL of a safetensors file (default: the shipped weights);
+   * `options.size`: the model's input size (default: the one the weights record).
+   */
+  static async create(options = {}) {
+    const model = options.model ?? 'unetpp';
+    const backend = options.backend ?? 'auto';
+    if (!MODELS.includes(model)) throw new Error(`unknown model '${model}': expected ${MODELS.join(', ')}`);
+    if (!BACKENDS.includes(backend)) throw new Error(`unknown backend '${backend}': expected ${BACKENDS.join(', ')}`);
+    const lab = new LesionLab(LesionLab.#token);
+    lab.#options = { model, backend, size: options.size };
+    lab.#weights = await weightsBytes(options.weights, model);
+    try {
+      await lab.#start();
+    } catch (err) {
+      lab.dispose();
+      throw err;
+    }
+    return lab;
+  }
+
+  async #start() {
+    this.#worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: `lesionlab-${this.#options.model}` });
+    this.#worker.onmessage = (event) => this.#receive(event.data);
+    this.#worker.onerror = (event) => {
+      event.preventDefault?.();
+      this.#crash(event.message || 'the worker failed to start (is the wasm file served?)');
+    };
+    const { bytes, source } = this.#weights;
+    this.#info = await this.#call('create', {
+      model: this.#options.model, backend: this.#options.backend, size: this.#options.size,
+      weights: bytes.slice(0), source,
+    });
+  }
+
+  #receive(message) {
+    if (message.type === 'panic') {
+      this.#crash(message.message);
+      return;
+    }
+    const pending = this.#pending.get(message.id);
+    if (!pending) return;
+    this.#pending.delete(message.id);
+    if (message.ok) pending.resolve(message.result);
+    else pending.reject(new Error(message.error));
+  }
+
+  // The wasm module cannot be trusted after a panic: fail what is pending, drop the worker,
+  // and let the next call start a fresh one with the same model and weights.
+  #crash(message) {
+    const error = new Error(`LesionLab stopped on an internal error: ${message}. The next call restarts it.`);
+    this.#worker?.terminate();
+    this.#worker = null;
+    for (const { reject } of this.#pending.values()) reject(error);
+    this.#pending.clear();
+  }
+
+  #call(op, args, transfer = []) {
+    return new Promise((resolve, reject) => {
+      const id = this.#nextId++;
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, op, args }, transfer);
+    });
+  }
+
+  async #ready() {
+    if (this.#disposed) throw new Error('this LesionLab was disposed');
+    if (!this.#worker) await this.#start();
+  }
+
+  /** What actually runs: 'webgpu' or 'cpu'. */
+  get backend() { return this.#info.backend; }
+
+  /** Why the backend differs from the one asked for ('auto' without WebGPU), or null. */
+  get backendNote() { return this.#info.note; }
+
+  /** 'unet', 'unetpp' or 'pspnet'. */
+  get model() { return this.#options.model; }
+
+  /** The side of the square the model sees; photos are resized to it and back. */
+  get inputSize() { return this.#info.inputSize; }
+
+  /** The layers `explain` can read. */
+  layers() { return [...this.#info.layers]; }
+
+  /**
+   * Segments a photo (Blob | File | ImageBitmap | ImageData | HTMLImageElement).
+   * `options.threshold` (default 0.5); `options.mode`: 'accurate' | 'fast' (U-Net++ only;
+   * `options.level` 1-4, default 2). Resolves to `{ width, height, mask, probability, ms }`
+   * at the photo's own size: `mask` is 0 or 255 per pixel, `probability` in [0, 1].
+   */
+  async segment(source, options = {}) {
+    const threshold = options.threshold ?? 0.5;
+    if (!(threshold >= 0 && threshold <= 1)) throw new Error(`threshold must be between 0 and 1, got ${threshold}`);
+    await this.#ready();
+    const { source: s, transfer } = await transferable(source);
+    return this.#call('segment', { source: s, name: sourceName(source), threshold, mode: parseMode(options) }, transfer);
+  }
+
+  /**
+   * A heatmap explaining the segmentation. `options.method`: 'gradcam' (default) | 'cam' |
+   * 'activation'; `options.layer`: one of `layers()` (default: the report's layer for the
+   * method); `options.target`: 'lesion' (default) | 'center' | 'pixel:Y,X'. Resolves to
+   * `{ width, height, heatmap, layer, method }`, `heatmap` in [0, 1] at the photo's size.
+   */
+  async explain(source, options = {}) {
+    const method = options.method ?? 'gradcam';
+    await this.#ready();
+    const { source: s, transfer } = await transferable(source);
+    return this.#call('explain', {
+      source: s, name: sourceName(source), method, layer: options.layer, target: options.target ?? 'lesion', mode: parseMode(options),
+    }, transfer);
+  }
+
+  /** Stops the worker and frees the model. */
+  dispose() {
+    this.#disposed = true;
+    this.#worker?.terminate();
+    this.#worker = null;
+    for (const { reject } of this.#pending.values()) reject(new Error('this LesionLab was disposed'));
+    this.#pending.clear();
+  }
+
+  /** For the browser tests: makes the wasm module panic. */
+  async _panicForTest() {
+    await this.#ready();
+    return this.#call('panic', {});
+  }
+}

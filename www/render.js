@@ -1,0 +1,155 @@
+// Drawing results: mask overlays, outlines, heatmaps, PNG export and the Dice score. Pure
+// functions over ImageData and typed arrays, shared by the page and the <lesion-lab> element.
+
+/** The photo's pixels at its own size, upright per EXIF, as the worker sees them. */
+export async function photoPixels(blob) {
+  const bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image', colorSpaceConversion: 'none' });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  return ctx.getImageData(0, 0, canvas.width, canvas.height);
+}
+
+/** 0/255 mask from probabilities: lesion where p > threshold, as in the crate. */
+export function threshold(probability, t) {
+  const mask = new Uint8Array(probability.length);
+  for (let i = 0; i < probability.length; i++) mask[i] = probability[i] > t ? 255 : 0;
+  return mask;
+}
+
+/** Share of lesion pixels, in [0, 1]. */
+export function area(mask) {
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) n++;
+  return mask.length ? n / mask.length : 0;
+}
+
+/** Dice of two 0/255 masks of the same size (1 when both are empty). */
+export function dice(a, b) {
+  let inter = 0, sa = 0, sb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] > 127, y = b[i] > 127;
+    if (x) sa++;
+    if (y) sb++;
+    if (x && y) inter++;
+  }
+  return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
+}
+
+// Lesion pixels within `cap` pixels of a non-lesion pixel (or the image border) along their
+// row or column, as the crate's overlay draws them, in two linear passes each way.
+function edgeMap(mask, width, height, cap) {
+  const edge = new Uint8Array(mask.length);
+  const run = (start, step, count) => {
+    let d = 0;
+    for (let k = 0, i = start; k < count; k++, i += step) {
+      d = mask[i] ? Math.min(d + 1, cap + 1) : 0;
+      if (mask[i] && d <= cap) edge[i] = 1;
+    }
+    d = 0;
+    for (let k = 0, i = start + step * (count - 1); k < count; k++, i -= step) {
+      d = mask[i] ? Math.min(d + 1, cap + 1) : 0;
+      if (mask[i] && d <= cap) edge[i] = 1;
+    }
+  };
+  for (let y = 0; y < height; y++) run(y * width, 1, width);
+  for (let x = 0; x < width; x++) run(x, width, height);
+  return edge;
+}
+
+/**
+ * The photo with the lesion tinted at `opacity` and its outline in full colour; with
+ * `outlineOnly` the inside is left as it is.
+ */
+export function overlay(photo, mask, { opacity = 0.4, outlineOnly = false, color = [255, 64, 160] } = {}) {
+  const { width, height } = photo;
+  const out = new ImageData(new Uint8ClampedArray(photo.data), width, height);
+  const edge = edgeMap(mask, width, height, Math.max(1, Math.floor(Math.max(width, height) / 300)));
+  const d = out.data;
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    const a = edge[i] ? 1 : outlineOnly ? 0 : opacity;
+    if (a === 0) continue;
+    const j = i * 4;
+    d[j] = d[j] + (color[0] - d[j]) * a;
+    d[j + 1] = d[j + 1] + (color[1] - d[j + 1]) * a;
+    d[j + 2] = d[j + 2] + (color[2] - d[j + 2]) * a;
+  }
+  return out;
+}
+
+/** Google's Turbo colour map (polynomial fit), as in the crate. */
+export function turbo(t) {
+  t = Math.min(1, Math.max(0, t));
+  const t2 = t * t, t3 = t2 * t, t4 = t3 * t, t5 = t4 * t;
+  const r = 0.13572138 + 4.6153926 * t - 42.66032258 * t2 + 132.13108234 * t3 - 152.94239396 * t4 + 59.28637943 * t5;
+  const g = 0.09140261 + 2.19418839 * t + 4.84296658 * t2 - 14.18503333 * t3 + 4.27729857 * t4 + 2.82956604 * t5;
+  const b = 0.1066733 + 12.64194608 * t - 60.58204836 * t2 + 110.36276771 * t3 - 89.90310912 * t4 + 27.34824973 * t5;
+  return [r, g, b].map((v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+}
+
+const TURBO = Array.from({ length: 256 }, (_, i) => turbo(i / 255));
+
+/** A heatmap in [0, 1] blended over the photo at `opacity`. */
+export function heatmapOverlay(photo, heatmap, opacity = 0.5) {
+  const out = new ImageData(new Uint8ClampedArray(photo.data), photo.width, photo.height);
+  const d = out.data;
+  for (let i = 0; i < heatmap.length; i++) {
+    const c = TURBO[Math.round(Math.min(1, Math.max(0, heatmap[i])) * 255) | 0];
+    const j = i * 4;
+    d[j] = d[j] * (1 - opacity) + c[0] * opacity;
+    d[j + 1] = d[j + 1] * (1 - opacity) + c[1] * opacity;
+    d[j + 2] = d[j + 2] * (1 - opacity) + c[2] * opacity;
+  }
+  return out;
+}
+
+/** A 0/255 mask as opaque gray ImageData. */
+export function maskImage(mask, width, height) {
+  const out = new ImageData(width, height);
+  for (let i = 0; i < mask.length; i++) {
+    const j = i * 4;
+    out.data[j] = out.data[j + 1] = out.data[j + 2] = mask[i];
+    out.data[j + 3] = 255;
+  }
+  return out;
+}
+
+/** Puts ImageData on a canvas, resizing the canvas to it. */
+export function show(canvas, image) {
+  canvas.width = image.width;
+  canvas.height = image.height;
+  canvas.getContext('2d').putImageData(image, 0, 0);
+}
+
+/** ImageData as a PNG Blob. */
+export async function pngBlob(image) {
+  const canvas = new OffscreenCanvas(image.width, image.height);
+  canvas.getContext('2d').putImageData(image, 0, 0);
+  return canvas.convertToBlob({ type: 'image/png' });
+}
+
+/** The ISIC id (`ISIC_0012345`) in a file name, or null. */
+export function isicId(name) {
+  const m = /ISIC_(\d{7})/.exec(name || '');
+  return m ? `ISIC_${m[1]}` : null;
+}
+
+/** File names for downloads: the ISIC challenge's name for masks when the input had an id. */
+export function downloadNames(inputName) {
+  const id = isicId(inputName);
+  const base = id ?? ((inputName || 'photo').replace(/\.[^.]*$/, '') || 'photo');
+  return { mask: id ? `${id}_segmentation.png` : `${base}_mask.png`, overlay: `${base}_overlay.png` };
+}
+
+/** Starts a download of a Blob under `name`, without leaving the page. */
+export function download(blob, name) {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}

@@ -161,8 +161,14 @@ pub enum TrainError {
     Invalid(#[from] Error),
 }
 
+/// Awaited after every step with nothing trained in between: the browser yields to its event
+/// loop here, so that pause and cancel messages arrive while it trains. [`Flow::Stop`] stops as
+/// a progress callback's would.
+pub type StepHook = Box<dyn FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = Flow>>>>;
+
 /// A model being trained, its optimiser and history.
 pub struct Trainer {
+    step_hook: Option<StepHook>,
     model: Option<Model>,
     optim: ModuleOptimizer,
     /// Settings of the run.
@@ -190,12 +196,17 @@ impl Trainer {
         // `valid` then `train` gives fresh leaf parameters on the autodiff device, wherever the
         // model came from.
         let model = model.valid().to_device(&inner).train();
-        Ok(Self { model: Some(model), optim: adam(), config, history: Vec::new(), device })
+        Ok(Self { model: Some(model), optim: adam(), config, history: Vec::new(), device, step_hook: None })
     }
 
     /// The model as it is now.
     pub fn model(&self) -> &Model {
         self.model.as_ref().expect("the model is only taken during a step")
+    }
+
+    /// Sets what is awaited between steps (see [`StepHook`]).
+    pub fn set_step_hook(&mut self, hook: StepHook) {
+        self.step_hook = Some(hook);
     }
 
     /// The number of finished epochs.
@@ -237,7 +248,13 @@ impl Trainer {
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 self.model = Some(self.optim.step(self.config.learning_rate, model, grads));
                 total += value;
-                if progress(Progress::Step { epoch, step: i + 1, steps, loss: value }) == Flow::Stop {
+                let mut flow = progress(Progress::Step { epoch, step: i + 1, steps, loss: value });
+                if flow == Flow::Continue {
+                    if let Some(hook) = self.step_hook.as_mut() {
+                        flow = hook().await;
+                    }
+                }
+                if flow == Flow::Stop {
                     // The epoch is not finished: the next call starts it again.
                     return Ok(Outcome::Cancelled);
                 }
@@ -269,24 +286,37 @@ impl Trainer {
     /// Everything needed to resume: weights with their parameter ids, optimiser state, settings
     /// and history, as one zip archive.
     pub fn checkpoint(&self) -> Result<Vec<u8>, Error> {
+        self.write_checkpoint(&self.model().valid(), true)
+    }
+
+    /// [`Trainer::checkpoint`] for devices that only read back asynchronously (WebGPU): the
+    /// weights are read in one transaction. Burn reads optimiser state synchronously only, so
+    /// without `with_optimizer` Adam's moments are left out and start again on resume.
+    pub async fn checkpoint_async(&self, with_optimizer: bool) -> Result<Vec<u8>, Error> {
+        let cpu = crate::model::readback::to_cpu(self.model()).await?;
+        self.write_checkpoint(&cpu, with_optimizer)
+    }
+
+    fn write_checkpoint(&self, model: &Model, with_optimizer: bool) -> Result<Vec<u8>, Error> {
         let fail = |e: String| Error::Invalid(format!("cannot write the checkpoint: {e}"));
-        let model = self.model().valid();
-        let weights = model.into_record().into_bytes().map_err(|e| fail(e.to_string()))?;
-        let optim = self.optim.into_bytes().map_err(|e| fail(e.to_string()))?;
+        let weights = model.clone().into_record().into_bytes().map_err(|e| fail(e.to_string()))?;
         let state = serde_json::json!({
             "format": CHECKPOINT_MAGIC,
-            "architecture": self.model().architecture().name(),
+            "architecture": model.architecture().name(),
             "config": self.config,
             "history": self.history,
         });
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-        for (name, bytes) in [
+        let mut files = vec![
             ("state.json", serde_json::to_vec_pretty(&state).expect("serialisable")),
             ("model.bpk", weights.to_vec()),
-            ("optimizer.bpk", optim.to_vec()),
-            ("weights.safetensors", crate::weights::save(self.model())?),
-        ] {
+            ("weights.safetensors", crate::weights::save(model)?),
+        ];
+        if with_optimizer {
+            files.push(("optimizer.bpk", self.optim.into_bytes().map_err(|e| fail(e.to_string()))?.to_vec()));
+        }
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (name, bytes) in files {
             zip.start_file(name, options).map_err(|e| fail(e.to_string()))?;
             zip.write_all(&bytes).map_err(|e| fail(e.to_string()))?;
         }
@@ -317,8 +347,12 @@ impl Trainer {
         let template = crate::weights::load(read("weights.safetensors")?, arch, source, &inner)?;
         let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(read("model.bpk")?)).map_err(|e| bad(e.to_string()))?;
         let model = template.try_load_record(record).map_err(|e| bad(e.to_string()))?;
-        let optim = adam().from_bytes(burn::tensor::Bytes::from_bytes_vec(read("optimizer.bpk")?)).map_err(|e| bad(e.to_string()))?;
-        Ok(Self { model: Some(model.train()), optim, config, history, device })
+        // A checkpoint written from WebGPU may hold no optimiser state (see `checkpoint_async`).
+        let optim = match read("optimizer.bpk") {
+            Ok(bytes) => adam().from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes)).map_err(|e| bad(e.to_string()))?,
+            Err(_) => adam(),
+        };
+        Ok(Self { model: Some(model.train()), optim, config, history, device, step_hook: None })
     }
 }
 

@@ -166,3 +166,41 @@ fn a_non_finite_loss_stops_with_a_clear_error_and_keeps_the_weights() {
     // The kept model is whole: it still checkpoints and saves.
     assert!(trainer.checkpoint().is_ok());
 }
+
+#[test]
+fn the_step_hook_runs_after_every_step_and_can_stop() {
+    let (mut trainer, train, val) = tiny_run(1, 1e-2);
+    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    let seen = calls.clone();
+    trainer.set_step_hook(Box::new(move || {
+        seen.set(seen.get() + 1);
+        let n = seen.get();
+        Box::pin(async move { if n == 1 { Flow::Continue } else { Flow::Stop } })
+    }));
+    let mut steps = 0;
+    let outcome = pollster::block_on(trainer.train(&train, &val, &mut |p| {
+        if matches!(p, Progress::Step { .. }) {
+            steps += 1;
+        }
+        Flow::Continue
+    }))
+    .unwrap();
+    assert_eq!((outcome, steps, calls.get()), (Outcome::Cancelled, 2, 2), "stopped by the hook after the second step");
+    assert_eq!(trainer.epochs_done(), 0);
+}
+
+#[test]
+fn an_async_checkpoint_without_optimiser_state_resumes_with_the_same_weights() {
+    let (mut first, train, val) = tiny_run(2, 1e-2);
+    pollster::block_on(first.train(&train, &val, &mut |p| if matches!(p, Progress::Epoch(_)) { Flow::Stop } else { Flow::Continue })).unwrap();
+    let bytes = pollster::block_on(first.checkpoint_async(false)).unwrap();
+    let full = first.checkpoint().unwrap();
+    assert!(bytes.len() < full.len(), "no Adam moments: {} vs {} bytes", bytes.len(), full.len());
+    let device = Device::flex().autodiff();
+    let resumed = Trainer::resume(&bytes, "run.ckpt", &device).unwrap();
+    assert_eq!(resumed.history, first.history);
+    let loss = |t: &Trainer| {
+        pollster::block_on(lesionlab::train::evaluate(t.model(), &val, t.config.loss(), 4, &device)).unwrap().0
+    };
+    assert!((loss(&first) - loss(&resumed)).abs() < 1e-6, "same weights");
+}

@@ -2,6 +2,7 @@
 // Query parameters make links for a classroom: ?model=unet|unetpp|unetpp-fast|pspnet,
 // &level=1-4, &backend=auto|webgpu|cpu, &sample=ISIC_0001126 (segments that sample on load).
 
+import { setupFineTune } from './finetune-ui.js';
 import { LesionLab } from './lesionlab.js';
 import {
   area, dice, download, downloadNames, heatmapOverlay, isicId, maskImage, overlay, photoPixels, pngBlob, show, threshold,
@@ -284,8 +285,20 @@ function applyQuery() {
   return q.get('sample');
 }
 
+// "Segment with these weights" after fine-tuning: that model's segmenter takes them.
+async function useWeights(model, bytes) {
+  const lab = await getLab(model, $('backend').value);
+  await lab.loadWeights(bytes);
+  NAMES[model] = `${NAMES[model].replace(/ \(fine-tuned\)$/, '')} (fine-tuned)`;
+  if (selection().model !== model) $('model').value = model;
+  $('level-label').hidden = $('model').value !== 'unetpp-fast';
+  if (photo) await segmentPhoto();
+  else status(`${NAMES[model]} ready.`);
+}
+
 addSamples();
 wire();
+setupFineTune({ useWeights });
 const sample = applyQuery();
 if (sample && isicId(sample)) {
   openSample(isicId(sample));

@@ -10,6 +10,8 @@
 // The model runs in a Web Worker (`worker.js`); every call is answered by a promise that
 // resolves or rejects with an Error whose message says what went wrong, a crash included.
 
+import { clearRun, loadRun } from './store.js';
+
 const MODELS = ['unet', 'unetpp', 'pspnet'];
 const BACKENDS = ['auto', 'webgpu', 'cpu'];
 
@@ -128,6 +130,15 @@ export class LesionLab {
       this.#crash(message.message);
       return;
     }
+    if (message.type === 'progress') {
+      const onProgress = this.#pending.get(message.id)?.onProgress;
+      try {
+        onProgress?.(message.progress);
+      } catch (err) {
+        console.error('onProgress failed:', err);
+      }
+      return;
+    }
     const pending = this.#pending.get(message.id);
     if (!pending) return;
     this.#pending.delete(message.id);
@@ -145,10 +156,10 @@ export class LesionLab {
     this.#pending.clear();
   }
 
-  #call(op, args, transfer = []) {
+  #call(op, args, transfer = [], onProgress = null) {
     return new Promise((resolve, reject) => {
       const id = this.#nextId++;
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, onProgress });
       this.#worker.postMessage({ id, op, args }, transfer);
     });
   }
@@ -200,6 +211,99 @@ export class LesionLab {
     return this.#call('explain', {
       source: s, name: sourceName(source), method, layer: options.layer, target: options.target ?? 'lesion', mode: parseMode(options),
     }, transfer);
+  }
+
+  /**
+   * Fine-tunes this model on the user's own pairs, in the worker, with nothing uploaded.
+   * `files`: File[] of images, masks, folders' files and/or zips (official ISIC layout or one zip
+   * holding both), paired by ISIC id. Options (defaults): epochs (1), batchSize (4), lr (1e-3),
+   * size (256), valFraction (0.2), augment (true), seed (0), onProgress(p), signal (AbortSignal).
+   * `p.kind` is 'paired' | 'loading' | 'step' | 'validating' | 'epoch' | 'saved'; steps carry
+   * { epoch, step, steps, loss }, epochs add { trainLoss, valLoss, valIoU, valDice }.
+   * A checkpoint is stored in IndexedDB after every epoch (see `LesionLab.savedRun`).
+   * Resolves to { paired, skipped: [{ file, reason }], history: [{ epoch, trainLoss, valLoss,
+   * valIoU, valDice }], before, outcome: 'finished' | 'cancelled', train, val }; when finished,
+   * `segment` uses the fine-tuned weights.
+   */
+  async finetune(files, options = {}) {
+    const list = [...(files ?? [])];
+    if (!list.length) throw new Error('finetune needs files: images and masks, or zips of them');
+    await this.#ready();
+    const { onProgress, signal, ...settings } = options;
+    return this.#training('finetune', { files: list, options: settings }, onProgress, signal);
+  }
+
+  /** Resumes the fine-tuning run saved in IndexedDB (after a reload); options as `finetune`. */
+  async resumeFinetune(options = {}) {
+    await this.#ready();
+    return this.#training('resume-finetune', {}, options.onProgress, options.signal);
+  }
+
+  async #training(op, args, onProgress, signal) {
+    const cancel = () => this.cancelTraining();
+    signal?.addEventListener('abort', cancel);
+    try {
+      const run = await this.#call(op, args, [], onProgress);
+      if (run.outcome === 'finished') {
+        // A restarted worker (after a crash) must come back with the fine-tuned weights.
+        this.#weights = { bytes: await this.exportWeights(), source: 'the fine-tuned weights' };
+      }
+      return run;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+  }
+
+  /** Pauses fine-tuning after the current step. */
+  pauseTraining() { this.#worker?.postMessage({ op: 'control', args: { action: 'pause' } }); }
+
+  /** Goes on after `pauseTraining`. */
+  resumeTraining() { this.#worker?.postMessage({ op: 'control', args: { action: 'resume' } }); }
+
+  /** Stops fine-tuning after the current step; the last epoch's checkpoint stays saved. */
+  cancelTraining() { this.#worker?.postMessage({ op: 'control', args: { action: 'cancel' } }); }
+
+  /** The current weights (fine-tuned after `finetune`) as a safetensors ArrayBuffer. */
+  async exportWeights() {
+    await this.#ready();
+    return this.#call('export-weights', {});
+  }
+
+  /**
+   * Replaces the weights with a safetensors file (ArrayBuffer, Blob or URL), checked first:
+   * another model's weights or wrong shapes are refused and the current weights stay.
+   */
+  async loadWeights(weights) {
+    const loaded = await weightsBytes(weights, this.#options.model);
+    await this.#ready();
+    await this.#call('load-weights', { weights: loaded.bytes.slice(0), source: loaded.source });
+    this.#weights = loaded;
+  }
+
+  /**
+   * Up to `n` validation pairs of the last fine-tuning run with the masks of the starting and
+   * the fine-tuned weights: [{ id, size, rgba, truth, before, after }] at the training size.
+   */
+  async finetunePreview(n = 4) {
+    await this.#ready();
+    return this.#call('preview', { n });
+  }
+
+  /**
+   * The fine-tuning run saved in this browser, without its data: { model, settings, paired,
+   * history, before, status: 'running' | 'finished' | 'cancelled', hasCheckpoint, savedAt },
+   * or null. 'running' means it stopped unexpectedly (a reload, a crash) and can be resumed.
+   */
+  static async savedRun() {
+    const run = await loadRun();
+    if (!run) return null;
+    const { dataset, checkpoint, ...rest } = run;
+    return { ...rest, hasCheckpoint: !!checkpoint };
+  }
+
+  /** Forgets the saved fine-tuning run. */
+  static async discardSavedRun() {
+    await clearRun();
   }
 
   /** Stops the worker and frees the model. */

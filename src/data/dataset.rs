@@ -7,6 +7,8 @@ use rand::rngs::SmallRng;
 
 use super::{Augmentation, normalize_chw};
 
+const DATASET_MAGIC: &[u8] = b"lesionlab-dataset-1\n";
+
 /// One image/mask pair at model resolution.
 #[derive(Debug, Clone)]
 pub struct Sample {
@@ -36,6 +38,51 @@ impl Dataset {
     /// Whether there are no samples.
     pub fn is_empty(&self) -> bool {
         self.samples.is_empty()
+    }
+
+    /// The samples as bytes, to store a browser run's prepared data (IndexedDB) beside its
+    /// checkpoint: no photo has to be read again to resume.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = DATASET_MAGIC.to_vec();
+        out.extend((self.samples.len() as u32).to_le_bytes());
+        for s in &self.samples {
+            out.extend((s.id.len() as u16).to_le_bytes());
+            out.extend(s.id.as_bytes());
+            for v in [s.original.0, s.original.1, s.image.width(), s.image.height()] {
+                out.extend(v.to_le_bytes());
+            }
+            out.extend(s.image.as_raw());
+            out.extend(s.mask.as_raw());
+        }
+        out
+    }
+
+    /// Reads [`Dataset::to_bytes`]; `source` names the bytes in errors.
+    pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Self, crate::Error> {
+        let bad = || crate::Error::Io { path: source.into(), message: "not a LesionLab dataset, or a truncated one".into() };
+        let mut rest = bytes.strip_prefix(DATASET_MAGIC).ok_or_else(bad)?;
+        let mut take = |n: usize| -> Result<&[u8], crate::Error> {
+            if rest.len() < n {
+                return Err(bad());
+            }
+            let (head, tail) = rest.split_at(n);
+            rest = tail;
+            Ok(head)
+        };
+        let u32_at = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes"));
+        let count = u32_at(take(4)?) as usize;
+        let mut samples = Vec::with_capacity(count.min(1 << 16));
+        for _ in 0..count {
+            let id_len = u16::from_le_bytes(take(2)?.try_into().expect("2 bytes")) as usize;
+            let id = String::from_utf8(take(id_len)?.to_vec()).map_err(|_| bad())?;
+            let dims: Vec<u32> = (0..4).map(|_| take(4).map(u32_at)).collect::<Result<_, _>>()?;
+            let (w, h) = (dims[2], dims[3]);
+            let pixels = w as usize * h as usize;
+            let image = RgbImage::from_raw(w, h, take(pixels * 3)?.to_vec()).ok_or_else(bad)?;
+            let mask = GrayImage::from_raw(w, h, take(pixels)?.to_vec()).ok_or_else(bad)?;
+            samples.push(Sample { id, image, mask, original: (dims[0], dims[1]) });
+        }
+        Ok(Dataset { samples })
     }
 
     /// Input and target tensors of the samples at `indices`, augmented when `augment` is given.
@@ -102,6 +149,24 @@ pub fn epoch_rng(seed: u64, epoch: usize) -> SmallRng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dataset_bytes_round_trip_and_truncation_is_an_error() {
+        let mut a = sample("ISIC_0000001");
+        a.image.put_pixel(1, 0, image::Rgb([1, 2, 3]));
+        a.mask.put_pixel(0, 1, image::Luma([1]));
+        a.original = (640, 480);
+        let data = Dataset { samples: vec![a, sample("ISIC_0000002")] };
+        let bytes = data.to_bytes();
+        let back = Dataset::from_bytes(&bytes, "run").unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back.samples[0].id, "ISIC_0000001");
+        assert_eq!(back.samples[0].original, (640, 480));
+        assert_eq!(back.samples[0].image, data.samples[0].image);
+        assert_eq!(back.samples[0].mask, data.samples[0].mask);
+        let err = Dataset::from_bytes(&bytes[..bytes.len() - 1], "run").unwrap_err().to_string();
+        assert!(err.contains("run") && err.contains("truncated"), "{err}");
+    }
 
     fn sample(id: &str) -> Sample {
         Sample { id: id.into(), image: RgbImage::new(2, 2), mask: GrayImage::new(2, 2), original: (2, 2) }

@@ -121,16 +121,34 @@ impl Catalog {
     /// Decodes a pair at its own resolution, checking that the mask has the image's size.
     /// The error names the file at fault and the reason.
     pub fn read_pair(&self, sources: &mut [Box<dyn FileSource>], image_name: &str, mask_name: &str) -> Result<(image::RgbImage, GrayImage), (String, String)> {
-        let fail = |name: &str, e: Error| (name.to_string(), strip_path(name, e.to_string()));
-        let read = |sources: &mut [Box<dyn FileSource>], name: &str| sources[self.owner[name]].read(name).map_err(|e| fail(name, e));
-        let image = decode_image(&read(sources, image_name)?, image_name).map_err(|e| fail(image_name, e))?;
-        let mask = decode_mask(&read(sources, mask_name)?, mask_name).map_err(|e| fail(mask_name, e))?;
-        if mask.dimensions() != image.dimensions() {
-            let ((mw, mh), (iw, ih)) = (mask.dimensions(), image.dimensions());
-            return Err((mask_name.to_string(), format!("mask is {mw}x{mh} but its image is {iw}x{ih}")));
-        }
-        Ok((image, mask))
+        let read = |sources: &mut [Box<dyn FileSource>], name: &str| {
+            sources[self.owner[name]].read(name).map_err(|e| (name.to_string(), strip_path(name, e.to_string())))
+        };
+        let image = read(sources, image_name)?;
+        let mask = read(sources, mask_name)?;
+        decode_pair(image_name, &image, mask_name, &mask)
     }
+}
+
+/// Decodes a pair from its bytes at its own resolution, checking that the mask has the image's
+/// size. The error names the file at fault and the reason.
+pub fn decode_pair(image_name: &str, image: &[u8], mask_name: &str, mask: &[u8]) -> Result<(image::RgbImage, GrayImage), (String, String)> {
+    let fail = |name: &str, e: Error| (name.to_string(), strip_path(name, e.to_string()));
+    let image = decode_image(image, image_name).map_err(|e| fail(image_name, e))?;
+    let mask = decode_mask(mask, mask_name).map_err(|e| fail(mask_name, e))?;
+    if mask.dimensions() != image.dimensions() {
+        let ((mw, mh), (iw, ih)) = (mask.dimensions(), image.dimensions());
+        return Err((mask_name.to_string(), format!("mask is {mw}x{mh} but its image is {iw}x{ih}")));
+    }
+    Ok((image, mask))
+}
+
+/// A decoded pair resized to `size x size`, as training keeps it.
+pub fn resized_sample(id: &str, image: &image::RgbImage, mask: &GrayImage, size: u32) -> Sample {
+    let original = image.dimensions();
+    let image = super::resize_rgb(image, size);
+    let mask = GrayImage::from_raw(size, size, super::resize_mask(mask, size)).expect("resize_mask returns size*size values");
+    Sample { id: id.to_string(), image, mask, original }
 }
 
 /// Pairs the files of all sources by ISIC id, decodes each pair, checks that the mask has the
@@ -148,12 +166,7 @@ pub fn load_pairs(
     let mut samples = Vec::new();
     for (done, (id, image_name, mask_name)) in pairs.iter().enumerate() {
         match catalog.read_pair(sources, image_name, mask_name) {
-            Ok((image, mask)) => {
-                let original = image.dimensions();
-                let image = super::resize_rgb(&image, size);
-                let mask = GrayImage::from_raw(size, size, super::resize_mask(&mask, size)).expect("resize_mask returns size*size values");
-                samples.push(Sample { id: id.clone(), image, mask, original });
-            }
+            Ok((image, mask)) => samples.push(resized_sample(id, &image, &mask, size)),
             Err((file, reason)) => report.skipped.push(Skipped { file, reason }),
         }
         progress(done + 1, pairs.len());

@@ -1,6 +1,7 @@
 //! The three segmentation models, one file each, and [`Model`], which holds any of them.
 
 mod pspnet;
+pub mod readback;
 mod tap;
 mod unet;
 mod unetpp;

@@ -4,8 +4,10 @@
 //! Photos arrive as RGBA pixels decoded by the browser; results leave as typed arrays. Every
 //! method that reads a tensor back is async, because WebGPU allows no synchronous readback.
 
+mod finetune;
 mod session;
 
+pub use finetune::{FineTune, pair_names};
 pub use session::Session;
 
 use wasm_bindgen::prelude::*;
@@ -47,4 +49,8 @@ fn now() -> f64 {
 
 fn js_error(e: impl std::fmt::Display) -> JsValue {
     js_sys::Error::new(&e.to_string()).into()
+}
+
+fn set(target: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
+    js_sys::Reflect::set(target, &JsValue::from_str(key), value).map(|_| ())
 }

@@ -5,11 +5,11 @@ use std::rc::Rc;
 
 use burn::prelude::*;
 use image::RgbImage;
-use js_sys::{Array, Float32Array, Object, Promise, Reflect};
+use js_sys::{Array, Float32Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{js_error, now};
+use super::{js_error, now, set};
 use crate::explain::{Method, Target, explain};
 use crate::segment::{input_tensor, predict_input, resize_probability};
 use crate::{Architecture, Error, InferenceMode, Model, weights};
@@ -39,17 +39,23 @@ async fn webgpu_device() -> Result<Device, Error> {
     Err(Error::Invalid("this build has no WebGPU backend".into()))
 }
 
-struct Inner {
-    model: RefCell<Model>,
-    device: Device,
-    backend: &'static str,
-    size: u32,
+pub(super) struct Inner {
+    pub(super) model: RefCell<Model>,
+    pub(super) device: Device,
+    pub(super) backend: &'static str,
+    pub(super) size: u32,
 }
 
 /// A model ready to segment, on WebGPU or the CPU.
 #[wasm_bindgen]
 pub struct Session {
     inner: Rc<Inner>,
+}
+
+impl Session {
+    pub(super) fn inner(&self) -> Rc<Inner> {
+        self.inner.clone()
+    }
 }
 
 #[wasm_bindgen]
@@ -102,6 +108,29 @@ impl Session {
         self.inner.model.borrow().layers().iter().map(|l| JsValue::from_str(l)).collect()
     }
 
+    /// Replaces the model's weights with a safetensors file, checked first (model, every
+    /// tensor's name and shape): on an error the current weights stay.
+    #[wasm_bindgen(js_name = loadWeights)]
+    pub fn load_weights(&self, weights: Vec<u8>, source: String) -> Result<(), JsValue> {
+        let arch = self.inner.model.borrow().architecture();
+        let model = weights::load(weights, arch, &source, &self.inner.device).map_err(js_error)?;
+        *self.inner.model.borrow_mut() = model;
+        Ok(())
+    }
+
+    /// The current weights as safetensors (float32, with the input size recorded), read back
+    /// asynchronously. Resolves to a Uint8Array.
+    #[wasm_bindgen(js_name = exportWeights)]
+    pub fn export_weights(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let model = inner.model.borrow().clone();
+            let cpu = crate::model::readback::to_cpu(&model).await.map_err(js_error)?;
+            let bytes = weights::save_with_input_size(&cpu, Some(inner.size as usize)).map_err(js_error)?;
+            Ok(Uint8Array::from(&bytes[..]).into())
+        })
+    }
+
     /// The lesion probability of every pixel of an RGBA photo, at the photo's size.
     /// Resolves to `{ probability: Float32Array, ms: { preprocess, model, postprocess } }`.
     pub fn segment(&self, rgba: Vec<u8>, width: u32, height: u32, mode: String) -> Promise {
@@ -151,10 +180,6 @@ impl Session {
             Ok(out.into())
         })
     }
-}
-
-fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
-    Reflect::set(target, &JsValue::from_str(key), value).map(|_| ())
 }
 
 /// RGB pixels from the browser's RGBA (alpha dropped, as the native decoder does).

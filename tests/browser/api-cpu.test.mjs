@@ -98,6 +98,30 @@ test('the threshold and the fast mode change the answer as they should', async (
   assert.ok(r.diff > 1e-4, 'fast level 1 is a different head from the accurate average');
 });
 
+test('an <img>, an ImageBitmap and ImageData give the same mask as the file', async () => {
+  const r = await page.evaluate(async () => {
+    const img = new Image();
+    img.src = 'www/samples/ISIC_0015946.jpg';
+    await img.decode();
+    const bitmap = await createImageBitmap(smallPhoto, { colorSpaceConversion: 'none' });
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    const data = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
+    const reference = (await lab.segment(smallPhoto)).mask;
+    const differ = (m) => m.reduce((n, v, i) => n + (v !== reference[i] ? 1 : 0), 0);
+    return {
+      img: differ((await lab.segment(img)).mask),
+      bitmap: differ((await lab.segment(bitmap)).mask),
+      bitmapStillUsable: bitmap.width,
+      imageData: differ((await lab.segment(data)).mask),
+      n: reference.length,
+    };
+  });
+  assert.equal(r.bitmapStillUsable, 256, 'the caller\'s ImageBitmap is copied, not taken');
+  for (const k of ['img', 'bitmap', 'imageData']) assert.ok(r[k] <= 0.001 * r.n, `${k}: ${r[k]} pixels differ`);
+});
+
 test('CAM and Grad-CAM give finite heatmaps in [0, 1] at the photo size, on default and chosen layers', async () => {
   const r = await page.evaluate(async () => {
     const check = (h) => {

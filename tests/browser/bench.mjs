@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { DIST, launch, open, serve } from './harness.mjs';
+import { DIST, fixtureInPage, launch, open, serve } from './harness.mjs';
 
 const REPEATS = Number(process.env.REPEATS || 5);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -47,6 +47,42 @@ async function segmentTimes(webgpu, repeats) {
   }
 }
 
+// Training throughput: fine-tuning on the 8 fixture pairs at 256x256, batch 4, no validation;
+// the median time between step reports after the first (warm-up) step.
+async function trainingSpeed(webgpu, maxSteps) {
+  const server = await serve();
+  const browser = await launch({ webgpu });
+  try {
+    const page = await open(browser.context, `${server.base}blank.html`);
+    await fixtureInPage(page);
+    return await page.evaluate(async ({ webgpu, maxSteps }) => {
+      const { LesionLab } = await import('./www/lesionlab.js');
+      const rows = {};
+      for (const [name, model] of [['U-Net', 'unet'], ['U-Net++', 'unetpp'], ['PSPNet', 'pspnet']]) {
+        const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu' });
+        const times = [];
+        let steps = 0;
+        await lab.finetune(fixture, {
+          epochs: 2, batchSize: 4, lr: 1e-4, size: 256, valFraction: 0, augment: false,
+          onProgress: (p) => {
+            if (p.kind !== 'step') return;
+            times.push(performance.now());
+            if (++steps >= maxSteps) lab.cancelTraining();
+          },
+        });
+        const gaps = times.slice(1).map((t, i) => t - times[i]);
+        rows[name] = gaps.length ? gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)] : NaN;
+        lab.dispose();
+      }
+      await LesionLab.discardSavedRun();
+      return rows;
+    }, { webgpu, maxSteps });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
 async function firstMask() {
   const server = await serve();
   const browser = await launch({ webgpu: false });
@@ -60,7 +96,8 @@ async function firstMask() {
   }
 }
 
-const sizes = [['wasm (WebGPU + CPU)', path.join(DIST, 'pkg/lesionlab_core_bg.wasm')],
+const sizes = [['pkg/webgpu (WebGPU + CPU)', path.join(DIST, 'pkg/webgpu/lesionlab_core_bg.wasm')],
+  ['pkg/cpu (CPU only)', path.join(DIST, 'pkg/cpu/lesionlab_core_bg.wasm')],
   ...['unet', 'unetpp', 'pspnet'].map((m) => [`weights/${m}.safetensors`, path.join(DIST, `weights/${m}.safetensors`)])];
 console.log('| file | raw | gzip -9 |\n|---|---|---|');
 for (const [name, file] of sizes) {
@@ -82,3 +119,16 @@ for (const name of Object.keys(cpu)) {
   console.log(`| ${name} | ${median(c.total).toFixed(0)} | ${median(c.modelMs).toFixed(0)} | ${gpuCols} |`);
 }
 console.log(`\nPage open to first mask (CPU, U-Net++ accurate, sample ISIC_0001126): ${(await firstMask()).toFixed(0)} ms`);
+
+const trainCpu = await trainingSpeed(false, 4);
+let trainGpu = null;
+try {
+  trainGpu = await trainingSpeed(true, 2);
+} catch (err) {
+  console.error(`WebGPU training run failed: ${err.message}`);
+}
+console.log('\n| model (fine-tuning, 256x256, batch 4) | CPU: images/s | WebGPU: images/s |\n|---|---|---|');
+for (const name of Object.keys(trainCpu)) {
+  const ips = (ms) => (Number.isFinite(ms) ? (4000 / ms).toFixed(2) : 'n/a');
+  console.log(`| ${name} | ${ips(trainCpu[name])} | ${trainGpu ? ips(trainGpu[name]) : 'n/a'} |`);
+}

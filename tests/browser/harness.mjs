@@ -87,3 +87,23 @@ export async function open(context, url) {
   await page.goto(url, { timeout: 60_000 });
   return page;
 }
+
+/** The eight real fixture pairs as { name, mimeType, buffer } (Playwright's file form). */
+export function fixtureFiles() {
+  const root = path.join(ROOT, 'tests/data/isic-fixture');
+  const out = [];
+  for (const dir of fs.readdirSync(root).sort()) {
+    for (const name of fs.readdirSync(path.join(root, dir)).sort()) {
+      out.push({ name, mimeType: name.endsWith('.png') ? 'image/png' : 'image/jpeg', buffer: fs.readFileSync(path.join(root, dir, name)) });
+    }
+  }
+  return out;
+}
+
+/** Puts the fixture into the page as `window.fixture` (File[]). */
+export async function fixtureInPage(page) {
+  const files = fixtureFiles().map((f) => ({ name: f.name, type: f.mimeType, b64: f.buffer.toString('base64') }));
+  await page.evaluate((files) => {
+    window.fixture = files.map((f) => new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
+  }, files);
+}

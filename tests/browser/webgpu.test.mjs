@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launch, open, serve } from './harness.mjs';
+import { fixtureInPage, launch, open, serve } from './harness.mjs';
 
 let server, browser, page;
 
@@ -16,6 +16,7 @@ before(async () => {
     window.LesionLab = LesionLab;
     window.photo = await (await fetch('www/samples/ISIC_0015946.jpg')).blob();
   });
+  await fixtureInPage(page);
 });
 
 after(async () => {
@@ -58,4 +59,30 @@ test('CAM and Grad-CAM on WebGPU are finite and in [0, 1]', async () => {
     assert.ok(h.max > 0.9, `${name}: normalised, peak ${h.max}`);
   }
   assert.equal(r.gradcam.layer, 'ppm');
+});
+
+test('one epoch of fine-tuning on WebGPU gives the CPU path\'s losses', async () => {
+  const r = await page.evaluate(async () => {
+    const settings = { epochs: 1, batchSize: 2, lr: 1e-3, size: 64, valFraction: 0.25, augment: false };
+    const losses = async (backend) => {
+      const lab = await LesionLab.create({ model: 'unet', backend });
+      const steps = [];
+      const run = await lab.finetune(fixture, { ...settings, onProgress: (p) => p.kind === 'step' && steps.push(p.loss) });
+      const weights = await lab.exportWeights();
+      lab.dispose();
+      return { backend: lab.backend, steps, history: run.history, before: run.before, weights: weights.byteLength };
+    };
+    const gpu = await losses('webgpu');
+    const cpu = await losses('cpu');
+    await LesionLab.discardSavedRun();
+    return { gpu, cpu };
+  });
+  assert.equal(r.gpu.backend, 'webgpu');
+  assert.equal(r.gpu.steps.length, r.cpu.steps.length);
+  const worst = Math.max(...r.gpu.steps.map((l, i) => Math.abs(l - r.cpu.steps[i]) / r.cpu.steps[i]));
+  assert.ok(worst < 1e-2, `step losses differ by up to ${(worst * 100).toFixed(3)}%: ${r.gpu.steps} vs ${r.cpu.steps}`);
+  const dv = Math.abs(r.gpu.history[0].valLoss - r.cpu.history[0].valLoss) / r.cpu.history[0].valLoss;
+  assert.ok(dv < 1e-2, `validation loss ${r.gpu.history[0].valLoss} vs ${r.cpu.history[0].valLoss}`);
+  assert.ok(r.gpu.weights > 100_000, 'weights export from WebGPU (asynchronous readback)');
+  console.log(`# WebGPU vs CPU fine-tune: worst step-loss difference ${(worst * 100).toFixed(4)}%, val loss ${dv.toExponential(2)} relative`);
 });

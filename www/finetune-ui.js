@@ -1,0 +1,310 @@
+// The page's fine-tuning section: files in, settings, live curves, pause/resume/cancel, resume
+// after a reload, before/after view, metrics table, weights download and "segment with these".
+// State for tests and styles: document.body.dataset.tune = idle | training | paused | done |
+// cancelled | error.
+
+import { LesionLab } from './lesionlab.js';
+import { download, overlay, show } from './render.js';
+
+const $ = (id) => document.getElementById(id);
+const NAMES = { unet: 'U-Net', unetpp: 'U-Net++', pspnet: 'PSPNet' };
+
+let files = [];
+let lab = null; // the LesionLab that trains (its own worker: the page keeps segmenting)
+let steps = []; // { epoch, step, steps, loss, t }
+let epochs = []; // history records
+let started = 0;
+
+function tuneState(state) {
+  document.body.dataset.tune = state;
+  const busy = state === 'training' || state === 'paused';
+  $('tune-go').disabled = busy || !files.length;
+  $('tune-pause').disabled = !busy;
+  $('tune-cancel').disabled = !busy;
+  $('tune-pause').textContent = state === 'paused' ? 'Resume' : 'Pause';
+}
+
+function say(text) {
+  $('tune-status').textContent = text;
+}
+
+function settings() {
+  return {
+    epochs: Number($('tune-epochs').value), batchSize: Number($('tune-batch').value), lr: Number($('tune-lr').value),
+    size: Number($('tune-size').value), valFraction: Number($('tune-val').value), augment: $('tune-augment').checked,
+  };
+}
+
+function showSkipped(skipped) {
+  const box = $('tune-skipped-box');
+  box.hidden = !skipped.length;
+  $('tune-skipped-summary').textContent = `${skipped.length} file(s) skipped`;
+  $('tune-skipped').replaceChildren(...skipped.slice(0, 500).map((s) => {
+    const li = document.createElement('li');
+    li.textContent = `${s.file}: ${s.reason}`;
+    return li;
+  }));
+}
+
+// Counts pairs by name at once (the same rule as the worker: ISIC id, image and mask); what the
+// worker later finds unreadable or of the wrong size is added when it reads the files.
+function takeFiles(list) {
+  files = [...list];
+  const ids = (re) => new Set(files.map((f) => re.exec(f.name)?.[1]).filter(Boolean));
+  const images = ids(/ISIC_(\d{7})\.(?:jpe?g|png)$/i);
+  const masks = ids(/ISIC_(\d{7})_segmentation\.png$/i);
+  const pairs = [...images].filter((id) => masks.has(id)).length;
+  const zips = files.filter((f) => /\.zip$/i.test(f.name)).length;
+  $('tune-found').textContent = `${files.length} file(s): ${pairs} image/mask pair(s) by name${zips ? `, ${zips} zip(s) to open` : ''}. Start to read and check them.`;
+  showSkipped([]);
+  tuneState(document.body.dataset.tune === 'training' ? 'training' : 'idle');
+}
+
+function eta(p) {
+  const recent = steps.slice(-20);
+  if (recent.length < 2) return '';
+  const perStep = (recent[recent.length - 1].t - recent[0].t) / (recent.length - 1);
+  const total = Number($('tune-epochs').value) || p.epoch;
+  const left = (p.steps - p.step) + (total - p.epoch) * p.steps;
+  const s = Math.round((left * perStep) / 1000);
+  return s > 0 ? `, about ${s >= 120 ? `${Math.round(s / 60)} min` : `${s} s`} left` : '';
+}
+
+function onProgress(p) {
+  if (p.kind === 'paired') {
+    $('tune-found').textContent = `${p.pairs} pair(s) found by ISIC id; reading them…`;
+    showSkipped(p.skipped);
+  } else if (p.kind === 'loading') {
+    say(`Reading and checking pair ${p.done} of ${p.total}…`);
+  } else if (p.kind === 'step') {
+    steps.push({ ...p, t: performance.now() });
+    say(`Epoch ${p.epoch}, step ${p.step} of ${p.steps}: loss ${p.loss.toFixed(4)}${eta(p)}`);
+    drawChart();
+  } else if (p.kind === 'validating') {
+    say(`Epoch ${p.epoch}: validating…`);
+  } else if (p.kind === 'epoch') {
+    epochs.push(p);
+    drawChart();
+  } else if (p.kind === 'saved') {
+    say(`Epoch ${p.epoch} done and saved in this browser.`);
+  }
+}
+
+function drawChart() {
+  const canvas = $('tune-chart');
+  canvas.hidden = false;
+  const ctx = canvas.getContext('2d');
+  const { width: w, height: h } = canvas;
+  const pad = 40;
+  const dark = matchMedia('(prefers-color-scheme: dark)').matches;
+  ctx.fillStyle = dark ? '#202026' : '#fff';
+  ctx.fillRect(0, 0, w, h);
+  ctx.font = '14px system-ui, sans-serif';
+  ctx.fillStyle = dark ? '#ececf1' : '#1b1b1f';
+  ctx.strokeStyle = dark ? '#3a3a42' : '#d6d3cf';
+  ctx.strokeRect(pad, 10, w - 2 * pad, h - pad - 10);
+  const perEpoch = steps.length ? steps[steps.length - 1].steps : 1;
+  const total = Math.max(Number($('tune-epochs').value) || 1, ...epochs.map((e) => e.epoch), ...steps.map((s) => s.epoch)) * perEpoch;
+  const x = (i) => pad + ((w - 2 * pad) * i) / Math.max(total, 1);
+  const maxLoss = 1.1 * Math.max(1e-6, ...steps.map((s) => s.loss));
+  const yLoss = (v) => 10 + (h - pad - 10) * (1 - v / maxLoss);
+  const yScore = (v) => 10 + (h - pad - 10) * (1 - v);
+  ctx.strokeStyle = '#b0125b';
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  steps.forEach((s, i) => {
+    const at = (s.epoch - 1) * s.steps + s.step;
+    if (i === 0) ctx.moveTo(x(at), yLoss(s.loss));
+    else ctx.lineTo(x(at), yLoss(s.loss));
+  });
+  ctx.stroke();
+  for (const [key, color] of [['valIoU', '#1f6feb'], ['valDice', '#1a7f37']]) {
+    ctx.fillStyle = color;
+    for (const e of epochs) {
+      if (e[key] == null) continue;
+      ctx.beginPath();
+      ctx.arc(x(e.epoch * perEpoch), yScore(e[key]), 5, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+  }
+  // Legend under the plot: training loss (left axis, 0 to the top value) and validation scores
+  // (right axis, 0 to 1).
+  const legendY = h - 12;
+  ctx.fillStyle = '#b0125b';
+  ctx.fillText(`— training loss per step (0 to ${maxLoss.toFixed(3)})`, pad, legendY);
+  ctx.fillStyle = '#1f6feb';
+  ctx.fillText('● validation IoU', pad + 300, legendY);
+  ctx.fillStyle = '#1a7f37';
+  ctx.fillText('● validation Dice (0 to 1)', pad + 440, legendY);
+  ctx.fillStyle = dark ? '#a9a9b3' : '#55555f';
+  ctx.fillText('steps →', w - pad - 60, legendY);
+}
+
+function fmt(v) {
+  return v == null ? '–' : v.toFixed(4);
+}
+
+async function showAfter(run) {
+  const last = run.history[run.history.length - 1] ?? {};
+  const rows = [['Starting weights', run.before ?? {}], ['Fine-tuned weights', last]];
+  $('tune-table').tBodies[0].replaceChildren(...rows.map(([name, r]) => {
+    const tr = document.createElement('tr');
+    for (const v of [name, fmt(r.valLoss), fmt(r.valIoU), fmt(r.valDice)]) {
+      const td = document.createElement('td');
+      td.textContent = v;
+      tr.append(td);
+    }
+    return tr;
+  }));
+  const items = await lab.finetunePreview(4);
+  $('tune-preview').replaceChildren(...items.map((item) => {
+    const photo = new ImageData(new Uint8ClampedArray(item.rgba), item.size, item.size);
+    const figure = document.createElement('figure');
+    for (const [mask, label] of [[item.before, 'starting'], [item.after, 'fine-tuned']]) {
+      const canvas = document.createElement('canvas');
+      const withTruth = overlay(photo, item.truth, { outlineOnly: true, color: [40, 200, 80] });
+      show(canvas, overlay(withTruth, mask, { opacity: 0.35 }));
+      canvas.setAttribute('role', 'img');
+      canvas.setAttribute('aria-label', `${item.id}, ${label} weights`);
+      figure.append(canvas);
+    }
+    const caption = document.createElement('figcaption');
+    caption.textContent = item.id;
+    figure.append(caption);
+    return figure;
+  }));
+  $('tune-after').hidden = false;
+}
+
+async function train(start, earlier = []) {
+  steps = [];
+  epochs = earlier;
+  started = performance.now();
+  $('tune-after').hidden = true;
+  tuneState('training');
+  try {
+    const run = await start();
+    epochs = run.history.map((h) => ({ ...h }));
+    showSkipped(run.skipped);
+    $('tune-found').textContent = `${run.paired} pair(s) used: ${run.train} for training, ${run.val} for validation.`;
+    drawChart();
+    if (run.outcome === 'cancelled') {
+      tuneState('cancelled');
+      say('Cancelled. The last finished epoch stays saved in this browser.');
+      return;
+    }
+    await showAfter(run);
+    tuneState('done');
+    const seconds = (performance.now() - started) / 1000;
+    const took = seconds < 90 ? `${Math.round(seconds)} s` : `${(seconds / 60).toFixed(1)} min`;
+    say(`Done: ${run.history.length} epoch(s), this session's part in ${took} on ${lab.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}.`);
+  } catch (err) {
+    tuneState('error');
+    say(`Stopped: ${err.message}${/memory|device|lost/i.test(err.message) ? ' Try a smaller batch size or input size.' : ''}`);
+    offerResume();
+  }
+}
+
+async function trainingLab(model) {
+  lab?.dispose();
+  lab = null;
+  lab = await LesionLab.create({ model, backend: $('backend').value });
+  return lab;
+}
+
+async function startFresh() {
+  const model = $('tune-model').value;
+  say(`Loading ${NAMES[model]}…`);
+  try {
+    await trainingLab(model);
+    if ($('tune-start').value === 'file') {
+      const file = $('tune-weights').files[0];
+      if (!file) throw new Error('choose a weights file, or start from the shipped weights');
+      await lab.loadWeights(file);
+    }
+  } catch (err) {
+    tuneState('error');
+    say(`Cannot start: ${err.message}`);
+    return;
+  }
+  $('resume-offer').hidden = true;
+  await train(() => lab.finetune(files, { ...settings(), onProgress }));
+}
+
+async function offerResume() {
+  let run;
+  try {
+    run = await LesionLab.savedRun();
+  } catch {
+    return;
+  }
+  if (!run || run.status !== 'running' || document.body.dataset.tune === 'training') return;
+  const done = run.history.length;
+  $('resume-text').textContent = `A fine-tuning run of ${NAMES[run.model]} (${run.paired} pairs, ${run.settings.size} px) stopped `
+    + `${done ? `after epoch ${done} of ${run.settings.epochs}` : 'during its first epoch'}. Resume it?`;
+  $('resume-offer').hidden = false;
+  $('resume-run').onclick = async () => {
+    $('resume-offer').hidden = true;
+    $('tune-model').value = run.model;
+    $('tune-epochs').value = run.settings.epochs;
+    $('tune-batch').value = run.settings.batchSize;
+    $('tune-lr').value = run.settings.lr;
+    $('tune-size').value = String(run.settings.size);
+    $('tune-val').value = run.settings.valFraction;
+    $('tune-augment').checked = run.settings.augment;
+    say(`Resuming the ${NAMES[run.model]} run…`);
+    try {
+      await trainingLab(run.model);
+    } catch (err) {
+      say(`Cannot resume: ${err.message}`);
+      return;
+    }
+    await train(() => lab.resumeFinetune({ onProgress }), run.history.map((e) => ({ ...e })));
+  };
+  $('discard-run').onclick = async () => {
+    await LesionLab.discardSavedRun();
+    $('resume-offer').hidden = true;
+  };
+}
+
+/** Wires the section. `useWeights(model, bytes)` makes the page segment with `bytes`. */
+export function setupFineTune({ useWeights }) {
+  $('tune-model').value = ($('model').value || 'unetpp').replace('-fast', '');
+  $('tune-files').addEventListener('change', (e) => takeFiles(e.target.files));
+  $('tune-folder').addEventListener('change', (e) => takeFiles(e.target.files));
+  const drop = $('tune-drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    takeFiles(e.dataTransfer.files);
+  });
+  $('tune-start').addEventListener('change', () => { $('tune-weights-label').hidden = $('tune-start').value !== 'file'; });
+  $('tune-go').addEventListener('click', startFresh);
+  $('tune-pause').addEventListener('click', () => {
+    if (document.body.dataset.tune === 'paused') {
+      lab.resumeTraining();
+      tuneState('training');
+      say('Going on…');
+    } else {
+      lab.pauseTraining();
+      tuneState('paused');
+      say('Paused after the current step.');
+    }
+  });
+  $('tune-cancel').addEventListener('click', () => {
+    lab.cancelTraining();
+    say('Cancelling after the current step…');
+  });
+  $('tune-download').addEventListener('click', async () => {
+    const bytes = await lab.exportWeights();
+    download(new Blob([bytes], { type: 'application/octet-stream' }), `${lab.model}-finetuned.safetensors`);
+  });
+  $('tune-use').addEventListener('click', async () => {
+    await useWeights(lab.model, await lab.exportWeights());
+    say(`The page now segments with the fine-tuned ${NAMES[lab.model]}.`);
+  });
+  tuneState('idle');
+  offerResume();
+}

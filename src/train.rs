@@ -290,10 +290,10 @@ impl Trainer {
     }
 
     /// [`Trainer::checkpoint`] for devices that only read back asynchronously (WebGPU): the
-    /// weights are read in one transaction. Burn reads optimiser state synchronously only, so
-    /// without `with_optimizer` Adam's moments are left out and start again on resume.
-    pub async fn checkpoint_async(&self, with_optimizer: bool) -> Result<Vec<u8>, Error> {
-        let cpu = crate::model::readback::to_cpu(self.model()).await?;
+    /// weights are read in one transaction onto `cpu`. Burn reads optimiser state synchronously
+    /// only, so without `with_optimizer` Adam's moments are left out and start again on resume.
+    pub async fn checkpoint_async(&self, cpu: &Device, with_optimizer: bool) -> Result<Vec<u8>, Error> {
+        let cpu = crate::model::readback::copy_to(self.model(), cpu).await?;
         self.write_checkpoint(&cpu, with_optimizer)
     }
 

@@ -193,7 +193,7 @@ fn the_step_hook_runs_after_every_step_and_can_stop() {
 fn an_async_checkpoint_without_optimiser_state_resumes_with_the_same_weights() {
     let (mut first, train, val) = tiny_run(2, 1e-2);
     pollster::block_on(first.train(&train, &val, &mut |p| if matches!(p, Progress::Epoch(_)) { Flow::Stop } else { Flow::Continue })).unwrap();
-    let bytes = pollster::block_on(first.checkpoint_async(false)).unwrap();
+    let bytes = pollster::block_on(first.checkpoint_async(&Device::flex(), false)).unwrap();
     let full = first.checkpoint().unwrap();
     assert!(bytes.len() < full.len(), "no Adam moments: {} vs {} bytes", bytes.len(), full.len());
     let device = Device::flex().autodiff();

@@ -87,6 +87,8 @@ function onProgress(p) {
     drawChart();
   } else if (p.kind === 'saved') {
     say(`Epoch ${p.epoch} done and saved in this browser.`);
+  } else if (p.kind === 'warning') {
+    $('tune-found').textContent = `Warning: ${p.message}.`;
   }
 }
 

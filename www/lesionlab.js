@@ -218,7 +218,7 @@ export class LesionLab {
    * `files`: File[] of images, masks, folders' files and/or zips (official ISIC layout or one zip
    * holding both), paired by ISIC id. Options (defaults): epochs (1), batchSize (4), lr (1e-3),
    * size (256), valFraction (0.2), augment (true), seed (0), onProgress(p), signal (AbortSignal).
-   * `p.kind` is 'paired' | 'loading' | 'step' | 'validating' | 'epoch' | 'saved'; steps carry
+   * `p.kind` is 'paired' | 'loading' | 'step' | 'validating' | 'epoch' | 'saved' | 'warning'; steps carry
    * { epoch, step, steps, loss }, epochs add { trainLoss, valLoss, valIoU, valDice }.
    * A checkpoint is stored in IndexedDB after every epoch (see `LesionLab.savedRun`).
    * Resolves to { paired, skipped: [{ file, reason }], history: [{ epoch, trainLoss, valLoss,

@@ -41,10 +41,11 @@ export function saveRun(run) {
   return transact('readwrite', (store) => store.put({ ...run, savedAt: Date.now() }, KEY));
 }
 
-/** Updates fields of the saved run. */
+/** Updates fields of the saved run; fails when there is none (it could not be stored). */
 export async function updateRun(fields) {
   const run = await loadRun();
-  if (run) await saveRun({ ...run, ...fields });
+  if (!run) throw new Error('the run is not in the browser\'s storage');
+  await saveRun({ ...run, ...fields });
 }
 
 /** Forgets the saved run. */

@@ -177,6 +177,18 @@ function settingsOf(options) {
   return settings;
 }
 
+// Storage can fail (private windows, a full disk): training goes on, and the page says that
+// this run cannot be resumed after a reload.
+async function keep(report, save) {
+  try {
+    await save();
+    return true;
+  } catch (err) {
+    report({ kind: 'warning', message: `${messageOf(err)}; training goes on, but a reload would lose this run` });
+    return false;
+  }
+}
+
 async function finetune({ files, options }, report) {
   const s = requireSession();
   const settings = settingsOf(options);
@@ -215,7 +227,7 @@ async function finetune({ files, options }, report) {
   const dataset = ft.datasetBytes().buffer;
   const started = await ft.start();
   const info = { model: s.model, settings, paired, skipped, before: started.before, train: started.train, val: started.val };
-  await saveRun({ ...info, dataset, checkpoint: null, history: [], status: 'running' });
+  await keep(report, () => saveRun({ ...info, dataset, checkpoint: null, history: [], status: 'running' }));
   return trainLoop(ft, info, report);
 }
 
@@ -235,7 +247,7 @@ async function resumeFinetune(args, report) {
     ft.addDataset(new Uint8Array(run.dataset));
     await ft.start();
   }
-  await updateRun({ status: 'running' });
+  await keep(report, () => updateRun({ status: 'running' }));
   const { model, settings, paired, skipped, before, train, val } = run;
   return trainLoop(ft, { model, settings, paired, skipped, before, train, val }, report);
 }
@@ -257,16 +269,12 @@ async function trainLoop(ft, info, report) {
     outcome = await ft.run(onProgress, between);
     if (outcome === 'cancelled') break;
     const history = ft.history();
-    await updateRun({ checkpoint: (await ft.checkpoint()).buffer, history });
-    report({ kind: 'saved', epoch: history.length });
+    const checkpoint = (await ft.checkpoint()).buffer;
+    if (await keep(report, () => updateRun({ checkpoint, history }))) report({ kind: 'saved', epoch: history.length });
     if (outcome === 'finished') break;
   }
-  if (outcome === 'finished') {
-    ft.apply();
-    await updateRun({ status: 'finished' });
-  } else {
-    await updateRun({ status: 'cancelled' });
-  }
+  if (outcome === 'finished') ft.apply();
+  await keep(report, () => updateRun({ status: outcome }));
   return { result: { ...info, outcome, history: ft.history() } };
 }
 

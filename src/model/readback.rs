@@ -32,9 +32,9 @@ impl ModuleMapper for Place {
     }
 }
 
-/// The model (its inference form) with every parameter copied to the Flex CPU device, parameter
-/// ids kept. All parameters are read in one transaction.
-pub async fn to_cpu(model: &Model) -> Result<Model, Error> {
+/// The model (its inference form) with every parameter copied to `target` (the CPU, to save
+/// it), parameter ids kept. All parameters are read in one transaction.
+pub async fn copy_to(model: &Model, target: &Device) -> Result<Model, Error> {
     let model = model.valid();
     let mut collect = Collect { transaction: Some(Transaction::default()) };
     model.visit(&mut collect);
@@ -44,7 +44,7 @@ pub async fn to_cpu(model: &Model) -> Result<Model, Error> {
         .execute_async()
         .await
         .map_err(|e| Error::Invalid(format!("reading the weights back from the device failed: {e:?}")))?;
-    Ok(model.map(&mut Place { values: values.into_iter(), device: Device::flex() }))
+    Ok(model.map(&mut Place { values: values.into_iter(), device: target.clone() }))
 }
 
 #[cfg(test)]
@@ -56,7 +56,7 @@ mod tests {
     fn copy_keeps_values_ids_and_outputs() {
         let device = Device::flex();
         let model = Model::init(Architecture::PspNet, Preset::Web, &device);
-        let copy = pollster::block_on(to_cpu(&model)).unwrap();
+        let copy = pollster::block_on(copy_to(&model, &Device::flex())).unwrap();
         let x = Tensor::<4>::random([1, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
         let a = model.valid().forward_heads(x.clone()).remove(0);
         let b = copy.forward_heads(x).remove(0);

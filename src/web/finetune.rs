@@ -298,7 +298,7 @@ impl FineTune {
             let trainer = state.borrow_mut().trainer.take().ok_or_else(|| js_error("the run is not started"))?;
             // Burn reads optimiser state synchronously only, which WebGPU forbids: there the
             // checkpoint keeps weights, settings and history, and Adam restarts on resume.
-            let bytes = trainer.checkpoint_async(session.backend == "cpu").await;
+            let bytes = trainer.checkpoint_async(&Device::flex(), session.backend == "cpu").await;
             state.borrow_mut().trainer = Some(trainer);
             Ok(Uint8Array::from(&bytes.map_err(js_error)?[..]).into())
         })

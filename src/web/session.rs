@@ -125,7 +125,7 @@ impl Session {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let model = inner.model.borrow().clone();
-            let cpu = crate::model::readback::to_cpu(&model).await.map_err(js_error)?;
+            let cpu = crate::model::readback::copy_to(&model, &Device::flex()).await.map_err(js_error)?;
             let bytes = weights::save_with_input_size(&cpu, Some(inner.size as usize)).map_err(js_error)?;
             Ok(Uint8Array::from(&bytes[..]).into())
         })

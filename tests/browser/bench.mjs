@@ -89,7 +89,7 @@ async function firstMask() {
   try {
     const page = await open(browser.context, `${server.base}index.html?backend=cpu&sample=ISIC_0001126`);
     await page.waitForFunction(() => window.__firstMaskMs !== undefined, null, { timeout: 300_000 });
-    return page.evaluate(() => window.__firstMaskMs);
+    return await page.evaluate(() => window.__firstMaskMs);
   } finally {
     await browser.close();
     await server.close();

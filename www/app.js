@@ -147,7 +147,8 @@ async function explainPhoto(mine = run, which = ['cam', 'gradcam']) {
     if (which.includes('gradcam')) await explainOne(lab, 'gradcam', $('gradcam-layer'), $('gradcam'), mine);
     if (mine === run) {
       setState('done');
-      status(`${$('status').textContent.replace(/ CAM and Grad-CAM.*$/, '')} CAM and Grad-CAM shown.`);
+      const where = lab.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
+      status(`${modelLabel(selection())} on ${where}: mask, CAM and Grad-CAM shown.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     }
   } catch (err) {
     if (mine === run) showError(err);

@@ -81,6 +81,7 @@ export class LesionLab {
   #weights;
   #info;
   #disposed = false;
+  #restarting = null;
 
   constructor(token) {
     if (token !== LesionLab.#token) throw new Error('use `await LesionLab.create(options)`');
@@ -166,7 +167,11 @@ export class LesionLab {
 
   async #ready() {
     if (this.#disposed) throw new Error('this LesionLab was disposed');
-    if (!this.#worker) await this.#start();
+    // After a crash, calls made together share one restart.
+    if (!this.#worker) {
+      this.#restarting ??= this.#start().finally(() => { this.#restarting = null; });
+      await this.#restarting;
+    }
   }
 
   /** What actually runs: 'webgpu' or 'cpu'. */

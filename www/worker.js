@@ -1,6 +1,7 @@
 // LesionLab's Web Worker: owns the wasm module and one model session, so the page stays
 // responsive while the model runs. Spoken to only by `lesionlab.js` (messages `{ id, op, args }`,
-// answers `{ id, ok, result | error }`, plus `{ type: 'panic', message }` when Rust panics).
+// answers `{ id, ok, result | error }`, `{ type: 'progress', id, progress }` while fine-tuning,
+// `{ type: 'panic', message }` when Rust panics; `{ op: 'control' }` pauses, resumes or cancels).
 
 import { decodePixels } from './decode.js';
 import { clearRun, loadRun, saveRun, updateRun } from './store.js';

@@ -46,18 +46,29 @@ function showSkipped(skipped) {
   }));
 }
 
-// Counts pairs by name at once (the same rule as the worker: ISIC id, image and mask); what the
-// worker later finds unreadable or of the wrong size is added when it reads the files.
-function takeFiles(list) {
+// Pairs by name with the crate's rules at once (zips opened, nothing decoded); what the worker
+// later finds unreadable or of the wrong size is added when training reads the files.
+async function takeFiles(list) {
   files = [...list];
-  const ids = (re) => new Set(files.map((f) => re.exec(f.name)?.[1]).filter(Boolean));
-  const images = ids(/ISIC_(\d{7})\.(?:jpe?g|png)$/i);
-  const masks = ids(/ISIC_(\d{7})_segmentation\.png$/i);
-  const pairs = [...images].filter((id) => masks.has(id)).length;
-  const zips = files.filter((f) => /\.zip$/i.test(f.name)).length;
-  $('tune-found').textContent = `${files.length} file(s): ${pairs} image/mask pair(s) by name${zips ? `, ${zips} zip(s) to open` : ''}. Start to read and check them.`;
-  showSkipped([]);
-  tuneState(document.body.dataset.tune === 'training' ? 'training' : 'idle');
+  tuneState(document.body.dataset.tune === 'training' || document.body.dataset.tune === 'paused' ? document.body.dataset.tune : 'idle');
+  if (lab && lab.model !== $('tune-model').value) {
+    lab.dispose();
+    lab = null;
+  }
+  if (document.body.dataset.tune === 'training' || document.body.dataset.tune === 'paused') {
+    $('tune-found').textContent = `${files.length} file(s) chosen; they are read when the next run starts.`;
+    return;
+  }
+  $('tune-found').textContent = `${files.length} file(s): pairing them…`;
+  try {
+    lab ??= await LesionLab.create({ model: $('tune-model').value, backend: $('backend').value });
+    const found = await lab.pairFiles(files);
+    const inside = found.files !== files.length ? ` (${found.files} files with the zips' contents)` : '';
+    $('tune-found').textContent = `${files.length} file(s)${inside}: ${found.pairs} image/mask pair(s) by ISIC id. Start to read and check them.`;
+    showSkipped(found.skipped);
+  } catch (err) {
+    $('tune-found').textContent = `Cannot read these files: ${err.message}`;
+  }
 }
 
 function eta(p) {

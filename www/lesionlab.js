@@ -81,7 +81,6 @@ export class LesionLab {
   #weights;
   #info;
   #disposed = false;
-  #restarting = null;
 
   constructor(token) {
     if (token !== LesionLab.#token) throw new Error('use `await LesionLab.create(options)`');
@@ -167,11 +166,9 @@ export class LesionLab {
 
   async #ready() {
     if (this.#disposed) throw new Error('this LesionLab was disposed');
-    // After a crash, calls made together share one restart.
-    if (!this.#worker) {
-      this.#restarting ??= this.#start().finally(() => { this.#restarting = null; });
-      await this.#restarting;
-    }
+    // `#start` sets the worker before its first await, so calls made together after a crash
+    // share one restart; the worker answers them in order, after 'create'.
+    if (!this.#worker) await this.#start();
   }
 
   /** What actually runs: 'webgpu' or 'cpu'. */
@@ -236,6 +233,15 @@ export class LesionLab {
     await this.#ready();
     const { onProgress, signal, ...settings } = options;
     return this.#training('finetune', { files: list, options: settings }, onProgress, signal);
+  }
+
+  /**
+   * What `finetune` would find in `files`, by name only (zips opened, nothing decoded):
+   * { files, pairs, skipped: [{ file, reason }] } with `files` counting zip entries.
+   */
+  async pairFiles(files) {
+    await this.#ready();
+    return this.#call('pair-files', { files: [...(files ?? [])] });
   }
 
   /** Resumes the fine-tuning run saved in IndexedDB (after a reload); options as `finetune`. */

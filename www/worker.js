@@ -4,6 +4,7 @@
 // `{ type: 'panic', message }` when Rust panics; `{ op: 'control' }` pauses, resumes or cancels).
 
 import { decodePixels } from './decode.js';
+import { threshold as thresholdMask } from './render.js';
 import { clearRun, loadRun, saveRun, updateRun } from './store.js';
 import { isZip, zipEntries } from './zip.js';
 
@@ -109,8 +110,7 @@ async function segment({ source, name, threshold, mode }) {
   const r = await s.segment(rgba, width, height, mode);
   const t1 = performance.now();
   const probability = r.probability;
-  const mask = new Uint8Array(probability.length);
-  for (let i = 0; i < probability.length; i++) mask[i] = probability[i] > threshold ? 255 : 0;
+  const mask = thresholdMask(probability, threshold);
   const ms = {
     preprocess: decodeMs + r.ms.preprocess,
     model: r.ms.model,
@@ -160,6 +160,13 @@ async function expand(files) {
   return { entries, skipped };
 }
 
+/** Files opened and paired by ISIC id with the crate's rules, before anything is decoded. */
+async function pairFiles(files) {
+  const { entries, skipped } = await expand(files);
+  const pairing = core.pairNames(entries.map((e) => e.name));
+  return { entries, pairs: pairing.pairs, skipped: [...skipped, ...pairing.skipped] };
+}
+
 async function readEntry(entry) {
   if (entry.size > MAX_IMAGE_BYTES) throw new Error(`${Math.round(entry.size / 1e6)} MB is too large for an image`);
   return new Uint8Array(await entry.read());
@@ -196,12 +203,10 @@ async function finetune({ files, options }, report) {
   control.cancel = false;
   control.paused = false;
   const ft = new core.FineTune(s, JSON.stringify(settings));
-  const { entries, skipped } = await expand(files);
+  const { entries, pairs, skipped } = await pairFiles(files);
   const byName = new Map(entries.map((e) => [e.name, e]));
-  const pairing = core.pairNames(entries.map((e) => e.name));
-  skipped.push(...pairing.skipped);
-  report({ kind: 'paired', pairs: pairing.pairs.length, skipped: [...skipped] });
-  for (const [i, [id, image, mask]] of pairing.pairs.entries()) {
+  report({ kind: 'paired', pairs: pairs.length, skipped: [...skipped] });
+  for (const [i, [id, image, mask]] of pairs.entries()) {
     if (control.cancel) throw new Error('fine-tuning was cancelled while reading the files');
     let imageBytes, maskBytes;
     try {
@@ -218,7 +223,7 @@ async function finetune({ files, options }, report) {
     }
     const bad = ft.addPair(id, image, imageBytes, mask, maskBytes);
     if (bad) skipped.push(bad);
-    report({ kind: 'loading', done: i + 1, total: pairing.pairs.length });
+    report({ kind: 'loading', done: i + 1, total: pairs.length });
   }
   const paired = ft.count;
   if (paired === 0) {
@@ -291,6 +296,11 @@ async function handle(op, args, report) {
     case 'explain': return explain(args);
     case 'finetune': return finetune(args, report);
     case 'resume-finetune': return resumeFinetune(args, report);
+    case 'pair-files': {
+      requireSession();
+      const { entries, pairs, skipped } = await pairFiles(args.files);
+      return { result: { files: entries.length, pairs: pairs.length, skipped } };
+    }
     case 'export-weights': return exportWeights();
     case 'load-weights':
       requireSession().loadWeights(new Uint8Array(args.weights), args.source);

@@ -134,6 +134,7 @@ test('the page: a reload mid-run offers to resume, and the resumed run finishes'
   await ui.goto(`${server.base}index.html?backend=cpu`);
   await ui.waitForSelector('body[data-tune="idle"]');
   await ui.setInputFiles('#tune-files', fixtureFiles());
+  await ui.waitForFunction(() => /pair\(s\) by ISIC id/.test(document.getElementById('tune-found').textContent));
   assert.match(await ui.textContent('#tune-found'), /16 file\(s\): 8 image\/mask pair\(s\)/);
   await ui.selectOption('#tune-model', 'unet');
   await ui.fill('#tune-epochs', '3');

@@ -7,18 +7,13 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sendFile } from '../../pkg-scripts/static.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST = path.join(ROOT, 'dist');
 /** The page is served from a subfolder, as on a documentation site. */
 export const PREFIX = '/docs/lesionlab/';
 export const OUTPUT = path.join(ROOT, 'tests/browser/output');
-
-const MIME = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg',
-  '.safetensors': 'application/octet-stream',
-};
 
 /** Serves dist/ at PREFIX on a free port; `requests` lists every path asked for. */
 export async function serve() {
@@ -33,14 +28,11 @@ export async function serve() {
       res.end('<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>LesionLab API test</title></html>');
       return;
     }
-    const file = pathname.startsWith(PREFIX) ? path.join(DIST, pathname.slice(PREFIX.length)) : null;
-    if (!file || !file.startsWith(DIST) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('not found');
+    if (!pathname.startsWith(PREFIX)) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'Content-Type': MIME[path.extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store' });
-    fs.createReadStream(file).pipe(res);
+    sendFile(res, DIST, pathname.slice(PREFIX.length), { 'Cache-Control': 'no-store' });
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const origin = `http://127.0.0.1:${server.address().port}`;

@@ -1,0 +1,26 @@
+// Sending a file of a static folder with the right MIME type (application/wasm included); used
+// by `serve.mjs` and by the browser tests' server.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg',
+  '.svg': 'image/svg+xml', '.safetensors': 'application/octet-stream',
+};
+
+/**
+ * Sends `relative` (a URL path inside `root`; a folder means its index.html) with `headers`, or
+ * a 404 when it is not a file inside `root`.
+ */
+export function sendFile(res, root, relative, headers = {}) {
+  root = path.resolve(root);
+  let file = path.join(root, relative);
+  if (file.startsWith(root) && fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+  if (!file.startsWith(root) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+    return;
+  }
+  res.writeHead(200, { ...headers, 'Content-Type': MIME[path.extname(file)] || 'application/octet-stream' });
+  fs.createReadStream(file).pipe(res);
+}

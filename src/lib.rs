@@ -10,6 +10,7 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod nn;
+pub mod photo_check;
 pub mod segment;
 pub mod train;
 pub mod weights;

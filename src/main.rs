@@ -28,6 +28,8 @@ enum Command {
     Layers(cli::explain::LayersArgs),
     /// Rewrite a weights file with its input size recorded, optionally in float16.
     Export(cli::export::ExportArgs),
+    /// Say which photos do not look like dermoscopy (the page's warning), and how many.
+    CheckPhotos(cli::check::CheckArgs),
 }
 
 fn main() {
@@ -40,6 +42,7 @@ fn main() {
         Command::Explain(args) => cli::explain::run(args),
         Command::Layers(args) => cli::explain::layers(args),
         Command::Export(args) => cli::export::run(args),
+        Command::CheckPhotos(args) => cli::check::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

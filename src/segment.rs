@@ -66,21 +66,35 @@ pub async fn predict_input(model: &Model, x: Tensor<4>, mode: InferenceMode) -> 
     data.try_to_vec::<f32>().map_err(|e| Error::Invalid(format!("{e:?}")))
 }
 
-/// The photo with the mask drawn on it: lesion pixels tinted, the outline in full colour.
-pub fn overlay(photo: &RgbImage, mask: &GrayImage, color: [u8; 3], opacity: f32) -> RgbImage {
+/// Overlay colours, the same as the page's (`www/render.js`): a two-tone outline, dark outside
+/// and yellow inside it, so that one of the two stands out at least 3.8:1 (WCAG contrast) on
+/// any photo, pink, brown or black; and a cyan tint, a hue no skin or lesion has.
+pub const OUTLINE_DARK: [u8; 3] = [0, 0, 0];
+/// The inner, light tone of the outline.
+pub const OUTLINE_LIGHT: [u8; 3] = [255, 212, 0];
+/// The tint of lesion pixels inside the outline.
+pub const FILL: [u8; 3] = [0, 200, 255];
+
+/// The photo with the mask drawn on it: the lesion's outline in two tones (each band
+/// `max(1, longest side / 300)` pixels wide), the inside tinted at `opacity`.
+pub fn overlay(photo: &RgbImage, mask: &GrayImage, opacity: f32) -> RgbImage {
     let (w, h) = photo.dimensions();
     let inside = |x: i64, y: i64| x >= 0 && y >= 0 && x < w as i64 && y < h as i64 && mask.get_pixel(x as u32, y as u32).0[0] > 0;
     let mut out = photo.clone();
-    let edge_width = ((w.max(h) / 300).max(1)) as i64;
+    let band = ((w.max(h) / 300).max(1)) as i64;
+    // Distance to the nearest outside pixel along the row or the column, up to two bands.
+    let depth = |x: i64, y: i64| (1..=2 * band).find(|&d| [(d, 0), (-d, 0), (0, d), (0, -d)].iter().any(|(dx, dy)| !inside(x + dx, y + dy)));
     for y in 0..h {
         for x in 0..w {
             if !inside(x as i64, y as i64) {
                 continue;
             }
-            let on_edge = (-edge_width..=edge_width).any(|d| {
-                !inside(x as i64 + d, y as i64) || !inside(x as i64, y as i64 + d)
-            });
-            crate::explain::mix(out.get_pixel_mut(x, y), color, if on_edge { 1.0 } else { opacity });
+            let (color, alpha) = match depth(x as i64, y as i64) {
+                Some(d) if d <= band => (OUTLINE_DARK, 1.0),
+                Some(_) => (OUTLINE_LIGHT, 1.0),
+                None => (FILL, opacity),
+            };
+            crate::explain::mix(out.get_pixel_mut(x, y), color, alpha);
         }
     }
     out
@@ -111,9 +125,19 @@ mod tests {
                 mask.put_pixel(x, y, Luma([255]));
             }
         }
-        let out = overlay(&photo, &mask, [255, 0, 0], 0.5);
+        let out = overlay(&photo, &mask, 0.5);
         assert_eq!(out.get_pixel(0, 0).0, [100, 100, 100]);
-        assert_eq!(out.get_pixel(3, 3).0, [255, 0, 0], "outline in full colour");
-        assert_eq!(out.get_pixel(5, 5).0, [178, 50, 50], "inside tinted at half opacity");
+        assert_eq!(out.get_pixel(3, 3).0, OUTLINE_DARK, "outer band of the outline");
+        assert_eq!(out.get_pixel(4, 4).0, OUTLINE_LIGHT, "inner band of the outline");
+        assert_eq!(out.get_pixel(3, 5).0, OUTLINE_DARK);
+
+        let mut big = GrayImage::new(10, 10);
+        for y in 1..9 {
+            for x in 1..9 {
+                big.put_pixel(x, y, Luma([255]));
+            }
+        }
+        let out = overlay(&photo, &big, 0.5);
+        assert_eq!(out.get_pixel(4, 4).0, [50, 150, 178], "inside tinted at half opacity");
     }
 }

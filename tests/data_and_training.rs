@@ -63,7 +63,7 @@ fn reports_every_bad_file_by_name_and_keeps_the_rest() {
     let corrupt = find("ISIC_0000123.jpg");
     assert!(corrupt.contains("corrupt image data") || corrupt.contains("unreadable image"), "{corrupt}");
     assert_eq!(find("ISIC_0000124_segmentation.png"), "mask is 128x100 but its image is 256x256");
-    assert!(find("notes.txt").starts_with("not an ISIC image"));
+    assert!(find("notes.txt").starts_with("not a photo"));
     assert_eq!(report.skipped.len(), 4);
 }
 

@@ -1,21 +1,37 @@
-// The LesionLab page: pick a photo, see the mask, CAM and Grad-CAM, compare the models.
+// The LesionLab page: pick a photo, see the mask, the heatmaps, compare the models.
 // Query parameters make links for a classroom: ?model=unet|unetpp|unetpp-fast|pspnet,
 // &level=1-4, &backend=auto|webgpu|cpu, &sample=ISIC_0001126 (segments that sample on load).
+//
+// One rule holds everything together: what the page shows and downloads belongs to the photo
+// and the model on screen. A new photo or model clears the old result at once (the photo is
+// shown alone until its mask arrives), and every answer carries the number of the request it
+// answers (`run`), so a late answer for an earlier photo or model is dropped.
 
 import { setupFineTune } from './finetune-ui.js';
 import { LesionLab } from './lesionlab.js';
 import {
-  area, dice, download, downloadNames, heatmapOverlay, isicId, maskImage, overlay, photoPixels, pngBlob, show, threshold,
+  area, dice, download, downloadNames, drawColorbar, heatmapOverlay, isicId, maskImage, overlay, photoPixels, pngBlob, show,
+  threshold,
 } from './render.js';
 
-const SAMPLES = ['ISIC_0001126', 'ISIC_0014640', 'ISIC_0013169', 'ISIC_0015946', 'ISIC_0001152', 'ISIC_0013652'];
+const SAMPLES = [
+  { id: 'ISIC_0001126', label: 'Irregular, pink and brown, with hairs' },
+  { id: 'ISIC_0014640', label: 'Oval and olive brown, smooth border' },
+  { id: 'ISIC_0013169', label: 'Large and pale: fills the photo' },
+  { id: 'ISIC_0015946', label: 'Small dark-brown spot beside a ruler' },
+  { id: 'ISIC_0001152', label: 'Many colours: brown, blue-grey, pink' },
+  { id: 'ISIC_0013652', label: 'Faint pink spot, hard to see' },
+];
 const NAMES = { unet: 'U-Net', unetpp: 'U-Net++', pspnet: 'PSPNet' };
+const METHOD_NAMES = { activation: 'Mean activation', cam: 'CAM', gradcam: 'Grad-CAM' };
 
 const $ = (id) => document.getElementById(id);
 const labs = new Map(); // "model/backend" -> Promise<LesionLab>
-let photo = null; // { blob, name, pixels: ImageData, truth: Uint8Array | null }
-let result = null; // what lab.segment gave for `photo`
-let run = 0; // ignores answers for a photo or model that has since changed
+const tuned = new Map(); // model -> fine-tuned weights the page segments with
+let photo = null; // { blob, name, pixels: ImageData | null, truth: Uint8Array | null }
+let shown = null; // { photo, result, label }: the result on screen, always of `photo`
+let run = 0; // the request the screen waits for; answers to earlier ones are dropped
+let layerList = []; // [{ name, description }] of the model and mode on screen
 
 function setState(state) {
   document.body.dataset.state = state;
@@ -29,7 +45,11 @@ function showError(err) {
   const el = $('error');
   el.textContent = err ? String(err.message ?? err) : '';
   el.hidden = !err;
-  if (err) setState('error');
+  if (err) {
+    // Nothing is in progress any more: no "Segmenting…" or "Loading…" left behind.
+    status('Stopped: see the message below.');
+    setState('error');
+  }
 }
 
 function selection() {
@@ -40,13 +60,18 @@ function selection() {
 }
 
 function modelLabel({ model, mode, level }) {
-  return model === 'unetpp' ? `U-Net++ (${mode === 'fast' ? `fast, level ${level}` : 'accurate'})` : NAMES[model];
+  const name = model === 'unetpp' ? `U-Net++ (${mode === 'fast' ? `fast, level ${level}` : 'accurate'})` : NAMES[model];
+  return tuned.has(model) ? `${name}, fine-tuned` : name;
+}
+
+function where(lab) {
+  return lab.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
 }
 
 function getLab(model, backend) {
   const key = `${model}/${backend}`;
   if (!labs.has(key)) {
-    const created = LesionLab.create({ model, backend });
+    const created = LesionLab.create({ model, backend, weights: tuned.get(model) });
     labs.set(key, created);
     created.catch(() => labs.delete(key));
   }
@@ -57,32 +82,85 @@ async function currentLab() {
   const sel = selection();
   status(`Loading ${NAMES[sel.model]}…`);
   const lab = await getLab(sel.model, sel.backend);
-  const where = lab.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
-  status(`${NAMES[sel.model]} ready on ${where}.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
-  fillLayers(lab);
+  fillLayers(lab, sel);
   return lab;
 }
 
-function fillLayers(lab) {
-  const names = lab.layers();
-  for (const select of [$('cam-layer'), $('gradcam-layer')]) {
-    if ([...select.options].map((o) => o.value).join() === ['', ...names].join()) continue;
-    const keep = select.value;
-    select.replaceChildren(new Option('default', ''), ...names.map((n) => new Option(n, n)));
-    select.value = names.includes(keep) ? keep : '';
+// The layer menus list only what the chosen model and mode compute, each with what it does;
+// a choice that still exists is kept, else the method's default is selected.
+function fillLayers(lab, sel) {
+  const options = { mode: sel.mode, level: sel.level };
+  const layers = lab.layerInfo(options);
+  layerList = layers;
+  for (const [id, method] of [['cam-layer', $('cam-method').value], ['gradcam-layer', 'gradcam']]) {
+    const select = $(id);
+    const fallback = lab.defaultLayer(method, options);
+    const keep = select.dataset.model === lab.model ? select.value : '';
+    select.replaceChildren(...layers.map((l) => {
+      const label = `${l.name}: ${l.description.split(':')[0]}${l.name === fallback ? ' (default)' : ''}`;
+      return new Option(label, l.name);
+    }));
+    select.dataset.model = lab.model;
+    select.value = layers.some((l) => l.name === keep) ? keep : fallback;
+    describeLayer(select);
   }
 }
 
-async function loadPhoto(blob, name, truthUrl = null) {
-  showError(null);
-  const pixels = await photoPixels(blob).catch(() => null); // the worker names decoding errors
-  let truth = null;
-  if (truthUrl && pixels) {
-    const t = await photoPixels(await (await fetch(truthUrl)).blob());
-    truth = new Uint8Array(t.width * t.height);
-    for (let i = 0; i < truth.length; i++) truth[i] = t.data[i * 4] > 127 ? 255 : 0;
+function describeLayer(select) {
+  $(`${select.id}-info`).textContent = layerList.find((l) => l.name === select.value)?.description ?? '';
+}
+
+function clearHeatmaps(text = '') {
+  for (const id of ['cam', 'gradcam']) {
+    const canvas = $(id);
+    canvas.width = canvas.height = 0;
+    canvas.dataset.layer = '';
+    canvas.setAttribute('aria-label', text || 'No heatmap yet');
+    $(`${id}-blank`).hidden = true;
   }
-  photo = { blob, name, pixels, truth };
+}
+
+// A new photo or model: the old result goes at once, whatever is still running.
+function clearResult(text) {
+  shown = null;
+  setState('segmenting');
+  $('download-mask').disabled = $('download-overlay').disabled = true;
+  $('result').setAttribute('aria-busy', 'true');
+  for (const id of ['area', 'timing', 'backend-used']) $(id).textContent = '–';
+  $('dice-term').hidden = $('dice-value').hidden = true;
+  $('check-warning').hidden = true;
+  $('compare-results').replaceChildren();
+  clearHeatmaps('Computing…');
+  status(text);
+  draw();
+}
+
+function scrollToResult() {
+  const box = $('result').getBoundingClientRect();
+  if (box.top > innerHeight * 0.6 || box.bottom < 0) $('result').scrollIntoView({ behavior: 'smooth', block: 'start' });
+}
+
+async function loadTruth(url) {
+  const t = await photoPixels(await (await fetch(url)).blob());
+  const truth = new Uint8Array(t.width * t.height);
+  for (let i = 0; i < truth.length; i++) truth[i] = t.data[i * 4] > 127 ? 255 : 0;
+  return truth;
+}
+
+async function loadPhoto(blob, name, truthUrl = null) {
+  const mine = ++run;
+  showError(null);
+  photo = { blob, name, pixels: null, truth: null };
+  clearResult(`Reading ${name}…`);
+  const pixels = await photoPixels(blob).catch(() => null); // the worker names decoding errors
+  const truth = pixels && truthUrl ? await loadTruth(truthUrl).catch(() => null) : null;
+  if (mine !== run) return;
+  Object.assign(photo, { pixels, truth });
+  // A file the browser cannot show leaves nothing of the previous photo on screen.
+  $('result').hidden = !pixels;
+  if (!pixels) $('explain').hidden = $('compare').hidden = true;
+  draw();
+  if (pixels) scrollToResult();
   await segmentPhoto();
 }
 
@@ -90,19 +168,23 @@ async function segmentPhoto() {
   if (!photo) return;
   const mine = ++run;
   const sel = selection();
+  const label = modelLabel(sel);
+  clearResult(`Loading ${NAMES[sel.model]}…`);
   setState('segmenting');
   try {
     const lab = await currentLab();
-    status(`Segmenting ${photo.name} with ${modelLabel(sel)} on ${lab.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}…`);
+    if (mine !== run) return;
+    status(`Segmenting ${photo.name} with ${label} on ${where(lab)}…`);
     const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), mode: sel.mode, level: sel.level });
     if (mine !== run) return;
     if (!photo.pixels) photo.pixels = await photoPixels(photo.blob);
-    result = { ...r, backend: lab.backend, label: modelLabel(sel) };
+    shown = { photo, result: { ...r, backend: lab.backend }, label };
+    showError(null);
+    $('result').hidden = $('explain').hidden = $('compare').hidden = false;
+    $('result').removeAttribute('aria-busy');
+    $('download-mask').disabled = $('download-overlay').disabled = false;
     draw();
-    $('result').hidden = false;
-    $('explain').hidden = false;
-    $('compare').hidden = false;
-    status(`${modelLabel(sel)} on ${lab.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
+    status(`${label} on ${where(lab)}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     setState('segmented');
     // For the benchmark: milliseconds from opening the page to the first mask on screen.
     if (window.__firstMaskMs === undefined) window.__firstMaskMs = performance.now();
@@ -113,20 +195,38 @@ async function segmentPhoto() {
 }
 
 function draw() {
-  if (!result || !photo?.pixels) return;
-  const t = Number($('threshold').value);
-  const mask = threshold(result.probability, t);
+  const canvas = $('overlay');
+  if (!photo?.pixels) {
+    canvas.width = canvas.height = 0;
+    $('caption').textContent = photo ? `${photo.name}: reading…` : '';
+    return;
+  }
+  if (!shown || shown.photo !== photo) {
+    show(canvas, photo.pixels);
+    $('caption').textContent = `${photo.name}, ${photo.pixels.width}×${photo.pixels.height}: segmenting…`;
+    canvas.setAttribute('aria-label', `${photo.name}, waiting for its mask`);
+    return;
+  }
+  const { result, label } = shown;
+  const mask = threshold(result.probability, Number($('threshold').value));
   result.mask = mask;
-  const image = overlay(photo.pixels, mask, { opacity: Number($('opacity').value), outlineOnly: $('outline').checked });
-  show($('overlay'), image);
-  $('caption').textContent = `${photo.name}, ${result.width}×${result.height}, ${result.label}`;
-  $('area').textContent = `${(area(mask) * 100).toFixed(1)}% of the image`;
   const hasTruth = !!photo.truth && photo.truth.length === mask.length;
-  $('dice-term').hidden = $('dice').hidden = !hasTruth;
+  $('truth-toggle').hidden = $('truth-legend').hidden = !hasTruth;
+  const truth = hasTruth && $('truth').checked ? photo.truth : null;
+  show(canvas, overlay(photo.pixels, mask, { opacity: Number($('opacity').value), outlineOnly: $('outline').checked, truth }));
+  canvas.setAttribute('aria-label', `${photo.name} with the lesion ${label} found outlined`);
+  $('caption').textContent = `${photo.name}, ${result.width}×${result.height}, ${label}`;
+  const check = result.check;
+  $('check-warning').hidden = check.looksLikeDermoscopy;
+  $('check-warning').textContent = check.warning ?? '';
+  const share = `${(area(mask) * 100).toFixed(1)}% of the image`;
+  $('area').textContent = check.looksLikeDermoscopy ? share : `${share} (not meaningful: see the warning)`;
+  $('dice-term').hidden = $('dice-value').hidden = !hasTruth;
   if (hasTruth) $('dice').textContent = dice(mask, photo.truth).toFixed(3);
-  $('backend-used').textContent = result.backend === 'webgpu' ? 'WebGPU' : 'CPU (WebAssembly)';
+  $('backend-used').textContent = result.backend === 'webgpu' ? 'WebGPU (graphics card)' : 'CPU (WebAssembly)';
   const ms = result.ms;
-  $('timing').textContent = `${Math.round(ms.preprocess)} ms preprocess, ${Math.round(ms.model)} ms model, ${Math.round(ms.postprocess)} ms postprocess`;
+  $('timing').textContent = `${Math.round(ms.preprocess)} ms to prepare the photo, ${Math.round(ms.model)} ms in the network, `
+    + `${Math.round(ms.postprocess)} ms to resize the mask back`;
 }
 
 async function explainOne(lab, method, layerSelect, canvas, mine) {
@@ -134,21 +234,26 @@ async function explainOne(lab, method, layerSelect, canvas, mine) {
   const h = await lab.explain(photo.blob, { method, layer: layerSelect.value || undefined, mode: sel.mode, level: sel.level });
   if (mine !== run) return;
   show(canvas, heatmapOverlay(photo.pixels, h.heatmap, 0.55));
-  if (canvas.id === 'cam') $('cam-blank').hidden = !(method === 'cam' && h.heatmap.every((v) => v === 0));
-  canvas.setAttribute('aria-label', `${method === 'gradcam' ? 'Grad-CAM' : method === 'cam' ? 'CAM' : 'Mean activation'} heatmap at layer ${h.layer}`);
+  const blank = $(`${canvas.id}-blank`);
+  blank.textContent = h.blankNote ?? '';
+  blank.hidden = !h.blankNote;
+  canvas.setAttribute('aria-label', `${METHOD_NAMES[method]} heatmap at layer ${h.layer}${h.blankNote ? ' (blank)' : ''}`);
   canvas.dataset.layer = h.layer;
+  canvas.dataset.method = method;
 }
 
 async function explainPhoto(mine = run, which = ['cam', 'gradcam']) {
+  if (!shown || shown.photo !== photo) return;
   const lab = await currentLab();
+  if (mine !== run) return;
   setState('explaining');
+  status(`${shown.label}: computing the heatmaps…`);
   try {
     if (which.includes('cam')) await explainOne(lab, $('cam-method').value, $('cam-layer'), $('cam'), mine);
     if (which.includes('gradcam')) await explainOne(lab, 'gradcam', $('gradcam-layer'), $('gradcam'), mine);
     if (mine === run) {
       setState('done');
-      const where = lab.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
-      status(`${modelLabel(selection())} on ${where}: mask, CAM and Grad-CAM shown.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
+      status(`${shown.label} on ${where(lab)}: mask and heatmaps shown.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     }
   } catch (err) {
     if (mine === run) showError(err);
@@ -156,11 +261,12 @@ async function explainPhoto(mine = run, which = ['cam', 'gradcam']) {
 }
 
 async function compareAll() {
-  if (!photo) return;
+  if (!shown) return;
   const mine = run;
   const out = $('compare-results');
   out.replaceChildren();
   const backend = $('backend').value;
+  const truth = photo.truth;
   setState('comparing');
   try {
     for (const model of ['unet', 'unetpp', 'pspnet']) {
@@ -172,23 +278,25 @@ async function compareAll() {
       const canvas = document.createElement('canvas');
       canvas.setAttribute('role', 'img');
       canvas.setAttribute('aria-label', `${NAMES[model]} overlay`);
-      show(canvas, overlay(photo.pixels, r.mask, { opacity: Number($('opacity').value), outlineOnly: $('outline').checked }));
+      const hasTruth = truth && truth.length === r.mask.length;
+      const overlayTruth = hasTruth && $('truth').checked ? truth : null;
+      show(canvas, overlay(photo.pixels, r.mask, { opacity: Number($('opacity').value), outlineOnly: $('outline').checked, truth: overlayTruth }));
       const caption = document.createElement('figcaption');
-      const score = photo.truth && photo.truth.length === r.mask.length ? `, Dice ${dice(r.mask, photo.truth).toFixed(3)}` : '';
-      caption.textContent = `${NAMES[model]}: ${(area(r.mask) * 100).toFixed(1)}% lesion${score}, ${Math.round(r.ms.model)} ms`;
+      const score = hasTruth ? `, Dice ${dice(r.mask, truth).toFixed(3)}` : '';
+      caption.textContent = `${modelLabel({ model, mode: 'accurate' })}: ${(area(r.mask) * 100).toFixed(1)}% lesion${score}, ${Math.round(r.ms.model)} ms`;
       figure.append(canvas, caption);
       out.append(figure);
     }
     status('Compared all three models.');
     setState('compared');
   } catch (err) {
-    showError(err);
+    if (mine === run) showError(err);
   }
 }
 
 function addSamples() {
   const list = $('samples');
-  for (const id of SAMPLES) {
+  for (const { id, label } of SAMPLES) {
     const li = document.createElement('li');
     const button = document.createElement('button');
     button.type = 'button';
@@ -198,8 +306,13 @@ function addSamples() {
     img.src = `www/samples/${id}.jpg`;
     img.alt = '';
     img.width = img.height = 96;
-    button.append(img, document.createTextNode(id));
-    button.setAttribute('aria-label', `Segment sample ${id}`);
+    const name = document.createElement('span');
+    name.textContent = label;
+    const small = document.createElement('span');
+    small.className = 'sample-id';
+    small.textContent = id;
+    button.append(img, name, small);
+    button.setAttribute('aria-label', `Segment sample: ${label} (${id})`);
     button.addEventListener('click', () => openSample(id));
     li.append(button);
     list.append(li);
@@ -207,11 +320,14 @@ function addSamples() {
 }
 
 async function openSample(id) {
+  const mine = ++run;
+  photo = null;
+  clearResult(`Opening sample ${id}…`);
   try {
     const blob = await (await fetch(`www/samples/${id}.jpg`)).blob();
-    await loadPhoto(blob, `${id}.jpg`, `www/samples/${id}_segmentation.png`);
+    if (mine === run) await loadPhoto(blob, `${id}.jpg`, `www/samples/${id}_segmentation.png`);
   } catch (err) {
-    showError(err);
+    if (mine === run) showError(err);
   }
 }
 
@@ -219,22 +335,30 @@ function openFile(file) {
   if (file) loadPhoto(file, file.name || 'pasted image').catch(showError);
 }
 
+// A photo dropped anywhere (on the drop zone, the result, a heatmap) opens it; the
+// fine-tuning section takes its own drops. Without this the browser opens the file in the tab.
+function wireDrops() {
+  const mine = (e) => !e.target.closest?.('#tune') && [...(e.dataTransfer?.types ?? [])].includes('Files');
+  document.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    if (mine(e)) document.body.classList.add('dragging');
+  });
+  document.addEventListener('dragleave', (e) => {
+    if (!e.relatedTarget) document.body.classList.remove('dragging');
+  });
+  document.addEventListener('drop', (e) => {
+    e.preventDefault();
+    document.body.classList.remove('dragging');
+    if (mine(e)) openFile(e.dataTransfer.files[0]);
+  });
+}
+
 function wire() {
   $('file').addEventListener('change', (e) => {
     openFile(e.target.files[0]);
     e.target.value = '';
   });
-  const drop = $('drop');
-  drop.addEventListener('dragover', (e) => {
-    e.preventDefault();
-    drop.classList.add('over');
-  });
-  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-  drop.addEventListener('drop', (e) => {
-    e.preventDefault();
-    drop.classList.remove('over');
-    openFile(e.dataTransfer.files[0]);
-  });
+  wireDrops();
   document.addEventListener('paste', (e) => {
     const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file');
     if (item) openFile(item.getAsFile());
@@ -253,56 +377,83 @@ function wire() {
     redraw();
   });
   $('outline').addEventListener('change', redraw);
+  $('truth').addEventListener('change', redraw);
   const modelChanged = () => {
-    $('level-label').hidden = $('model').value !== 'unetpp-fast';
-    $('compare-results').replaceChildren();
+    $('level-field').hidden = $('model').value !== 'unetpp-fast';
     if (photo) segmentPhoto();
-    else currentLab().then(() => setState('ready'), showError);
+    else {
+      const mine = ++run;
+      currentLab().then((lab) => {
+        if (mine === run) {
+          status(`${NAMES[lab.model]} ready on ${where(lab)}.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
+          setState('ready');
+        }
+      }, (err) => mine === run && showError(err));
+    }
   };
   $('model').addEventListener('change', modelChanged);
   $('level').addEventListener('change', modelChanged);
   $('backend').addEventListener('change', modelChanged);
-  $('cam-layer').addEventListener('change', () => explainPhoto(run, ['cam']));
-  $('cam-method').addEventListener('change', () => explainPhoto(run, ['cam']));
-  $('gradcam-layer').addEventListener('change', () => explainPhoto(run, ['gradcam']));
+  const relayer = (select, which) => {
+    describeLayer(select);
+    explainPhoto(run, which);
+  };
+  $('cam-layer').addEventListener('change', () => relayer($('cam-layer'), ['cam']));
+  $('gradcam-layer').addEventListener('change', () => relayer($('gradcam-layer'), ['gradcam']));
+  $('cam-method').addEventListener('change', () => relayer($('cam-layer'), ['cam']));
   $('compare-run').addEventListener('click', compareAll);
   $('download-mask').addEventListener('click', async () => {
-    if (!result) return;
-    download(await pngBlob(maskImage(result.mask, result.width, result.height)), downloadNames(photo.name).mask);
+    if (!shown) return;
+    const { photo: p, result } = shown;
+    download(await pngBlob(maskImage(result.mask, result.width, result.height)), downloadNames(p.name).mask);
   });
   $('download-overlay').addEventListener('click', async () => {
-    if (!result) return;
-    download(await pngBlob(overlay(photo.pixels, result.mask, { opacity: Number($('opacity').value), outlineOnly: $('outline').checked })), downloadNames(photo.name).overlay);
+    if (!shown) return;
+    const { photo: p, result } = shown;
+    const truth = p.truth && $('truth').checked && p.truth.length === result.mask.length ? p.truth : null;
+    const image = overlay(p.pixels, result.mask, { opacity: Number($('opacity').value), outlineOnly: $('outline').checked, truth });
+    download(await pngBlob(image), downloadNames(p.name).overlay);
   });
 }
 
 function applyQuery() {
   const q = new URLSearchParams(location.search);
-  const model = q.get('model');
-  if (model && [...$('model').options].some((o) => o.value === model)) $('model').value = model;
-  if (q.get('level')) $('level').value = q.get('level');
-  if (q.get('backend')) $('backend').value = q.get('backend');
-  $('level-label').hidden = $('model').value !== 'unetpp-fast';
+  const pick = (id, value) => {
+    if (value !== null && [...$(id).options].some((o) => o.value === value)) $(id).value = value;
+  };
+  pick('model', q.get('model'));
+  pick('level', q.get('level'));
+  pick('backend', q.get('backend'));
+  $('level-field').hidden = $('model').value !== 'unetpp-fast';
   return q.get('sample');
 }
 
-// "Segment with these weights" after fine-tuning: that model's segmenter takes them.
+// "Segment with these weights" after fine-tuning: the page segments with them from now on,
+// on any backend, and says so in every caption.
 async function useWeights(model, bytes) {
-  const lab = await getLab(model, $('backend').value);
-  await lab.loadWeights(bytes);
-  NAMES[model] = `${NAMES[model].replace(/ \(fine-tuned\)$/, '')} (fine-tuned)`;
+  tuned.set(model, bytes);
+  for (const key of [...labs.keys()].filter((k) => k.startsWith(`${model}/`))) {
+    labs.get(key).then((lab) => lab.dispose(), () => {});
+    labs.delete(key);
+  }
   if (selection().model !== model) $('model').value = model;
-  $('level-label').hidden = $('model').value !== 'unetpp-fast';
+  $('level-field').hidden = $('model').value !== 'unetpp-fast';
   if (photo) await segmentPhoto();
-  else status(`${NAMES[model]} ready.`);
+  else status(`${modelLabel(selection())} ready.`);
 }
 
 addSamples();
 wire();
+drawColorbar($('colorbar'));
 setupFineTune({ useWeights });
 const sample = applyQuery();
 if (sample && isicId(sample)) {
   openSample(isicId(sample));
 } else {
-  currentLab().then(() => setState('ready'), showError);
+  const mine = run;
+  currentLab().then((lab) => {
+    if (mine !== run) return;
+    status(`${NAMES[lab.model]} ready on ${where(lab)}.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
+    setState('ready');
+  }, (err) => mine === run && showError(err));
 }

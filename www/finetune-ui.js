@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 const NAMES = { unet: 'U-Net', unetpp: 'U-Net++', pspnet: 'PSPNet' };
 
 let files = [];
+let pairsFound = 0; // pairs among `files` by name; Start needs at least one
 let lab = null; // the LesionLab that trains (its own worker: the page keeps segmenting)
 let steps = []; // { epoch, step, steps, loss, t }
 let epochs = []; // history records
@@ -18,7 +19,7 @@ let started = 0;
 function tuneState(state) {
   document.body.dataset.tune = state;
   const busy = state === 'training' || state === 'paused';
-  $('tune-go').disabled = busy || !files.length;
+  $('tune-go').disabled = busy || pairsFound === 0;
   $('tune-pause').disabled = !busy;
   $('tune-cancel').disabled = !busy;
   $('tune-pause').textContent = state === 'paused' ? 'Resume' : 'Pause';
@@ -50,6 +51,7 @@ function showSkipped(skipped) {
 // later finds unreadable or of the wrong size is added when training reads the files.
 async function takeFiles(list) {
   files = [...list];
+  pairsFound = 0;
   tuneState(document.body.dataset.tune === 'training' || document.body.dataset.tune === 'paused' ? document.body.dataset.tune : 'idle');
   if (lab && lab.model !== $('tune-model').value) {
     lab.dispose();
@@ -64,8 +66,12 @@ async function takeFiles(list) {
     lab ??= await LesionLab.create({ model: $('tune-model').value, backend: $('backend').value });
     const found = await lab.pairFiles(files);
     const inside = found.files !== files.length ? ` (${found.files} files with the zips' contents)` : '';
-    $('tune-found').textContent = `${files.length} file(s)${inside}: ${found.pairs} image/mask pair(s) by ISIC id. Start to read and check them.`;
+    pairsFound = found.pairs;
+    $('tune-found').textContent = found.pairs
+      ? `${files.length} file(s)${inside}: ${found.pairs} photo/mask pair(s). Start to read and check them.`
+      : `${files.length} file(s)${inside}: no photo/mask pair. A photo NAME.jpg needs a mask named NAME_segmentation.png or NAME_mask.png.`;
     showSkipped(found.skipped);
+    tuneState(document.body.dataset.tune);
   } catch (err) {
     $('tune-found').textContent = `Cannot read these files: ${err.message}`;
   }
@@ -83,7 +89,7 @@ function eta(p) {
 
 function onProgress(p) {
   if (p.kind === 'paired') {
-    $('tune-found').textContent = `${p.pairs} pair(s) found by ISIC id; reading them…`;
+    $('tune-found').textContent = `${p.pairs} pair(s) found; reading them…`;
     showSkipped(p.skipped);
   } else if (p.kind === 'loading') {
     say(`Reading and checking pair ${p.done} of ${p.total}…`);
@@ -175,8 +181,7 @@ async function showAfter(run) {
     const figure = document.createElement('figure');
     for (const [mask, label] of [[item.before, 'starting'], [item.after, 'fine-tuned']]) {
       const canvas = document.createElement('canvas');
-      const withTruth = overlay(photo, item.truth, { outlineOnly: true, color: [40, 200, 80] });
-      show(canvas, overlay(withTruth, mask, { opacity: 0.35 }));
+      show(canvas, overlay(photo, mask, { opacity: 0.35, truth: item.truth }));
       canvas.setAttribute('role', 'img');
       canvas.setAttribute('aria-label', `${item.id}, ${label} weights`);
       figure.append(canvas);
@@ -203,7 +208,10 @@ async function train(start, earlier = []) {
     drawChart();
     if (run.outcome === 'cancelled') {
       tuneState('cancelled');
-      say('Cancelled. The last finished epoch stays saved in this browser.');
+      const done = run.history.length;
+      say(done
+        ? `Cancelled. Epoch ${done}, the last one finished, stays saved in this browser.`
+        : 'Cancelled during the first epoch: no epoch finished, so there is nothing to resume.');
       return;
     }
     await showAfter(run);
@@ -293,7 +301,7 @@ export function setupFineTune({ useWeights }) {
     drop.classList.remove('over');
     takeFiles(e.dataTransfer.files);
   });
-  $('tune-start').addEventListener('change', () => { $('tune-weights-label').hidden = $('tune-start').value !== 'file'; });
+  $('tune-start').addEventListener('change', () => { $('tune-weights-field').hidden = $('tune-start').value !== 'file'; });
   $('tune-go').addEventListener('click', startFresh);
   $('tune-pause').addEventListener('click', () => {
     if (document.body.dataset.tune === 'paused') {

@@ -17,6 +17,8 @@ class LesionLabElement extends HTMLElement {
   #lab = null;
   #labKey = '';
   #shadow;
+  #scheduled = false;
+  #run = 0; // answers to an earlier photo or model are dropped
 
   constructor() {
     super();
@@ -26,31 +28,48 @@ class LesionLabElement extends HTMLElement {
       <label class="drop" part="drop">Drop a photo or <u>choose one</u>
         <input type="file" accept="image/jpeg,image/png,image/*" aria-label="Photo to segment"></label>
       <canvas part="canvas" role="img" aria-label="Segmentation overlay" hidden></canvas>
-      <p class="status" part="status" role="status" aria-live="polite"></p>`;
+      <p class="warning" part="warning" hidden></p>
+      <p class="status" part="status" role="status" aria-live="polite"></p>
+      <p class="disclaimer" part="disclaimer">For teaching and research only: not a diagnosis.</p>`;
     const input = this.#shadow.querySelector('input');
     input.addEventListener('change', () => input.files[0] && this.segment(input.files[0], input.files[0].name));
-    const drop = this.#shadow.querySelector('.drop');
-    drop.addEventListener('dragover', (e) => e.preventDefault());
-    drop.addEventListener('drop', (e) => {
+    // A photo dropped anywhere on the element, the result included.
+    this.addEventListener('dragover', (e) => {
       e.preventDefault();
+      this.classList.add('dragging');
+    });
+    this.addEventListener('dragleave', () => this.classList.remove('dragging'));
+    this.addEventListener('drop', (e) => {
+      e.preventDefault();
+      this.classList.remove('dragging');
       const file = e.dataTransfer.files[0];
       if (file) this.segment(file, file.name);
     });
   }
 
   connectedCallback() {
-    if (this.getAttribute('src')) this.#segmentSrc();
+    this.#schedule();
   }
 
   attributeChangedCallback(name, before, after) {
-    if (!this.isConnected || before === after) return;
-    if (name === 'src' || this.getAttribute('src')) this.#segmentSrc();
+    if (before !== after) this.#schedule();
   }
 
   disconnectedCallback() {
     this.#lab?.then((lab) => lab.dispose(), () => {});
     this.#lab = null;
     this.#labKey = '';
+  }
+
+  // The parser sets every attribute and connects the element in one go: one segmentation for
+  // all of it, after the current task, not one per callback.
+  #schedule() {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      if (this.isConnected && this.getAttribute('src')) this.#segmentSrc();
+    });
   }
 
   #status(text) {
@@ -71,10 +90,11 @@ class LesionLabElement extends HTMLElement {
 
   async #segmentSrc() {
     const src = new URL(this.getAttribute('src'), document.baseURI);
+    const name = src.pathname.split('/').pop();
     try {
       const response = await fetch(src);
       if (!response.ok) throw new Error(`${src.pathname}: HTTP ${response.status}`);
-      await this.segment(await response.blob(), src.pathname.split('/').pop());
+      await this.segment(await response.blob(), name);
     } catch (err) {
       this.#fail(err);
     }
@@ -88,20 +108,28 @@ class LesionLabElement extends HTMLElement {
 
   /** Segments a photo (Blob or File) and draws the overlay; resolves to the segment result. */
   async segment(blob, name = 'photo') {
+    const mine = ++this.#run;
     this.dataset.state = 'busy';
+    this.#shadow.querySelector('canvas').hidden = true;
+    this.#shadow.querySelector('.warning').hidden = true;
     this.#status(`Segmenting ${name}…`);
     try {
       const lab = await this.#getLab();
       const r = await lab.segment(blob, { threshold: Number(this.getAttribute('threshold') || 0.5) });
+      const pixels = await photoPixels(blob);
+      if (mine !== this.#run) return null;
       const canvas = this.#shadow.querySelector('canvas');
-      show(canvas, overlay(await photoPixels(blob), r.mask));
+      show(canvas, overlay(pixels, r.mask));
       canvas.hidden = false;
+      const warning = this.#shadow.querySelector('.warning');
+      warning.textContent = r.check.warning ?? '';
+      warning.hidden = r.check.looksLikeDermoscopy;
       this.#status(`${name}: lesion ${(area(r.mask) * 100).toFixed(1)}% of the image (${lab.backend === 'webgpu' ? 'WebGPU' : 'CPU'}, ${Math.round(r.ms.model)} ms)`);
       this.dataset.state = 'done';
       this.dispatchEvent(new CustomEvent('segmented', { detail: r }));
       return r;
     } catch (err) {
-      this.#fail(err);
+      if (mine === this.#run) this.#fail(err);
       return null;
     }
   }

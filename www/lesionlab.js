@@ -183,14 +183,36 @@ export class LesionLab {
   /** The side of the square the model sees; photos are resized to it and back. */
   get inputSize() { return this.#info.inputSize; }
 
-  /** The layers `explain` can read. */
-  layers() { return [...this.#info.layers]; }
+  #mode(options) {
+    const mode = parseMode(options);
+    const info = this.#info.modes[mode === 'fast' ? 'fast2' : mode];
+    if (!info) throw new Error(`unknown mode '${mode}': expected accurate, or fast with a level of 1 to 4`);
+    return info;
+  }
+
+  /**
+   * The layers `explain` can read in a mode (`options.mode`, `options.level` as in `segment`;
+   * default: the accurate mode, every layer). A U-Net++ fast mode computes only part of them.
+   */
+  layers(options = {}) { return this.#mode(options).layers.map((l) => l.name); }
+
+  /** `layers(options)` with what each does: `[{ name, description }]`, input side first. */
+  layerInfo(options = {}) { return this.#mode(options).layers.map((l) => ({ ...l })); }
+
+  /** The layer `explain` reads for `method` ('gradcam' | 'cam' | 'activation') in a mode. */
+  defaultLayer(method = 'gradcam', options = {}) {
+    const layer = this.#mode(options).defaults[method];
+    if (!layer) throw new Error(`unknown method '${method}': expected gradcam, cam or activation`);
+    return layer;
+  }
 
   /**
    * Segments a photo (Blob | File | ImageBitmap | ImageData | HTMLImageElement).
    * `options.threshold` (default 0.5); `options.mode`: 'accurate' | 'fast' (U-Net++ only;
    * `options.level` 1-4, default 2). Resolves to `{ width, height, mask, probability, ms }`
-   * at the photo's own size: `mask` is 0 or 255 per pixel, `probability` in [0, 1].
+   * at the photo's own size: `mask` is 0 or 255 per pixel, `probability` in [0, 1]. `check`
+   * says whether the photo looks like dermoscopy: `{ looksLikeDermoscopy, warning, reasons,
+   * saturation, detail, offSkin }`; on anything else the mask means nothing.
    */
   async segment(source, options = {}) {
     const threshold = options.threshold ?? 0.5;
@@ -203,8 +225,11 @@ export class LesionLab {
   /**
    * A heatmap explaining the segmentation. `options.method`: 'gradcam' (default) | 'cam' |
    * 'activation'; `options.layer`: one of `layers()` (default: the report's layer for the
-   * method); `options.target`: 'lesion' (default) | 'center' | 'pixel:Y,X'. Resolves to
-   * `{ width, height, heatmap, layer, method }`, `heatmap` in [0, 1] at the photo's size.
+   * method and mode, see `defaultLayer`); `options.target`: 'lesion' (default) | 'center' |
+   * 'pixel:Y,X'; `options.mode`/`level` as in `segment`. Resolves to `{ width, height, heatmap,
+   * layer, method, meanLogit, blankNote }`, `heatmap` in [0, 1] at the photo's size, `meanLogit`
+   * the model's mean output over the photo (the report's CAM is blank when it is negative) and
+   * `blankNote` why the map is blank, or null.
    */
   async explain(source, options = {}) {
     const method = options.method ?? 'gradcam';

@@ -37,44 +37,71 @@ export function dice(a, b) {
   return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
 }
 
-// Lesion pixels within `cap` pixels of a non-lesion pixel (or the image border) along their
-// row or column, as the crate's overlay draws them, in two linear passes each way.
-function edgeMap(mask, width, height, cap) {
-  const edge = new Uint8Array(mask.length);
+/**
+ * The overlay's colours, the same as the crate's (`src/segment.rs`): a two-tone outline, dark
+ * outside and yellow inside it, so one of the two stands out at least 3.8:1 (WCAG contrast) on
+ * any photo, pink, brown or black; a cyan tint, a hue no skin or lesion has; and the expert's
+ * outline in white and black dashes, drawn just outside the expert's mask.
+ */
+export const COLORS = {
+  outlineDark: [0, 0, 0],
+  outlineLight: [255, 212, 0],
+  fill: [0, 200, 255],
+  truth: [[255, 255, 255], [0, 0, 0]],
+};
+
+// For every pixel with mask[i] == inside, its distance to the nearest pixel that is not,
+// along its row or column, capped at cap + 1 (two linear passes each way). With
+// `borderCounts` the image border counts as a pixel that is not.
+function depthMap(mask, width, height, cap, inside = true, borderCounts = true) {
+  const depth = new Uint16Array(mask.length).fill(cap + 1);
+  const start0 = borderCounts ? 0 : cap + 1;
   const run = (start, step, count) => {
-    let d = 0;
-    for (let k = 0, i = start; k < count; k++, i += step) {
-      d = mask[i] ? Math.min(d + 1, cap + 1) : 0;
-      if (mask[i] && d <= cap) edge[i] = 1;
-    }
-    d = 0;
-    for (let k = 0, i = start + step * (count - 1); k < count; k++, i -= step) {
-      d = mask[i] ? Math.min(d + 1, cap + 1) : 0;
-      if (mask[i] && d <= cap) edge[i] = 1;
+    for (const dir of [1, -1]) {
+      let d = start0;
+      for (let k = 0, i = dir > 0 ? start : start + step * (count - 1); k < count; k++, i += dir * step) {
+        if (!mask[i] === inside) { d = 0; continue; }
+        d = Math.min(d + 1, cap + 1);
+        if (d < depth[i]) depth[i] = d;
+      }
     }
   };
   for (let y = 0; y < height; y++) run(y * width, 1, width);
   for (let x = 0; x < width; x++) run(x, width, height);
-  return edge;
+  return depth;
+}
+
+function paint(d, j, color, a) {
+  d[j] += (color[0] - d[j]) * a;
+  d[j + 1] += (color[1] - d[j + 1]) * a;
+  d[j + 2] += (color[2] - d[j + 2]) * a;
 }
 
 /**
- * The photo with the lesion tinted at `opacity` and its outline in full colour; with
- * `outlineOnly` the inside is left as it is.
+ * The photo with the lesion outlined in two tones (bands of max(1, longest side / 300) pixels)
+ * and its inside tinted at `opacity`; with `outlineOnly` the inside is left as it is. `truth`
+ * (a 0/255 mask of the same size) adds the expert's outline in dashes.
  */
-export function overlay(photo, mask, { opacity = 0.4, outlineOnly = false, color = [255, 64, 160] } = {}) {
+export function overlay(photo, mask, { opacity = 0.4, outlineOnly = false, truth = null } = {}) {
   const { width, height } = photo;
   const out = new ImageData(new Uint8ClampedArray(photo.data), width, height);
-  const edge = edgeMap(mask, width, height, Math.max(1, Math.floor(Math.max(width, height) / 300)));
+  const band = Math.max(1, Math.floor(Math.max(width, height) / 300));
+  const depth = depthMap(mask, width, height, 2 * band);
   const d = out.data;
   for (let i = 0; i < mask.length; i++) {
     if (!mask[i]) continue;
-    const a = edge[i] ? 1 : outlineOnly ? 0 : opacity;
-    if (a === 0) continue;
-    const j = i * 4;
-    d[j] = d[j] + (color[0] - d[j]) * a;
-    d[j + 1] = d[j + 1] + (color[1] - d[j + 1]) * a;
-    d[j + 2] = d[j + 2] + (color[2] - d[j + 2]) * a;
+    const k = depth[i];
+    if (k <= band) paint(d, i * 4, COLORS.outlineDark, 1);
+    else if (k <= 2 * band) paint(d, i * 4, COLORS.outlineLight, 1);
+    else if (!outlineOnly && opacity > 0) paint(d, i * 4, COLORS.fill, opacity);
+  }
+  if (truth) {
+    const outside = depthMap(truth, width, height, band, false, false);
+    for (let i = 0; i < truth.length; i++) {
+      if (truth[i] || outside[i] > band) continue;
+      const x = i % width, y = (i / width) | 0;
+      paint(d, i * 4, COLORS.truth[Math.floor((x + y) / (4 * band)) % 2], 1);
+    }
   }
   return out;
 }
@@ -90,6 +117,17 @@ export function turbo(t) {
 }
 
 const TURBO = Array.from({ length: 256 }, (_, i) => turbo(i / 255));
+
+/** Draws the Turbo scale from 0 (left) to 1 (right) across a canvas. */
+export function drawColorbar(canvas) {
+  const { width, height } = canvas;
+  const image = new ImageData(width, height);
+  for (let x = 0; x < width; x++) {
+    const c = TURBO[Math.round((x / Math.max(1, width - 1)) * 255)];
+    for (let y = 0; y < height; y++) image.data.set([c[0], c[1], c[2], 255], (y * width + x) * 4);
+  }
+  canvas.getContext('2d').putImageData(image, 0, 0);
+}
 
 /** A heatmap in [0, 1] blended over the photo at `opacity`. */
 export function heatmapOverlay(photo, heatmap, opacity = 0.5) {

@@ -92,9 +92,18 @@ async function create({ model, backend, weights, source, size }) {
     note = `WebGPU failed (${messageOf(err)}), so the CPU runs the model`;
     session = await open('cpu', model, weights, source, size);
   }
-  return {
-    result: { backend: session.backend, layers: Array.from(session.layers()), inputSize: session.inputSize, note },
-  };
+  return { result: { backend: session.backend, modes: modesOf(session), inputSize: session.inputSize, note } };
+}
+
+const MODES = ['accurate', 'fast1', 'fast2', 'fast3', 'fast4'];
+const METHODS = ['activation', 'cam', 'gradcam'];
+
+/** Per mode: the layers it computes, with what they do, and each method's default layer. */
+function modesOf(s) {
+  return Object.fromEntries(MODES.map((mode) => [mode, {
+    layers: s.layersIn(mode),
+    defaults: Object.fromEntries(METHODS.map((method) => [method, s.defaultLayer(method, mode)])),
+  }]));
 }
 
 function requireSession() {
@@ -117,7 +126,7 @@ async function segment({ source, name, threshold, mode }) {
     postprocess: r.ms.postprocess + (performance.now() - t1),
   };
   return {
-    result: { width, height, mask, probability, ms },
+    result: { width, height, mask, probability, check: r.check, ms },
     transfer: [mask.buffer, probability.buffer],
   };
 }
@@ -126,7 +135,10 @@ async function explain({ source, name, method, layer, target, mode }) {
   const s = requireSession();
   const { rgba, width, height } = await decodePixels(source, name);
   const h = await s.explain(rgba, width, height, method, layer ?? undefined, target, mode);
-  return { result: { width, height, heatmap: h.heatmap, layer: h.layer, method }, transfer: [h.heatmap.buffer] };
+  return {
+    result: { width, height, heatmap: h.heatmap, layer: h.layer, method, meanLogit: h.meanLogit, blankNote: h.blankNote },
+    transfer: [h.heatmap.buffer],
+  };
 }
 
 function steer(action) {

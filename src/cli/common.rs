@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
+use lesionlab::data::{FileKind, classify};
 use lesionlab::{Architecture, Error, Model, weights};
 
 /// Input size of files that do not record one (the report's and the benchmark's).
@@ -33,4 +34,27 @@ pub fn load_model(arch: Architecture, weights_path: Option<&Path>, size: Option<
     let model = weights::load(bytes, arch, &path.display().to_string(), &device)?.valid();
     model.validate_input([1, 3, size, size])?;
     Ok((model, size, device))
+}
+
+/// The photos among `inputs`: files as given, and the photos of folders (not their masks),
+/// sorted by name.
+pub fn photos(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let entries = std::fs::read_dir(input).map_err(|e| Error::Io { path: input.display().to_string(), message: e.to_string() })?;
+            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_photo(p)).collect();
+            files.sort();
+            out.extend(files);
+        } else {
+            out.push(input.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Photos by the pairing rule's names: masks (`NAME_segmentation.png`, `NAME_mask.png`) and
+/// other files in a folder are left alone.
+fn is_photo(path: &Path) -> bool {
+    matches!(classify(&path.to_string_lossy()), FileKind::Image(_))
 }

@@ -34,6 +34,9 @@ pub struct ExplainArgs {
     /// Model input size (default: the size the weights were trained at).
     #[arg(long)]
     size: Option<usize>,
+    /// U-Net++ fast mode level 1-4 instead of the accurate mode.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    fast: Option<u8>,
     /// The photo.
     image: PathBuf,
     /// Where to write the overlay PNG (the photo's own size).
@@ -54,27 +57,33 @@ pub fn run(args: ExplainArgs) -> Result<(), Error> {
     let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
     let name = args.image.display().to_string();
     let photo = decode_image(&read(&args.image)?, &name)?;
-    let heat = pollster::block_on(explain(&model, &photo, size as u32, args.method, args.layer.as_deref(), args.target, InferenceMode::Accurate, &device))?;
+    let mode = args.fast.map(InferenceMode::Fast).unwrap_or(InferenceMode::Accurate);
+    let heat = pollster::block_on(explain(&model, &photo, size as u32, args.method, args.layer.as_deref(), args.target, mode, &device))?;
     let overlay = blend(&photo, &heat.values, args.opacity);
     let mut png = std::io::Cursor::new(Vec::new());
     overlay.write_to(&mut png, image::ImageFormat::Png).map_err(|e| Error::Invalid(e.to_string()))?;
     write_atomic(&args.out, &png.into_inner())?;
     println!("{} at layer {} -> {}", name, heat.layer, args.out.display());
+    if let Some(note) = heat.blank_note(args.method) {
+        println!("note: {note}");
+    }
     Ok(())
 }
 
 /// Runs `layers`.
 pub fn layers(args: LayersArgs) -> Result<(), Error> {
     let model = Model::init(args.model, Preset::Web, &burn::prelude::Device::flex());
+    let mode = InferenceMode::Accurate;
     for layer in model.layers() {
         let mut tags = vec![];
-        if *layer == default_layer(args.model, Method::Cam) {
+        if *layer == default_layer(args.model, Method::Cam, mode) {
             tags.push("CAM default");
         }
-        if *layer == default_layer(args.model, Method::GradCam) {
+        if *layer == default_layer(args.model, Method::GradCam, mode) {
             tags.push("Grad-CAM default");
         }
-        if tags.is_empty() { println!("{layer}") } else { println!("{layer}  ({})", tags.join(", ")) }
+        let tags = if tags.is_empty() { String::new() } else { format!(" ({})", tags.join(", ")) };
+        println!("{layer}{tags}: {}", model.describe_layer(layer).unwrap_or_default());
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Subcommands of the `lesionlab` binary.
 
 pub mod bench;
+pub mod check;
 pub mod common;
 pub mod eval;
 pub mod explain;

@@ -3,11 +3,12 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use lesionlab::data::{FileKind, classify, decode_image};
+use lesionlab::data::{FileKind, classify, decode_image, resize_rgb};
+use lesionlab::photo_check::check_photo;
 use lesionlab::segment::{overlay, predict};
 use lesionlab::{Architecture, Error, InferenceMode};
 
-use super::common::{load_model, read};
+use super::common::{load_model, photos, read};
 use super::train::write_atomic;
 
 /// Options of `lesionlab segment`.
@@ -35,28 +36,8 @@ pub struct SegmentArgs {
     #[arg(long)]
     size: Option<usize>,
     /// U-Net++ fast mode level 1-4 instead of the accurate mode.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
     fast: Option<u8>,
-}
-
-fn photos(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
-    let mut out = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let entries = std::fs::read_dir(input).map_err(|e| Error::Io { path: input.display().to_string(), message: e.to_string() })?;
-            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_photo(p)).collect();
-            files.sort();
-            out.extend(files);
-        } else {
-            out.push(input.clone());
-        }
-    }
-    Ok(out)
-}
-
-fn is_photo(path: &Path) -> bool {
-    let name = path.to_string_lossy().to_ascii_lowercase();
-    (name.ends_with(".jpg") || name.ends_with(".jpeg") || name.ends_with(".png")) && !name.ends_with("_segmentation.png")
 }
 
 /// `ISIC_NNNNNNN_segmentation.png` for ISIC photos, else `<stem>_segmentation.png`.
@@ -83,9 +64,12 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
             write_atomic(&target, &png(&image::DynamicImage::ImageLuma8(mask.clone()))?)?;
             if args.overlay {
                 let stem = target.file_name().unwrap().to_string_lossy().replace("_segmentation.png", "_overlay.png");
-                write_atomic(&args.out.join(stem), &png(&image::DynamicImage::ImageRgb8(overlay(&photo, &mask, [255, 64, 0], 0.35)))?)?;
+                write_atomic(&args.out.join(stem), &png(&image::DynamicImage::ImageRgb8(overlay(&photo, &mask, 0.35)))?)?;
             }
             println!("{} -> {}", name, target.display());
+            if let Some(warning) = check_photo(&resize_rgb(&photo, size as u32)).warning {
+                println!("warning: {name}: {warning}");
+            }
             Ok(())
         })();
         if let Err(e) = result {

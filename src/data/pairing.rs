@@ -1,35 +1,63 @@
-//! Pairing images with their ground-truth masks by the 7-digit ISIC id, as the official layout
-//! names them: `ISIC_NNNNNNN.jpg` beside `ISIC_NNNNNNN_segmentation.png`.
+//! Pairing images with their ground-truth masks by name, one rule for the CLI and the page:
+//! `NAME.jpg` (or `.jpeg`, `.png`) with `NAME_segmentation.png` or `NAME_mask.png`, in any
+//! folder, names compared without regard to case. ISIC's official names are the common case:
+//! `ISIC_NNNNNNN.jpg` beside `ISIC_NNNNNNN_segmentation.png`.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+/// Endings that make a PNG a mask of the image with the rest of the name.
+pub const MASK_SUFFIXES: [&str; 2] = ["_segmentation", "_mask"];
+
 /// What a file name says a file is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileKind {
-    /// A photo, `ISIC_NNNNNNN.jpg` (or `.jpeg`, `.png`).
+    /// A photo, `NAME.jpg` (or `.jpeg`, `.png`); holds its id, `NAME` (`ISIC_NNNNNNN` for ISIC
+    /// photos, whatever the case of the name).
     Image(String),
-    /// A ground-truth mask, `ISIC_NNNNNNN_segmentation.png`.
+    /// A mask, `NAME_segmentation.png` or `NAME_mask.png`; holds the id of its image.
     Mask(String),
-    /// Anything else.
-    Other,
+    /// Anything else, and why it is neither.
+    Other(String),
 }
 
-/// Classifies a path by its file name (folders are ignored, case-insensitively).
+/// Classifies a path by its file name (folders are ignored).
 pub fn classify(path: &str) -> FileKind {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    let lower = name.to_ascii_lowercase();
-    let Some(rest) = lower.strip_prefix("isic_") else { return FileKind::Other };
-    if rest.len() < 7 || !rest.as_bytes()[..7].iter().all(u8::is_ascii_digit) {
-        return FileKind::Other;
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return FileKind::Other(NOT_AN_IMAGE.into());
+    };
+    let ext = ext.to_ascii_lowercase();
+    if !matches!(ext.as_str(), "jpg" | "jpeg" | "png") || stem.is_empty() {
+        return FileKind::Other(NOT_AN_IMAGE.into());
     }
-    let id = format!("ISIC_{}", &rest[..7]);
-    match &rest[7..] {
-        "_segmentation.png" => FileKind::Mask(id),
-        ".jpg" | ".jpeg" | ".png" => FileKind::Image(id),
-        _ => FileKind::Other,
+    let lower = stem.to_ascii_lowercase();
+    if let Some(base) = MASK_SUFFIXES.iter().find_map(|s| lower.strip_suffix(s).map(|b| &stem[..b.len()])) {
+        if base.is_empty() {
+            return FileKind::Other(NOT_AN_IMAGE.into());
+        }
+        if ext != "png" {
+            return FileKind::Other("a mask must be a PNG (NAME_mask.png): JPEG compression blurs its edges".into());
+        }
+        return FileKind::Mask(isic_id(base).unwrap_or_else(|| base.to_string()));
     }
+    // ISIC's other per-image files (`ISIC_NNNNNNN_superpixels.png`) are not photos.
+    match (isic_id(stem), lower.strip_prefix("isic_")) {
+        (Some(id), _) => FileKind::Image(id),
+        (None, Some(rest)) if rest.len() > 7 && rest.as_bytes()[..7].iter().all(u8::is_ascii_digit) => {
+            FileKind::Other("not an ISIC photo (ISIC_NNNNNNN.jpg) or mask (ISIC_NNNNNNN_segmentation.png)".into())
+        }
+        _ => FileKind::Image(stem.to_string()),
+    }
+}
+
+const NOT_AN_IMAGE: &str = "not a photo (NAME.jpg or .png) or a mask (NAME_segmentation.png or NAME_mask.png)";
+
+/// `ISIC_NNNNNNN` when `stem` is exactly an ISIC id, in any case.
+fn isic_id(stem: &str) -> Option<String> {
+    let digits = stem.to_ascii_lowercase().strip_prefix("isic_")?.to_string();
+    (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| format!("ISIC_{digits}"))
 }
 
 /// A file left out, and why.
@@ -50,40 +78,49 @@ pub struct Pairing {
     pub skipped: Vec<Skipped>,
 }
 
-/// Pairs file paths by ISIC id. Reports images without a mask, masks without an image, second
-/// files for an id already seen, and files that are neither.
+/// Pairs file paths by id ([`classify`]). Reports images without a mask, masks without an
+/// image, second files for an id already seen, and files that are neither.
 pub fn pair_files<S: AsRef<str>>(paths: &[S]) -> Pairing {
-    let mut images: BTreeMap<String, String> = BTreeMap::new();
-    let mut masks: BTreeMap<String, String> = BTreeMap::new();
+    // Keyed by the lower-case id, so `Mole1.JPG` pairs with `mole1_mask.png`.
+    let mut images: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut masks: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut skipped = Vec::new();
     for path in paths {
         let path = path.as_ref();
         let (map, id) = match classify(path) {
             FileKind::Image(id) => (&mut images, id),
             FileKind::Mask(id) => (&mut masks, id),
-            FileKind::Other => {
-                skipped.push(Skipped {
-                    file: path.to_string(),
-                    reason: "not an ISIC image (ISIC_NNNNNNN.jpg) or mask (ISIC_NNNNNNN_segmentation.png)".into(),
-                });
+            FileKind::Other(reason) => {
+                skipped.push(Skipped { file: path.to_string(), reason });
                 continue;
             }
         };
-        if let Some(first) = map.get(&id) {
-            skipped.push(Skipped { file: path.to_string(), reason: format!("duplicate of {first} for {id}") });
-        } else {
-            map.insert(id, path.to_string());
+        match map.get(&id.to_ascii_lowercase()) {
+            Some((_, first)) => skipped.push(Skipped { file: path.to_string(), reason: format!("duplicate of {first} for {id}") }),
+            None => {
+                map.insert(id.to_ascii_lowercase(), (id, path.to_string()));
+            }
         }
     }
     let mut pairs = Vec::new();
-    for (id, image) in &images {
-        match masks.remove(id) {
-            Some(mask) => pairs.push((id.clone(), image.clone(), mask)),
-            None => skipped.push(Skipped { file: image.clone(), reason: format!("no mask {id}_segmentation.png") }),
+    for (key, (id, image)) in images {
+        match masks.remove(&key) {
+            Some((_, mask)) => pairs.push((id, image, mask)),
+            None => {
+                let reason = match isic_id(&id) {
+                    Some(_) => format!("no mask {id}_segmentation.png"),
+                    None => format!("no mask {id}_segmentation.png or {id}_mask.png"),
+                };
+                skipped.push(Skipped { file: image, reason });
+            }
         }
     }
-    for (id, mask) in masks {
-        skipped.push(Skipped { file: mask, reason: format!("no image {id}.jpg") });
+    for (id, mask) in masks.into_values() {
+        let reason = match isic_id(&id) {
+            Some(_) => format!("no image {id}.jpg"),
+            None => format!("no image {id}.jpg or {id}.png"),
+        };
+        skipped.push(Skipped { file: mask, reason });
     }
     Pairing { pairs, skipped }
 }
@@ -97,9 +134,19 @@ mod tests {
         assert_eq!(classify("a/ISIC2018_Task1-2_Training_Input/ISIC_0000001.jpg"), FileKind::Image("ISIC_0000001".into()));
         assert_eq!(classify("ISIC_0000001_segmentation.png"), FileKind::Mask("ISIC_0000001".into()));
         assert_eq!(classify("C:\\data\\isic_0012345.JPEG"), FileKind::Image("ISIC_0012345".into()));
-        assert_eq!(classify("ISIC_000001.jpg"), FileKind::Other);
-        assert_eq!(classify("ISIC_0000001_superpixels.png"), FileKind::Other);
-        assert_eq!(classify("LICENSE.txt"), FileKind::Other);
+        assert!(matches!(classify("ISIC_0000001_superpixels.png"), FileKind::Other(r) if r.starts_with("not an ISIC photo")));
+        assert!(matches!(classify("LICENSE.txt"), FileKind::Other(r) if r.starts_with("not a photo")));
+    }
+
+    #[test]
+    fn classifies_any_name_with_a_mask_suffix() {
+        assert_eq!(classify("photos/mole1.jpg"), FileKind::Image("mole1".into()));
+        assert_eq!(classify("masks/mole1_segmentation.png"), FileKind::Mask("mole1".into()));
+        assert_eq!(classify("masks/Mole 2_MASK.PNG"), FileKind::Mask("Mole 2".into()));
+        assert_eq!(classify("ISIC_000001.jpg"), FileKind::Image("ISIC_000001".into()), "six digits: an ordinary name");
+        assert!(matches!(classify("mole1_mask.jpg"), FileKind::Other(r) if r.contains("must be a PNG")));
+        assert!(matches!(classify("_mask.png"), FileKind::Other(_)));
+        assert!(matches!(classify("README"), FileKind::Other(_)));
     }
 
     #[test]
@@ -122,7 +169,24 @@ mod tests {
         assert!(reasons.contains(&("in/ISIC_0000003.jpg", "no mask ISIC_0000003_segmentation.png")), "{reasons:?}");
         assert!(reasons.contains(&("gt/ISIC_0000004_segmentation.png", "no image ISIC_0000004.jpg")), "{reasons:?}");
         assert!(reasons.contains(&("other/ISIC_0000001.png", "duplicate of in/ISIC_0000001.jpg for ISIC_0000001")), "{reasons:?}");
-        assert!(reasons.iter().any(|(f, r)| *f == "README.txt" && r.starts_with("not an ISIC image")), "{reasons:?}");
+        assert!(reasons.iter().any(|(f, r)| *f == "README.txt" && r.starts_with("not a photo")), "{reasons:?}");
         assert_eq!(p.skipped.len(), 4);
+    }
+
+    #[test]
+    fn pairs_ordinary_names_with_either_mask_suffix_whatever_the_case() {
+        let files = ["mole1.jpg", "mole1_segmentation.png", "Mole2.PNG", "mole2_mask.png", "back.jpg", "arm_mask.png", "mole1.png"];
+        let p = pair_files(&files);
+        assert_eq!(
+            p.pairs,
+            [
+                ("mole1".to_string(), "mole1.jpg".to_string(), "mole1_segmentation.png".to_string()),
+                ("Mole2".to_string(), "Mole2.PNG".to_string(), "mole2_mask.png".to_string()),
+            ]
+        );
+        let reasons: Vec<_> = p.skipped.iter().map(|s| (s.file.as_str(), s.reason.as_str())).collect();
+        assert!(reasons.contains(&("back.jpg", "no mask back_segmentation.png or back_mask.png")), "{reasons:?}");
+        assert!(reasons.contains(&("arm_mask.png", "no image arm.jpg or arm.png")), "{reasons:?}");
+        assert!(reasons.contains(&("mole1.png", "duplicate of mole1.jpg for mole1")), "{reasons:?}");
     }
 }

@@ -80,7 +80,16 @@ impl std::str::FromStr for Target {
 /// The report's default layer for a method: U-Net's last decoder block for CAM and its
 /// bottleneck for Grad-CAM; for U-Net++ the last top node (x0_4) and the deepest node (x4_0);
 /// for PSPNet the decoder features and the pyramid pooling output.
-pub fn default_layer(arch: Architecture, method: Method) -> &'static str {
+///
+/// In a U-Net++ fast mode, where only the nodes of head `L` run, CAM reads that head's node
+/// x0_`L` and Grad-CAM the deepest node computed, x`L`_0.
+pub fn default_layer(arch: Architecture, method: Method, mode: InferenceMode) -> &'static str {
+    const TOP: [&str; 4] = ["x0_1", "x0_2", "x0_3", "x0_4"];
+    const DEEPEST: [&str; 4] = ["x1_0", "x2_0", "x3_0", "x4_0"];
+    if let (Architecture::UNetPlusPlus, InferenceMode::Fast(level @ 1..=4)) = (arch, mode) {
+        let i = level as usize - 1;
+        return if method == Method::GradCam { DEEPEST[i] } else { TOP[i] };
+    }
     match (arch, method) {
         (Architecture::UNet, Method::GradCam) => "bottleneck",
         (Architecture::UNet, _) => "dec1",
@@ -135,6 +144,10 @@ pub fn gradcam_from(activations: Tensor<4>, gradients: Tensor<4>) -> Tensor<3> {
 pub struct Heatmap {
     /// The layer used.
     pub layer: String,
+    /// The spatial mean of the model's output logit for this photo: the report's CAM weighs
+    /// every channel by it, so where it is negative the CAM keeps only what the layer finds
+    /// *least* lesion-like, and is often blank.
+    pub mean_logit: f32,
     /// Width of the photo.
     pub width: u32,
     /// Height of the photo.
@@ -143,7 +156,39 @@ pub struct Heatmap {
     pub values: Vec<f32>,
 }
 
-async fn read(t: Tensor<3>) -> Result<Vec<f32>, Error> {
+impl Heatmap {
+    /// Whether the map is zero everywhere (the ReLU removed everything, or the map was flat).
+    pub fn is_blank(&self) -> bool {
+        self.values.iter().all(|&v| v == 0.0)
+    }
+
+    /// Why a blank map is blank, in words for the page and the command line; `None` when the
+    /// map shows something.
+    pub fn blank_note(&self, method: Method) -> Option<String> {
+        if !self.is_blank() {
+            return None;
+        }
+        let layer = &self.layer;
+        Some(match method {
+            Method::Cam if self.mean_logit < 0.0 => format!(
+                "The report's CAM is blank for this photo: it multiplies the layer's activations (never negative) by the \
+                 model's mean output over the photo, which is negative here ({:.2}: the model scores most of the photo \
+                 as skin), so the ReLU removes everything. The mean activation shows what layer {layer} responds to.",
+                self.mean_logit
+            ),
+            Method::Cam | Method::Activation => {
+                format!("The map is blank: layer {layer} responds the same everywhere on this photo.")
+            }
+            Method::GradCam => format!(
+                "Grad-CAM is blank at layer {layer}: weighted by their gradients, the layer's channels add up to zero \
+                 or less at every position, so nothing at this layer raises the lesion score by itself (Grad-CAM keeps \
+                 only positive evidence). Try another layer."
+            ),
+        })
+    }
+}
+
+async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
     let data = t.into_data_async().await.map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
     data.try_to_vec::<f32>().map_err(|e| Error::Invalid(format!("{e:?}")))
 }
@@ -162,14 +207,18 @@ pub async fn explain(
     device: &Device,
 ) -> Result<Heatmap, Error> {
     let arch = model.architecture();
-    let layer = layer.unwrap_or_else(|| default_layer(arch, method));
+    let layer = layer.unwrap_or_else(|| default_layer(arch, method, mode));
     if !model.layers().contains(&layer) {
         return Err(Error::Invalid(format!("{} has no layer '{layer}'; its layers are {}", arch.display_name(), model.layers().join(", "))));
+    }
+    let computed = model.layers_in(mode);
+    if !computed.contains(&layer) {
+        return Err(mode_error(layer, mode, &computed));
     }
     model.validate_input([1, 3, size as usize, size as usize])?;
     let device = device.clone().without_autodiff();
     let mut captured: Option<Tensor<4>> = None;
-    let map = match method {
+    let (map, mean_logit) = match method {
         Method::Cam | Method::Activation => {
             let model = model.valid();
             let x = input_tensor(photo, size, &device);
@@ -179,17 +228,16 @@ pub async fn explain(
             };
             let mut tap = Tap::new(layer, &mut keep);
             let output = model.predict_tapped(x, mode, Some(&mut tap));
-            if !tap.hit() {
-                return Err(mode_error(layer));
-            }
-            let a = captured.take().expect("tap hit");
-            match method {
+            let a = captured.take().ok_or_else(|| mode_error(layer, mode, &computed))?;
+            let mean_logit = output.clone().mean();
+            let map = match method {
                 Method::Cam => cam_from(a, output),
                 _ => {
                     let [b, _, h, w] = a.dims();
                     a.mean_dim(1).reshape([b, h, w])
                 }
-            }
+            };
+            (map, mean_logit)
         }
         Method::GradCam => {
             let ad = device.clone().autodiff();
@@ -204,27 +252,33 @@ pub async fn explain(
             };
             let mut tap = Tap::new(layer, &mut leaf);
             let logits = model.predict_tapped(x, mode, Some(&mut tap));
-            if !tap.hit() {
-                return Err(mode_error(layer));
-            }
-            let a = captured.take().expect("tap hit");
+            let a = captured.take().ok_or_else(|| mode_error(layer, mode, &computed))?;
+            let mean_logit = logits.clone().detach().mean();
             let objective = target_value(logits, target, size as usize).await?;
             let grads = objective.backward();
             let g = a.grad(&grads).ok_or_else(|| Error::Invalid(format!("layer '{layer}' does not reach the output")))?;
-            gradcam_from(a.detach(), g)
+            (gradcam_from(a.detach(), g), mean_logit)
         }
     };
     let [_, h, w] = map.dims();
     let mut values = read(map).await?;
+    let mean_logit = read(mean_logit).await?[0];
     normalize(&mut values);
     let (width, height) = photo.dimensions();
     let mut values = resize_probability(values, (w as u32, h as u32), (width, height));
     values.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
-    Ok(Heatmap { layer: layer.to_string(), width, height, values })
+    Ok(Heatmap { layer: layer.to_string(), mean_logit, width, height, values })
 }
 
-fn mode_error(layer: &str) -> Error {
-    Error::Invalid(format!("layer '{layer}' is not computed in this U-Net++ fast mode; use the accurate mode or a shallower layer"))
+fn mode_error(layer: &str, mode: InferenceMode, computed: &[&str]) -> Error {
+    let level = match mode {
+        InferenceMode::Fast(level) => format!(" level {level}"),
+        InferenceMode::Accurate => String::new(),
+    };
+    Error::Invalid(format!(
+        "layer '{layer}' is not computed in U-Net++ fast mode{level}, which runs only {}; use one of those or the accurate mode",
+        computed.join(", ")
+    ))
 }
 
 async fn target_value(logits: Tensor<4>, target: Target, size: usize) -> Result<Tensor<1>, Error> {

@@ -97,3 +97,15 @@ fn targets_parse() {
     assert!("pixel:a,b".parse::<Target>().is_err());
     assert_eq!("grad-cam".parse::<Method>().unwrap(), Method::GradCam);
 }
+
+#[test]
+fn blank_maps_say_why_and_others_say_nothing() {
+    let map = |values: Vec<f32>, mean_logit: f32| Heatmap { layer: "dec1".into(), mean_logit, width: 2, height: 1, values };
+    assert_eq!(map(vec![0.0, 1.0], -3.0).blank_note(Method::Cam), None);
+    let cam = map(vec![0.0, 0.0], -1.234).blank_note(Method::Cam).unwrap();
+    assert!(cam.contains("negative here (-1.23") && cam.contains("mean activation"), "{cam}");
+    let flat = map(vec![0.0, 0.0], 0.5).blank_note(Method::Cam).unwrap();
+    assert!(flat.contains("responds the same everywhere"), "{flat}");
+    let grad = map(vec![0.0, 0.0], 0.5).blank_note(Method::GradCam).unwrap();
+    assert!(grad.starts_with("Grad-CAM is blank at layer dec1:") && grad.ends_with("Try another layer."), "{grad}");
+}

@@ -186,6 +186,25 @@ impl Model {
         }
     }
 
+    /// The layers a prediction in `mode` computes, input side first: every layer, except in a
+    /// U-Net++ fast mode, which skips the nodes its head does not need.
+    pub fn layers_in(&self, mode: InferenceMode) -> Vec<&'static str> {
+        match self {
+            Model::NestedUNet(m) => m.layers_in(mode),
+            _ => self.layers().to_vec(),
+        }
+    }
+
+    /// What a layer does, in one line for people learning the network; `None` for a name that
+    /// is not one of [`Model::layers`].
+    pub fn describe_layer(&self, layer: &str) -> Option<String> {
+        match self {
+            Model::UNet(_) => UNet::describe(layer).map(str::to_string),
+            Model::NestedUNet(_) => NestedUNet::describe(layer),
+            Model::PspNet(_) => PspNet::describe(layer).map(str::to_string),
+        }
+    }
+
     /// Checks an input shape before a forward pass, which would panic on it: U-Net and U-Net++
     /// need height and width that are multiples of 16, PSPNet takes any size.
     pub fn validate_input(&self, dims: [usize; 4]) -> Result<(), Error> {
@@ -241,6 +260,44 @@ mod tests {
         assert!(msg.contains("3-channel"), "{msg}");
         let psp = Model::init(Architecture::PspNet, Preset::Web, &device);
         assert!(psp.validate_input([1, 3, 250, 333]).is_ok());
+    }
+
+    #[test]
+    fn fast_modes_list_only_the_nodes_they_compute() {
+        let device = Device::flex();
+        let unetpp = Model::init(Architecture::UNetPlusPlus, Preset::Web, &device);
+        assert_eq!(unetpp.layers_in(InferenceMode::Fast(1)), ["x0_0", "x1_0", "x0_1"]);
+        assert_eq!(unetpp.layers_in(InferenceMode::Fast(2)), ["x0_0", "x1_0", "x2_0", "x0_1", "x1_1", "x0_2"]);
+        assert_eq!(unetpp.layers_in(InferenceMode::Fast(4)).len(), 15);
+        assert_eq!(unetpp.layers_in(InferenceMode::Accurate), unetpp.layers());
+        let x = Tensor::<4>::zeros([1, 3, 32, 32], &device);
+        for level in 1..=4 {
+            let mode = InferenceMode::Fast(level);
+            for layer in unetpp.layers() {
+                let mut keep = |a: Tensor<4>| a;
+                let mut tap = Tap::new(layer, &mut keep);
+                unetpp.valid().predict_tapped(x.clone(), mode, Some(&mut tap));
+                assert_eq!(tap.hit(), unetpp.layers_in(mode).contains(layer), "{layer} at level {level}");
+            }
+        }
+        let unet = Model::init(Architecture::UNet, Preset::Web, &device);
+        assert_eq!(unet.layers_in(InferenceMode::Fast(1)), unet.layers());
+    }
+
+    #[test]
+    fn every_layer_has_a_description() {
+        let device = Device::flex();
+        for arch in Architecture::ALL {
+            let model = Model::init(arch, Preset::Web, &device);
+            for layer in model.layers() {
+                let text = model.describe_layer(layer).unwrap_or_else(|| panic!("{arch} {layer} has no description"));
+                assert!(text.contains("resolution"), "{text}");
+            }
+            assert_eq!(model.describe_layer("nope"), None);
+        }
+        let unetpp = Model::init(Architecture::UNetPlusPlus, Preset::Web, &device);
+        assert!(unetpp.describe_layer("x0_3").unwrap().contains("head L3"));
+        assert!(unetpp.describe_layer("x2_0").unwrap().contains("1/4 resolution"));
     }
 
     #[test]

@@ -144,6 +144,16 @@ impl PspNet {
     /// pooling output, and the decoder's features before its classifier.
     pub const LAYERS: [&'static str; 3] = ["encoder", "ppm", "decoder"];
 
+    /// What a layer does, in one line for people learning the network.
+    pub fn describe(layer: &str) -> Option<&'static str> {
+        Some(match layer {
+            "encoder" => "Encoder, 1/4 resolution: local features of colour and texture.",
+            "ppm" => "Pyramid pooling, 1/4 resolution: each position joined with the average of the whole photo, halves, thirds and sixths (context).",
+            "decoder" => "Decoder, 1/4 resolution: the last features before the 1x1 layer that scores each pixel, then upsampled to the photo.",
+            _ => return None,
+        })
+    }
+
     /// [`PspNet::forward`] with a [`Tap`] on one of [`PspNet::LAYERS`].
     pub fn forward_tapped(&self, x: Tensor<4>, mut t: Option<&mut Tap<'_>>) -> Tensor<4> {
         let [_, _, h, w] = x.dims();

@@ -95,6 +95,22 @@ impl UNet {
     /// Layers whose activations CAM and Grad-CAM can read, input side first.
     pub const LAYERS: [&'static str; 9] = ["enc1", "enc2", "enc3", "enc4", "bottleneck", "dec4", "dec3", "dec2", "dec1"];
 
+    /// What a layer does, in one line for people learning the network.
+    pub fn describe(layer: &str) -> Option<&'static str> {
+        Some(match layer {
+            "enc1" => "Encoder, full resolution: edges, colours and fine texture.",
+            "enc2" => "Encoder, 1/2 resolution: small patterns such as dots and network lines.",
+            "enc3" => "Encoder, 1/4 resolution: larger patterns and blob shapes.",
+            "enc4" => "Encoder, 1/8 resolution: parts of the lesion and its surroundings.",
+            "bottleneck" => "Bottleneck, 1/16 resolution: the most abstract, coarsest view of the whole photo.",
+            "dec4" => "Decoder, 1/8 resolution: upsamples the bottleneck and joins enc4 through a skip connection.",
+            "dec3" => "Decoder, 1/4 resolution: upsamples and joins enc3 through a skip connection.",
+            "dec2" => "Decoder, 1/2 resolution: upsamples and joins enc2 through a skip connection.",
+            "dec1" => "Decoder, full resolution: joins enc1; the last features before the 1x1 layer that scores each pixel.",
+            _ => return None,
+        })
+    }
+
     /// Lesion logits.
     ///
     /// # Shapes

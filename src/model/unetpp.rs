@@ -137,6 +137,13 @@ fn cat(xs: Vec<Tensor<4>>) -> Tensor<4> {
     Tensor::cat(xs, 1)
 }
 
+/// `(depth, column)` of a node name `x{depth}_{column}`.
+fn node_position(layer: &str) -> Option<(usize, usize)> {
+    let (depth, column) = layer.strip_prefix('x')?.split_once('_')?;
+    let position = (depth.parse().ok()?, column.parse().ok()?);
+    NestedUNet::LAYERS.contains(&layer).then_some(position)
+}
+
 impl NestedUNet {
     /// Whether the model has four deep-supervision heads.
     pub fn deep_supervision(&self) -> bool {
@@ -155,6 +162,33 @@ impl NestedUNet {
     /// Layers whose activations CAM and Grad-CAM can read: the nodes x{depth}_{column}.
     pub const LAYERS: [&'static str; 15] =
         ["x0_0", "x1_0", "x2_0", "x3_0", "x4_0", "x0_1", "x1_1", "x2_1", "x3_1", "x0_2", "x1_2", "x2_2", "x0_3", "x1_3", "x0_4"];
+
+    /// The layers a prediction in `mode` computes: all of them, except in a fast mode, which
+    /// runs only the nodes x{depth}_{column} with depth + column <= level.
+    pub fn layers_in(&self, mode: InferenceMode) -> Vec<&'static str> {
+        let level = match (mode, self.deep_supervision()) {
+            (InferenceMode::Fast(level), true) => level as usize,
+            _ => 4,
+        };
+        Self::LAYERS.into_iter().filter(|name| node_position(name).is_some_and(|(d, c)| d + c <= level)).collect()
+    }
+
+    /// What a node does, in one line for people learning the network.
+    pub fn describe(layer: &str) -> Option<String> {
+        let (depth, column) = node_position(layer)?;
+        let scale = match depth {
+            0 => "full resolution".to_string(),
+            d => format!("1/{} resolution", 1 << d),
+        };
+        Some(match (depth, column) {
+            (4, 0) => format!("Bottleneck, {scale}: the deepest, most abstract view of the whole photo."),
+            (_, 0) => format!("Encoder (backbone) node, {scale}: features the skips pass to every later node of its row."),
+            (0, c) => format!(
+                "Top-row nested skip node, {scale}: joins the {c} earlier top-row nodes with the upsampled node below; head L{c} reads it."
+            ),
+            (_, c) => format!("Nested skip node, {scale}: joins the {c} earlier nodes of its row with the upsampled node below."),
+        })
+    }
 
     /// [`NestedUNet::forward`] with a [`Tap`] on one of [`NestedUNet::LAYERS`].
     pub fn forward_tapped(&self, x: Tensor<4>, t: Option<&mut Tap<'_>>) -> Vec<Tensor<4>> {

@@ -14,15 +14,11 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use super::session::{Inner, Session};
-use super::{js_error, set};
+use super::{js_error, set, to_js};
 use crate::data::{Augmentation, Dataset, Sample, decode_pair, pair_files, resized_sample, split_by_id};
 use crate::segment::predict_input;
 use crate::train::{EpochRecord, Flow, Outcome, Progress, TrainConfig, Trainer, evaluate};
 use crate::{Error, InferenceMode, Model, Preset};
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| js_error(e.to_string()))
-}
 
 /// Pairs file names by ISIC id with the native loader's rules. Returns
 /// `{ pairs: [[id, image, mask]], skipped: [{ file, reason }] }`.

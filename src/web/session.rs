@@ -9,8 +9,10 @@ use js_sys::{Array, Float32Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{js_error, now, set};
+use super::{js_error, now, set, to_js};
 use crate::explain::{Method, Target, explain};
+use crate::data::resize_rgb;
+use crate::photo_check::check_photo;
 use crate::segment::{input_tensor, predict_input, resize_probability};
 use crate::{Architecture, Error, InferenceMode, Model, weights};
 
@@ -108,6 +110,30 @@ impl Session {
         self.inner.model.borrow().layers().iter().map(|l| JsValue::from_str(l)).collect()
     }
 
+    /// The layers a prediction in `mode` computes, input side first, each with what it does:
+    /// `[{ name, description }]`. A U-Net++ fast mode runs only part of the network.
+    #[wasm_bindgen(js_name = layersIn)]
+    pub fn layers_in(&self, mode: String) -> Result<JsValue, JsValue> {
+        #[derive(serde::Serialize)]
+        struct Layer {
+            name: &'static str,
+            description: String,
+        }
+        let mode: InferenceMode = mode.parse().map_err(js_error)?;
+        let model = self.inner.model.borrow();
+        let layers: Vec<Layer> =
+            model.layers_in(mode).into_iter().map(|name| Layer { name, description: model.describe_layer(name).unwrap_or_default() }).collect();
+        to_js(&layers)
+    }
+
+    /// The layer `explain` reads for `method` in `mode` when none is given.
+    #[wasm_bindgen(js_name = defaultLayer)]
+    pub fn default_layer(&self, method: String, mode: String) -> Result<String, JsValue> {
+        let method: Method = method.parse().map_err(js_error)?;
+        let mode: InferenceMode = mode.parse().map_err(js_error)?;
+        Ok(crate::explain::default_layer(self.inner.model.borrow().architecture(), method, mode).to_string())
+    }
+
     /// Replaces the model's weights with a safetensors file, checked first (model, every
     /// tensor's name and shape): on an error the current weights stay.
     #[wasm_bindgen(js_name = loadWeights)]
@@ -132,7 +158,8 @@ impl Session {
     }
 
     /// The lesion probability of every pixel of an RGBA photo, at the photo's size.
-    /// Resolves to `{ probability: Float32Array, ms: { preprocess, model, postprocess } }`.
+    /// Resolves to `{ probability: Float32Array, check, ms: { preprocess, model, postprocess } }`,
+    /// `check` saying whether the photo looks like dermoscopy ([`crate::photo_check`]).
     pub fn segment(&self, rgba: Vec<u8>, width: u32, height: u32, mode: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
@@ -142,14 +169,18 @@ impl Session {
             let model = inner.model.borrow().clone();
             let size = inner.size;
             model.validate_input([1, 3, size as usize, size as usize]).map_err(js_error)?;
-            let x = input_tensor(&photo, size, &inner.device);
+            // Squashed once: the model input and the dermoscopy check both start from it.
+            let small = resize_rgb(&photo, size);
             drop(photo);
+            let check = check_photo(&small);
+            let x = input_tensor(&small, size, &inner.device);
             let t1 = now();
             let values = predict_input(&model, x, mode).await.map_err(js_error)?;
             let t2 = now();
             let values = resize_probability(values, (size, size), (width, height));
             let out = Object::new();
             set(&out, "probability", &Float32Array::from(&values[..]))?;
+            set(&out, "check", &to_js(&check)?)?;
             let t3 = now();
             let ms = Object::new();
             set(&ms, "preprocess", &JsValue::from_f64(t1 - t0))?;
@@ -162,7 +193,8 @@ impl Session {
 
     /// A heatmap of an RGBA photo at the photo's size: `method` is `cam`, `activation` or
     /// `gradcam`; `layer` one of [`Session::layers`] (the method's default when absent);
-    /// `target` `lesion`, `center` or `pixel:Y,X`. Resolves to `{ heatmap: Float32Array, layer }`.
+    /// `target` `lesion`, `center` or `pixel:Y,X`. Resolves to `{ heatmap: Float32Array, layer,
+    /// meanLogit, blankNote }`: the model's mean output logit, and why the map is blank (or null).
     pub fn explain(&self, rgba: Vec<u8>, width: u32, height: u32, method: String, layer: Option<String>, target: String, mode: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
@@ -177,6 +209,9 @@ impl Session {
             let out = Object::new();
             set(&out, "heatmap", &Float32Array::from(&heatmap.values[..]))?;
             set(&out, "layer", &JsValue::from_str(&heatmap.layer))?;
+            set(&out, "meanLogit", &JsValue::from_f64(heatmap.mean_logit as f64))?;
+            let note = heatmap.blank_note(method).map(|n| JsValue::from_str(&n)).unwrap_or(JsValue::NULL);
+            set(&out, "blankNote", &note)?;
             Ok(out.into())
         })
     }

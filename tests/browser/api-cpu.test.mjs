@@ -153,6 +153,31 @@ test('CAM and Grad-CAM give finite heatmaps in [0, 1] at the photo size, on defa
   for (const [name, h] of Object.entries(r)) if (name !== 'camSmall') assert.ok(h.max > 0.9, `${name}: peak ${h.max}`);
 });
 
+test('layers, their descriptions and default layers follow the mode; explain reports the mean output', async () => {
+  const r = await page.evaluate(async () => {
+    const fast1 = { mode: 'fast', level: 1 };
+    return {
+      all: lab.layers(),
+      fast1: lab.layers(fast1),
+      info: lab.layerInfo(fast1),
+      defaults: [lab.defaultLayer('cam', fast1), lab.defaultLayer('gradcam', fast1), lab.defaultLayer('gradcam')],
+      heat: await lab.explain(smallPhoto, { method: 'gradcam', mode: 'fast', level: 1 }).then((h) => ({ layer: h.layer, meanLogit: h.meanLogit })),
+      refused: await lab.explain(smallPhoto, { layer: 'x0_4', mode: 'fast', level: 1 }).then(() => 'resolved', (e) => e.message),
+      check: (await lab.segment(smallPhoto)).check,
+    };
+  });
+  assert.equal(r.all.length, 15);
+  assert.deepEqual(r.fast1, ['x0_0', 'x1_0', 'x0_1']);
+  assert.deepEqual(r.info.map((l) => l.name), r.fast1);
+  assert.match(r.info[2].description, /full resolution.*head L1/);
+  assert.deepEqual(r.defaults, ['x0_1', 'x1_0', 'x4_0']);
+  assert.equal(r.heat.layer, 'x1_0');
+  assert.ok(Number.isFinite(r.heat.meanLogit), `mean logit ${r.heat.meanLogit}`);
+  assert.match(r.refused, /layer 'x0_4' is not computed in U-Net\+\+ fast mode level 1, which runs only x0_0, x1_0, x0_1/);
+  assert.equal(r.check.looksLikeDermoscopy, true, JSON.stringify(r.check));
+  assert.equal(r.check.warning, null);
+});
+
 test('bad input is refused with a readable error, and the next good photo still segments', async () => {
   const r = await page.evaluate(async () => {
     const fail = async (promise) => promise.then(() => 'resolved', (e) => (e instanceof Error ? e.message : `not an Error: ${e}`));

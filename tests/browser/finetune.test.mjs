@@ -73,7 +73,7 @@ test('one epoch on 8 real pairs lowers the loss, reports validation scores and n
   assert.equal(run.train + run.val, 8);
   assert.ok(run.val >= 1, 'some pairs held out');
   const why = Object.fromEntries(run.skipped.map((s) => [s.file, s.reason]));
-  assert.match(why['notes.txt'], /not an ISIC image/);
+  assert.match(why['notes.txt'], /not a photo/);
   assert.match(why['ISIC_0099999.jpg'], /no mask/);
   assert.match(why['ISIC_0088888.jpg'], /unreadable|corrupt/i);
   assert.deepEqual(r.kinds, ['paired', 'loading', 'step', 'validating', 'epoch', 'saved']);
@@ -134,8 +134,8 @@ test('the page: a reload mid-run offers to resume, and the resumed run finishes'
   await ui.goto(`${server.base}index.html?backend=cpu`);
   await ui.waitForSelector('body[data-tune="idle"]');
   await ui.setInputFiles('#tune-files', fixtureFiles());
-  await ui.waitForFunction(() => /pair\(s\) by ISIC id/.test(document.getElementById('tune-found').textContent));
-  assert.match(await ui.textContent('#tune-found'), /16 file\(s\): 8 image\/mask pair\(s\)/);
+  await ui.waitForFunction(() => /photo\/mask pair\(s\)\./.test(document.getElementById('tune-found').textContent));
+  assert.match(await ui.textContent('#tune-found'), /16 file\(s\): 8 photo\/mask pair\(s\)/);
   await ui.selectOption('#tune-model', 'unet');
   await ui.fill('#tune-epochs', '3');
   await ui.fill('#tune-batch', '2');
@@ -160,5 +160,11 @@ test('the page: a reload mid-run offers to resume, and the resumed run finishes'
   await ui.screenshot({ path: path.join(OUTPUT, 'finetune.png'), fullPage: true });
   const [file] = await Promise.all([ui.waitForEvent('download'), ui.click('#tune-download')]);
   assert.equal(file.suggestedFilename(), 'unet-finetuned.safetensors');
+  // "Segment with these weights": from then on the page's captions name the fine-tuned model.
+  await ui.click('#tune-use');
+  await ui.waitForFunction(() => /fine-tuned U-Net/.test(document.getElementById('tune-status').textContent));
+  await ui.click('button[data-sample="ISIC_0014640"]');
+  await ui.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
+  assert.match(await ui.textContent('#caption'), /ISIC_0014640\.jpg, 256×256, U-Net, fine-tuned$/);
   await ui.close();
 });

@@ -47,15 +47,18 @@ test('clicking a sample shows the mask, its area, the Dice, timings, CAM and Gra
   const dice = Number(await page.textContent('#dice'));
   assert.ok(dice >= 0.7, `Dice ${dice} against the expert mask`);
   assert.equal(await page.textContent('#backend-used'), 'CPU (WebAssembly)');
-  assert.match(await page.textContent('#timing'), /\d+ ms preprocess, \d+ ms model, \d+ ms postprocess/);
+  assert.match(await page.textContent('#timing'), /\d+ ms to prepare the photo, \d+ ms in the network, \d+ ms to resize the mask back/);
   assert.equal(await page.getAttribute('#cam', 'data-layer'), 'x0_4');
   assert.equal(await page.getAttribute('#gradcam', 'data-layer'), 'x4_0');
-  // The report's CAM is blank for small lesions; the page then says so and offers the mean activation.
-  assert.ok((await canvasSpread('cam')) > 50 || (await page.isVisible('#cam-blank')), 'a CAM heatmap or the note why it is blank');
-  await page.selectOption('#cam-method', 'activation');
-  await page.waitForFunction(() => /Mean activation/.test(document.getElementById('cam').getAttribute('aria-label')));
+  // The mean activation by default; the report's CAM one click away, blank or explained.
+  assert.match(await page.getAttribute('#cam', 'aria-label'), /^Mean activation heatmap at layer x0_4$/);
   assert.ok((await canvasSpread('cam')) > 50, 'the mean-activation map shows a heatmap');
   assert.equal(await page.isVisible('#cam-blank'), false);
+  await page.selectOption('#cam-method', 'cam');
+  await page.waitForFunction(() => /^CAM/.test(document.getElementById('cam').getAttribute('aria-label')));
+  assert.ok((await canvasSpread('cam')) > 50 || (await page.isVisible('#cam-blank')), 'a CAM heatmap or the note why it is blank');
+  await page.selectOption('#cam-method', 'activation');
+  await page.waitForFunction(() => /^Mean activation/.test(document.getElementById('cam').getAttribute('aria-label')));
   assert.ok((await canvasSpread('gradcam')) > 50, 'the Grad-CAM canvas shows a heatmap');
   fs.mkdirSync(OUTPUT, { recursive: true });
   await page.screenshot({ path: path.join(OUTPUT, 'page.png'), fullPage: true });
@@ -106,7 +109,7 @@ test('switching model re-segments, and the comparison shows all three', async ()
   await state('compared', 240_000);
   const captions = await page.$$eval('#compare-results figcaption', (els) => els.map((e) => e.textContent));
   assert.equal(captions.length, 3);
-  assert.match(captions.join('|'), /^U-Net: .*Dice 0\.\d+.*\|U-Net\+\+: .*\|PSPNet: /);
+  assert.match(captions.join('|'), /^U-Net: .*Dice 0\.\d+.*\|U-Net\+\+ \(accurate\): .*\|PSPNet: /);
 });
 
 test('the embedding example segments with three lines of HTML', async () => {

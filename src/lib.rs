@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod model;
 pub mod nn;
 pub mod photo_check;
+pub mod profile;
 pub mod segment;
 pub mod train;
 pub mod weights;

@@ -4,6 +4,9 @@ mod cli;
 
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Skin-lesion segmentation with U-Net, U-Net++ and PSPNet.
 #[derive(Parser)]
 #[command(name = "lesionlab", version, about)]

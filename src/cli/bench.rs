@@ -7,10 +7,12 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use clap::Args;
 use lesionlab::loss::LossKind;
+use lesionlab::nn::{cpu_kernels, set_cpu_kernels};
+use lesionlab::profile::{self, Kind};
 use lesionlab::{Architecture, Error, InferenceMode, Model, Preset};
 
 /// Options of `lesionlab bench`.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
     /// Models to time (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "unet,unetpp,pspnet")]
@@ -27,6 +29,20 @@ pub struct BenchArgs {
     /// Batch size of the training step.
     #[arg(long, default_value_t = 4)]
     train_batch: usize,
+    /// Also print where the time goes: milliseconds per operation kind in one forward and one
+    /// training step.
+    #[arg(long)]
+    profile: bool,
+    /// Run on Burn's own CPU operations instead of LesionLab's kernels (the "before").
+    #[arg(long)]
+    reference: bool,
+    /// Print JSON lines, one per model, preset and batch of `--batches`, with the forward and the
+    /// training step at that batch (what `pkg-scripts/bench-peers` reads).
+    #[arg(long)]
+    json: bool,
+    /// Batch sizes for `--json` (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,4,8")]
+    batches: Vec<usize>,
 }
 
 fn median_ms(mut run: impl FnMut(), repeats: usize) -> f64 {
@@ -43,7 +59,11 @@ fn median_ms(mut run: impl FnMut(), repeats: usize) -> f64 {
 }
 
 fn forward_ms(model: &Model, mode: InferenceMode, size: usize, repeats: usize, device: &Device) -> f64 {
-    let x = Tensor::<4>::random([1, 3, size, size], Distribution::Normal(0.0, 1.0), device);
+    forward_batch_ms(model, mode, 1, size, repeats, device)
+}
+
+fn forward_batch_ms(model: &Model, mode: InferenceMode, batch: usize, size: usize, repeats: usize, device: &Device) -> f64 {
+    let x = Tensor::<4>::random([batch, 3, size, size], Distribution::Normal(0.0, 1.0), device);
     median_ms(
         || {
             let y = model.predict(x.clone(), mode);
@@ -53,23 +73,59 @@ fn forward_ms(model: &Model, mode: InferenceMode, size: usize, repeats: usize, d
     )
 }
 
-fn train_step_ms(arch: Architecture, preset: Preset, args: &BenchArgs) -> f64 {
+/// Median training step, and the median time of its optimiser update alone.
+fn train_step_ms(arch: Architecture, preset: Preset, args: &BenchArgs) -> (f64, f64) {
     let device = Device::flex().autodiff();
     let mut model = Some(Model::init(arch, preset, &device));
     let mut optim = AdamConfig::new().init();
     let s = args.size;
     let x = Tensor::<4>::random([args.train_batch, 3, s, s], Distribution::Normal(0.0, 1.0), &device);
     let y = Tensor::<4>::random([args.train_batch, 1, s, s], Distribution::Uniform(0.0, 1.0), &device).round();
-    median_ms(
+    let mut optimiser = Vec::new();
+    let total = median_ms(
         || {
             let m = model.take().unwrap();
             let loss = LossKind::REPORT_COMBINED.loss(m.forward_heads(x.clone()), y.clone());
             let grads = GradientsParams::from_grads(loss.backward(), &m);
             // Flex runs eagerly: when `step` returns, the work is done.
+            let start = Instant::now();
             model = Some(optim.step(1e-3, m, grads));
+            optimiser.push(start.elapsed().as_secs_f64() * 1e3);
         },
         args.repeats,
-    )
+    );
+    optimiser.sort_by(f64::total_cmp);
+    (total, optimiser[optimiser.len() / 2])
+}
+
+/// Milliseconds per operation kind in one forward (batch 1) and one training step, and the
+/// rest: what LesionLab's operations do not cover (pooling, resize, concatenation, the loss,
+/// autodiff's bookkeeping).
+fn profile(arch: Architecture, preset: Preset, args: &BenchArgs) {
+    let device = Device::flex();
+    let model = Model::init(arch, preset, &device);
+    let repeats = args.repeats.max(1) as f64;
+    profile::record(true);
+    let forward = forward_ms(&model, InferenceMode::Accurate, args.size, args.repeats, &device);
+    // forward_ms runs one warm-up call besides the timed ones.
+    let forward_kinds: Vec<f64> = profile::totals().iter().map(|(_, ms)| ms / (repeats + 1.0)).collect();
+    profile::record(true);
+    let (train, optimiser) = train_step_ms(arch, preset, args);
+    let train_kinds: Vec<f64> = profile::totals().iter().map(|(_, ms)| ms / (repeats + 1.0)).collect();
+    profile::record(false);
+    println!();
+    println!("{} ({}), {}:", arch.display_name(), preset.name(), if cpu_kernels() { "LesionLab's kernels" } else { "Burn's kernels (reference)" });
+    println!();
+    println!("| operation | forward b1 (ms) | train step b{} (ms) |", args.train_batch);
+    println!("|---|---:|---:|");
+    for (i, kind) in Kind::ALL.iter().enumerate() {
+        println!("| {} | {:.1} | {:.1} |", kind.name(), forward_kinds[i], train_kinds[i]);
+    }
+    println!("| optimiser (Adam) | | {optimiser:.1} |");
+    let rest_forward = forward - forward_kinds.iter().sum::<f64>();
+    let rest_train = train - train_kinds.iter().sum::<f64>() - optimiser;
+    println!("| everything else: pooling, resize, concatenation, ReLU, loss, autodiff | {rest_forward:.1} | {rest_train:.1} |");
+    println!("| **total** (median) | **{forward:.1}** | **{train:.1}** |");
 }
 
 /// Prints the table.
@@ -77,7 +133,34 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
     if args.size % 16 != 0 {
         return Err(Error::Invalid(format!("--size must be a multiple of 16, got {}", args.size)));
     }
-    println!("CPU backend (Flex), {} thread(s) available, input 3x{s}x{s}, median of {} runs after a warm-up", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), args.repeats, s = args.size);
+    set_cpu_kernels(!args.reference);
+    if args.json {
+        let device = Device::flex();
+        for &preset in &args.presets {
+            for &arch in &args.models {
+                let model = Model::init(arch, preset, &device);
+                for &batch in &args.batches {
+                    let forward = forward_batch_ms(&model, InferenceMode::Accurate, batch, args.size, args.repeats, &device);
+                    let (train, _) = train_step_ms(arch, preset, &BenchArgs { train_batch: batch, ..args.clone() });
+                    println!(
+                        "{}",
+                        serde_json::json!({ "model": arch.name(), "preset": preset.name(), "batch": batch, "size": args.size, "forward_ms": forward, "train_ms": train })
+                    );
+                }
+            }
+        }
+        return Ok(());
+    }
+    let kernels = if args.reference { "Burn's own kernels (reference)" } else { "LesionLab's kernels" };
+    println!("CPU backend (Flex) with {kernels}, {} thread(s) available, input 3x{s}x{s}, median of {} runs after a warm-up", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), args.repeats, s = args.size);
+    if args.profile {
+        for &preset in &args.presets {
+            for &arch in &args.models {
+                profile(arch, preset, &args);
+            }
+        }
+        return Ok(());
+    }
     println!();
     println!("| model | preset | params | forward b1 (ms) | train step b{} (ms) |", args.train_batch);
     println!("|---|---|---:|---:|---:|");
@@ -87,7 +170,7 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
             let model = Model::init(arch, preset, &device);
             let params = model.trainable_params();
             let fwd = forward_ms(&model, InferenceMode::Accurate, args.size, args.repeats, &device);
-            let train = train_step_ms(arch, preset, &args);
+            let (train, _) = train_step_ms(arch, preset, &args);
             let mode = if arch == Architecture::UNetPlusPlus { " (accurate)" } else { "" };
             println!("| {}{mode} | {} | {params} | {fwd:.0} | {train:.0} |", arch.display_name(), preset.name());
             if arch == Architecture::UNetPlusPlus {

@@ -4,11 +4,10 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use burn::tensor::module::adaptive_avg_pool2d;
 
 use super::tap::{Tap, tap};
-use crate::nn::{BatchNorm2d, BatchNorm2dConfig, resize_bilinear};
+use crate::nn::{BatchNorm2d, BatchNorm2dConfig, conv_bn_relu, conv2d, resize_bilinear};
 
 /// Configuration of [`PspNet`].
 #[derive(Config, Debug)]
@@ -161,7 +160,7 @@ impl PspNet {
         let e = tap(t, "encoder", self.encoder.forward(x));
         let p = tap(t, "ppm", self.ppm.forward(e));
         let d = tap(t, "decoder", self.decoder.features(p));
-        resize_bilinear(self.decoder.classifier.forward(d), [h, w], false)
+        resize_bilinear(conv2d(&self.decoder.classifier, d), [h, w], false)
     }
 }
 
@@ -170,8 +169,8 @@ impl Encoder {
     /// - x: `[batch, 3, h, w]`
     /// - output: `[batch, backbone_features, ceil(h/4), ceil(w/4)]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = relu(self.bn1.forward(self.conv1.forward(x)));
-        relu(self.bn2.forward(self.conv2.forward(x)))
+        let x = conv_bn_relu(&self.conv1, &self.bn1, x);
+        conv_bn_relu(&self.conv2, &self.bn2, x)
     }
 }
 
@@ -184,11 +183,11 @@ impl PyramidPooling {
         let mut parts = vec![x.clone()];
         for stage in &self.stages {
             let y = adaptive_avg_pool2d(x.clone(), [stage.size, stage.size]);
-            let y = relu(stage.bn.forward(stage.conv.forward(y)));
+            let y = conv_bn_relu(&stage.conv, &stage.bn, y);
             parts.push(resize_bilinear(y, [h, w], false));
         }
         let x = Tensor::cat(parts, 1);
-        relu(self.bottleneck_bn.forward(self.bottleneck.forward(x)))
+        conv_bn_relu(&self.bottleneck, &self.bottleneck_bn, x)
     }
 }
 
@@ -197,7 +196,7 @@ impl Decoder {
     /// - x: `[batch, c, h, w]`
     /// - output: `[batch, 1, h, w]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.classifier.forward(self.features(x))
+        conv2d(&self.classifier, self.features(x))
     }
 
     /// The features the classifier reads.
@@ -206,7 +205,7 @@ impl Decoder {
     /// - x: `[batch, c, h, w]`
     /// - output: `[batch, decoder_channels, h, w]`
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
-        relu(self.bn.forward(self.conv.forward(x)))
+        conv_bn_relu(&self.conv, &self.bn, x)
     }
 }
 

@@ -5,7 +5,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
 use super::tap::{Tap, tap};
-use crate::nn::{DoubleConv, DoubleConvConfig};
+use crate::nn::{DoubleConv, DoubleConvConfig, conv2d};
 
 /// Configuration of [`UNet`].
 #[derive(Config, Debug)]
@@ -137,7 +137,7 @@ impl UNet {
         let d3 = tap(t, "dec3", self.dec3.forward(Tensor::cat(vec![s3, self.up3.forward(d4)], 1)));
         let d2 = tap(t, "dec2", self.dec2.forward(Tensor::cat(vec![s2, self.up2.forward(d3)], 1)));
         let d1 = tap(t, "dec1", self.dec1.forward(Tensor::cat(vec![s1, self.up1.forward(d2)], 1)));
-        self.final_conv.forward(d1)
+        conv2d(&self.final_conv, d1)
     }
 }
 

@@ -5,7 +5,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
 use super::tap::{Tap, tap};
-use crate::nn::{DoubleConv, DoubleConvConfig, resize_bilinear};
+use crate::nn::{DoubleConv, DoubleConvConfig, conv2d, resize_bilinear};
 
 /// Configuration of [`NestedUNet`].
 #[derive(Config, Debug)]
@@ -194,9 +194,9 @@ impl NestedUNet {
     pub fn forward_tapped(&self, x: Tensor<4>, t: Option<&mut Tap<'_>>) -> Vec<Tensor<4>> {
         let nodes = self.nodes(x, 4, t);
         if self.deep_supervision() {
-            nodes.top.into_iter().zip(&self.heads).map(|(t, h)| h.forward(t)).collect()
+            nodes.top.into_iter().zip(&self.heads).map(|(t, h)| conv2d(h, t)).collect()
         } else {
-            vec![self.heads[0].forward(nodes.top[3].clone())]
+            vec![conv2d(&self.heads[0], nodes.top[3].clone())]
         }
     }
 
@@ -227,7 +227,7 @@ impl NestedUNet {
                 assert!((1..=4).contains(&level), "U-Net++ fast mode takes a level 1..=4, got {level}");
                 let l = level as usize;
                 let nodes = self.nodes(x, l, t);
-                self.heads[l - 1].forward(nodes.top[l - 1].clone())
+                conv2d(&self.heads[l - 1], nodes.top[l - 1].clone())
             }
         }
     }

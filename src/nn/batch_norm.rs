@@ -1,6 +1,9 @@
+use burn::backend::Dispatch;
 use burn::module::{Flag, Param, RunningState};
 use burn::nn::Initializer;
 use burn::prelude::*;
+
+use super::cpu_ops::{CpuOps, on_cpu};
 
 /// Configuration of [`BatchNorm2d`].
 #[derive(Config, Debug)]
@@ -63,41 +66,81 @@ impl BatchNorm2d {
     /// - input: `[batch, channels, height, width]`
     /// - output: same as input
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
-        if input.device().is_autodiff() && self.training.is_enabled() {
-            self.forward_train(input)
+        self.normalize(input, false)
+    }
+
+    /// `relu(self.forward(input))`, in one pass on LesionLab's CPU kernels.
+    ///
+    /// # Shapes
+    /// - input: `[batch, channels, height, width]`
+    /// - output: same as input
+    pub fn forward_relu(&self, input: Tensor<4>) -> Tensor<4> {
+        self.normalize(input, true)
+    }
+
+    /// Whether this layer normalises with batch statistics: training, on an autodiff device.
+    pub fn uses_batch_statistics(&self, device: &Device) -> bool {
+        device.is_autodiff() && self.training.is_enabled()
+    }
+
+    /// The scale and shift that evaluation-mode normalisation applies per channel:
+    /// `y = x · scale + shift`, for folding into the preceding convolution.
+    ///
+    /// # Shapes
+    /// - returns: `[channels]` each
+    pub fn scale_shift(&self, device: &Device) -> (Tensor<1>, Tensor<1>) {
+        let var = self.running_var.value().to_device(device);
+        let mean = self.running_mean.value().to_device(device);
+        let scale = self.weight.val().div(var.add_scalar(self.epsilon).sqrt());
+        let shift = self.bias.val().sub(mean.mul(scale.clone()));
+        (scale, shift)
+    }
+
+    fn normalize(&self, input: Tensor<4>, relu: bool) -> Tensor<4> {
+        if self.uses_batch_statistics(&input.device()) {
+            self.forward_train(input, relu)
         } else {
-            let device = input.device();
-            burn::tensor::module::batch_norm(
-                input,
-                self.weight.val(),
-                self.bias.val(),
-                self.running_mean.value().to_device(&device),
-                self.running_var.value().to_device(&device),
-                self.epsilon,
-            )
+            let out = self.forward_eval(input);
+            if relu { burn::tensor::activation::relu(out) } else { out }
         }
     }
 
-    fn forward_train(&self, input: Tensor<4>) -> Tensor<4> {
-        let [b, _, h, w] = input.dims();
-        let count = (b * h * w) as f64;
+    fn forward_eval(&self, input: Tensor<4>) -> Tensor<4> {
         let device = input.device();
-        let out = burn::tensor::module::batch_norm_train(
+        burn::tensor::module::batch_norm(
             input,
             self.weight.val(),
             self.bias.val(),
+            self.running_mean.value().to_device(&device),
+            self.running_var.value().to_device(&device),
             self.epsilon,
-        );
+        )
+    }
+
+    fn forward_train(&self, input: Tensor<4>, relu: bool) -> Tensor<4> {
+        let [b, _, h, w] = input.dims();
+        let count = (b * h * w) as f64;
+        let device = input.device();
+        let (output, mean, variance) = if on_cpu(&device) {
+            let out = Dispatch::lesion_batch_norm_train(
+                input.into_dispatch(),
+                self.weight.val().into_dispatch(),
+                self.bias.val().into_dispatch(),
+                self.epsilon,
+                relu,
+            );
+            (Tensor::from_dispatch(out.output), Tensor::<1>::from_dispatch(out.mean), Tensor::<1>::from_dispatch(out.variance))
+        } else {
+            let out = burn::tensor::module::batch_norm_train(input, self.weight.val(), self.bias.val(), self.epsilon);
+            let output = if relu { burn::tensor::activation::relu(out.output) } else { out.output };
+            (output, out.mean, out.variance)
+        };
         let unbiased = if count > 1.0 { count / (count - 1.0) } else { 1.0 };
         let m = self.momentum;
-        let mean = self.running_mean.value_sync().to_device(&device);
-        let var = self.running_var.value_sync().to_device(&device);
-        let mean = mean.mul_scalar(1.0 - m).add(out.mean.detach().mul_scalar(m));
-        let var = var
-            .mul_scalar(1.0 - m)
-            .add(out.variance.detach().mul_scalar(m * unbiased));
+        let mean = self.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m).add(mean.detach().mul_scalar(m));
+        let var = self.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m).add(variance.detach().mul_scalar(m * unbiased));
         self.running_mean.update(mean.detach());
         self.running_var.update(var.detach());
-        out.output
+        output
     }
 }

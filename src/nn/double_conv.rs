@@ -1,9 +1,8 @@
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
-use super::{BatchNorm2d, BatchNorm2dConfig};
+use super::{BatchNorm2d, BatchNorm2dConfig, conv_bn_relu};
 
 /// Configuration of [`DoubleConv`].
 #[derive(Config, Debug)]
@@ -59,7 +58,7 @@ impl DoubleConv {
     /// - input: `[batch, in_channels, height, width]`
     /// - output: `[batch, out_channels, height, width]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = relu(self.bn1.forward(self.conv1.forward(x)));
-        relu(self.bn2.forward(self.conv2.forward(x)))
+        let x = conv_bn_relu(&self.conv1, &self.bn1, x);
+        conv_bn_relu(&self.conv2, &self.bn2, x)
     }
 }

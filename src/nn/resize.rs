@@ -4,30 +4,37 @@
 //! backend"), so U-Net++ and PSPNet could not train on WebGPU with it. A bilinear resize is
 //! linear and separable: `out = R_h · x · R_wᵀ` with one small interpolation matrix per axis.
 //! Matrix products have a backward on every backend, and the result equals PyTorch's
-//! `F.interpolate(mode="bilinear")` up to float rounding.
+//! `F.interpolate(mode="bilinear")` up to float rounding. On the CPU the same taps run as a
+//! kernel of their own ([`super::resize_cpu`]), without the matrices' zeros.
 
+use burn::backend::Dispatch;
 use burn::prelude::*;
 
-/// The `[out, input]` row-major matrix that resizes one axis of length `input` to `out`,
-/// with PyTorch's source-coordinate rule for `align_corners`.
+use super::cpu_ops::{CpuOps, cpu_kernels, on_cpu};
+
+/// For each output coordinate of an axis resized from `input` to `out`: its two source
+/// coordinates and the second one's weight, with PyTorch's rule for `align_corners`.
+pub fn taps(out: usize, input: usize, align_corners: bool) -> Vec<(usize, usize, f64)> {
+    (0..out)
+        .map(|o| {
+            let src = if align_corners {
+                if out > 1 { o as f64 * (input as f64 - 1.0) / (out as f64 - 1.0) } else { 0.0 }
+            } else {
+                // Half-pixel centres; PyTorch clamps negative source coordinates to 0.
+                ((o as f64 + 0.5) * input as f64 / out as f64 - 0.5).max(0.0)
+            };
+            let i0 = (src.floor() as usize).min(input - 1);
+            (i0, (i0 + 1).min(input - 1), src - i0 as f64)
+        })
+        .collect()
+}
+
+/// The `[out, input]` row-major matrix that resizes one axis of length `input` to `out`.
 pub fn interpolation_matrix(out: usize, input: usize, align_corners: bool) -> Vec<f32> {
     let mut m = vec![0.0f32; out * input];
-    for o in 0..out {
-        let src = if align_corners {
-            if out > 1 {
-                o as f64 * (input as f64 - 1.0) / (out as f64 - 1.0)
-            } else {
-                0.0
-            }
-        } else {
-            // Half-pixel centres; PyTorch clamps negative source coordinates to 0.
-            ((o as f64 + 0.5) * input as f64 / out as f64 - 0.5).max(0.0)
-        };
-        let i0 = (src.floor() as usize).min(input - 1);
-        let i1 = (i0 + 1).min(input - 1);
-        let frac = (src - i0 as f64) as f32;
-        m[o * input + i0] += 1.0 - frac;
-        m[o * input + i1] += frac;
+    for (o, (i0, i1, frac)) in taps(out, input, align_corners).into_iter().enumerate() {
+        m[o * input + i0] += 1.0 - frac as f32;
+        m[o * input + i1] += frac as f32;
     }
     m
 }
@@ -45,6 +52,9 @@ pub fn resize_bilinear(x: Tensor<4>, size: [usize; 2], align_corners: bool) -> T
         return x;
     }
     let device = x.device();
+    if on_cpu(&device) && cpu_kernels() {
+        return Tensor::from_dispatch(Dispatch::lesion_resize_bilinear(x.into_dispatch(), size, align_corners));
+    }
     let rows = interpolation_matrix(size[0], h, align_corners);
     let rows = Tensor::<2>::from_data(TensorData::new(rows, [size[0], h]), &device);
     let cols = interpolation_matrix(size[1], w, align_corners);

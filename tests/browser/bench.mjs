@@ -3,6 +3,7 @@
 // opening the page to the first mask. Prints a Markdown table. Usage: pkg-scripts/bench-page
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import zlib from 'node:zlib';
 import { DIST, fixtureInPage, launch, open, serve } from './harness.mjs';
 
@@ -49,7 +50,7 @@ async function segmentTimes(webgpu, repeats) {
 
 // Training throughput: fine-tuning on the 8 fixture pairs at 256x256, batch 4, no validation;
 // the median time between step reports after the first (warm-up) step.
-async function trainingSpeed(webgpu, maxSteps) {
+export async function trainingSpeed(webgpu, maxSteps) {
   const server = await serve();
   const browser = await launch({ webgpu });
   try {
@@ -96,42 +97,48 @@ async function firstMask() {
   }
 }
 
-const sizes = [['pkg/webgpu (WebGPU + CPU)', path.join(DIST, 'pkg/webgpu/lesionlab_core_bg.wasm')],
-  ['pkg/cpu (CPU only)', path.join(DIST, 'pkg/cpu/lesionlab_core_bg.wasm')],
-  ...['unet', 'unetpp', 'pspnet'].map((m) => [`weights/${m}.safetensors`, path.join(DIST, `weights/${m}.safetensors`)])];
-console.log('| file | raw | gzip -9 |\n|---|---|---|');
-for (const [name, file] of sizes) {
-  const bytes = fs.readFileSync(file);
-  console.log(`| ${name} | ${mb(bytes.length)} | ${mb(zlib.gzipSync(bytes, { level: 9 }).length)} |`);
-}
+/** Prints the page benchmark's tables. */
+async function main() {
+  const sizes = [['pkg/webgpu (WebGPU + CPU)', path.join(DIST, 'pkg/webgpu/lesionlab_core_bg.wasm')],
+    ['pkg/cpu (CPU only)', path.join(DIST, 'pkg/cpu/lesionlab_core_bg.wasm')],
+    ...['unet', 'unetpp', 'pspnet'].map((m) => [`weights/${m}.safetensors`, path.join(DIST, `weights/${m}.safetensors`)])];
+  console.log('| file | raw | gzip -9 |\n|---|---|---|');
+  for (const [name, file] of sizes) {
+    const bytes = fs.readFileSync(file);
+    console.log(`| ${name} | ${mb(bytes.length)} | ${mb(zlib.gzipSync(bytes, { level: 9 }).length)} |`);
+  }
 
-const cpu = await segmentTimes(false, REPEATS);
-let gpu = null;
-try {
-  gpu = await segmentTimes(true, Math.max(1, Math.min(REPEATS, 3)));
-} catch (err) {
-  console.error(`WebGPU run failed: ${err.message}`);
-}
-console.log('\n| model (1024x768 photo) | CPU: median segment ms | CPU: of which model | WebGPU: median segment ms | WebGPU: of which model | WebGPU: first call |\n|---|---|---|---|---|---|');
-for (const name of Object.keys(cpu)) {
-  const c = cpu[name], g = gpu?.[name];
-  const gpuCols = g ? `${median(g.total).toFixed(0)} | ${median(g.modelMs).toFixed(0)} | ${g.firstMs.toFixed(0)}` : 'n/a | n/a | n/a';
-  console.log(`| ${name} | ${median(c.total).toFixed(0)} | ${median(c.modelMs).toFixed(0)} | ${gpuCols} |`);
-}
-console.log(`\nPage open to first mask (CPU, U-Net++ accurate, sample ISIC_0001126): ${(await firstMask()).toFixed(0)} ms`);
-
-// Training last: on the software WebGPU adapter it takes many minutes. Each table row is printed
-// as soon as it is measured.
-const ips = (ms) => (Number.isFinite(ms) ? (4000 / ms).toFixed(2) : 'n/a');
-const trainCpu = await trainingSpeed(false, 4);
-console.log('\n| model (fine-tuning, 256x256, batch 4) | CPU: images/s |\n|---|---|');
-for (const [name, ms] of Object.entries(trainCpu)) console.log(`| ${name} | ${ips(ms)} |`);
-if (process.env.BENCH_WEBGPU_TRAINING !== '0') {
+  const cpu = await segmentTimes(false, REPEATS);
+  let gpu = null;
   try {
-    const trainGpu = await trainingSpeed(true, 2);
-    console.log('\n| model (fine-tuning, 256x256, batch 4) | WebGPU: images/s |\n|---|---|');
-    for (const [name, ms] of Object.entries(trainGpu)) console.log(`| ${name} | ${ips(ms)} |`);
+    gpu = await segmentTimes(true, Math.max(1, Math.min(REPEATS, 3)));
   } catch (err) {
-    console.error(`WebGPU training run failed: ${err.message}`);
+    console.error(`WebGPU run failed: ${err.message}`);
+  }
+  console.log('\n| model (1024x768 photo) | CPU: median segment ms | CPU: of which model | WebGPU: median segment ms | WebGPU: of which model | WebGPU: first call |\n|---|---|---|---|---|---|');
+  for (const name of Object.keys(cpu)) {
+    const c = cpu[name], g = gpu?.[name];
+    const gpuCols = g ? `${median(g.total).toFixed(0)} | ${median(g.modelMs).toFixed(0)} | ${g.firstMs.toFixed(0)}` : 'n/a | n/a | n/a';
+    console.log(`| ${name} | ${median(c.total).toFixed(0)} | ${median(c.modelMs).toFixed(0)} | ${gpuCols} |`);
+  }
+  console.log(`\nPage open to first mask (CPU, U-Net++ accurate, sample ISIC_0001126): ${(await firstMask()).toFixed(0)} ms`);
+
+  // Training last: on the software WebGPU adapter it takes many minutes. Each table row is printed
+  // as soon as it is measured.
+  const ips = (ms) => (Number.isFinite(ms) ? (4000 / ms).toFixed(2) : 'n/a');
+  const trainCpu = await trainingSpeed(false, 4);
+  console.log('\n| model (fine-tuning, 256x256, batch 4) | CPU: images/s |\n|---|---|');
+  for (const [name, ms] of Object.entries(trainCpu)) console.log(`| ${name} | ${ips(ms)} |`);
+  if (process.env.BENCH_WEBGPU_TRAINING !== '0') {
+    try {
+      const trainGpu = await trainingSpeed(true, 2);
+      console.log('\n| model (fine-tuning, 256x256, batch 4) | WebGPU: images/s |\n|---|---|');
+      for (const [name, ms] of Object.entries(trainGpu)) console.log(`| ${name} | ${ips(ms)} |`);
+    } catch (err) {
+      console.error(`WebGPU training run failed: ${err.message}`);
+    }
   }
 }
+
+// Run as a script, not when bench-peers.mjs imports the helpers above.
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

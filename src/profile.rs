@@ -19,12 +19,21 @@ pub enum Kind {
     BatchNormBackward,
     /// Bilinear resize, forward and backward.
     Resize,
+    /// U-Net's 2x2 transposed convolutions, forward and backward.
+    ConvTranspose,
 }
 
 impl Kind {
     /// Every kind, in report order.
-    pub const ALL: [Kind; 6] =
-        [Kind::ConvForward, Kind::ConvInputGrad, Kind::ConvWeightGrad, Kind::BatchNormForward, Kind::BatchNormBackward, Kind::Resize];
+    pub const ALL: [Kind; 7] = [
+        Kind::ConvForward,
+        Kind::ConvInputGrad,
+        Kind::ConvWeightGrad,
+        Kind::BatchNormForward,
+        Kind::BatchNormBackward,
+        Kind::Resize,
+        Kind::ConvTranspose,
+    ];
 
     /// The name in the report.
     pub fn name(self) -> &'static str {
@@ -35,6 +44,7 @@ impl Kind {
             Kind::BatchNormForward => "batch norm forward",
             Kind::BatchNormBackward => "batch norm backward",
             Kind::Resize => "bilinear resize (forward and backward)",
+            Kind::ConvTranspose => "transposed convolution (forward and backward)",
         }
     }
 }

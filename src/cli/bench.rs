@@ -98,21 +98,48 @@ fn train_step_ms(arch: Architecture, preset: Preset, args: &BenchArgs) -> (f64, 
     (total, optimiser[optimiser.len() / 2])
 }
 
-/// Milliseconds per operation kind in one forward (batch 1) and one training step, and the
-/// rest: what LesionLab's operations do not cover (pooling, resize, concatenation, the loss,
-/// autodiff's bookkeeping).
+/// Runs `step` once to warm up, then `repeats` times while the profile records: the mean
+/// wall time per run and the mean time per operation kind.
+fn profiled(repeats: usize, mut step: impl FnMut()) -> (f64, Vec<f64>) {
+    step();
+    profile::record(true);
+    let start = Instant::now();
+    for _ in 0..repeats {
+        step();
+    }
+    let total = start.elapsed().as_secs_f64() * 1e3 / repeats as f64;
+    let kinds = profile::totals().iter().map(|(_, ms)| ms / repeats as f64).collect();
+    profile::record(false);
+    (total, kinds)
+}
+
+/// Milliseconds per operation kind in one forward (batch 1) and one training step (means over
+/// the same runs as the total), and the rest: what LesionLab's operations do not cover.
 fn profile(arch: Architecture, preset: Preset, args: &BenchArgs) {
+    let repeats = args.repeats.max(1);
     let device = Device::flex();
     let model = Model::init(arch, preset, &device);
-    let repeats = args.repeats.max(1) as f64;
-    profile::record(true);
-    let forward = forward_ms(&model, InferenceMode::Accurate, args.size, args.repeats, &device);
-    // forward_ms runs one warm-up call besides the timed ones.
-    let forward_kinds: Vec<f64> = profile::totals().iter().map(|(_, ms)| ms / (repeats + 1.0)).collect();
-    profile::record(true);
-    let (train, optimiser) = train_step_ms(arch, preset, args);
-    let train_kinds: Vec<f64> = profile::totals().iter().map(|(_, ms)| ms / (repeats + 1.0)).collect();
-    profile::record(false);
+    let s = args.size;
+    let x = Tensor::<4>::random([1, 3, s, s], Distribution::Normal(0.0, 1.0), &device);
+    let (forward, forward_kinds) = profiled(repeats, || {
+        model.predict(x.clone(), InferenceMode::Accurate).into_data();
+    });
+    let device = device.autodiff();
+    let mut model = Some(Model::init(arch, preset, &device));
+    let mut optim = AdamConfig::new().init();
+    let x = Tensor::<4>::random([args.train_batch, 3, s, s], Distribution::Normal(0.0, 1.0), &device);
+    let y = Tensor::<4>::random([args.train_batch, 1, s, s], Distribution::Uniform(0.0, 1.0), &device).round();
+    let mut optimiser = 0.0;
+    let (train, train_kinds) = profiled(repeats, || {
+        let m = model.take().unwrap();
+        let loss = LossKind::REPORT_COMBINED.loss(m.forward_heads(x.clone()), y.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &m);
+        let start = Instant::now();
+        model = Some(optim.step(1e-3, m, grads));
+        optimiser += start.elapsed().as_secs_f64() * 1e3;
+    });
+    // The warm-up step is in the optimiser's sum too.
+    let optimiser = optimiser / (repeats + 1) as f64;
     println!();
     println!("{} ({}), {}:", arch.display_name(), preset.name(), if cpu_kernels() { "LesionLab's kernels" } else { "Burn's kernels (reference)" });
     println!();
@@ -124,9 +151,13 @@ fn profile(arch: Architecture, preset: Preset, args: &BenchArgs) {
     println!("| optimiser (Adam) | | {optimiser:.1} |");
     let rest_forward = forward - forward_kinds.iter().sum::<f64>();
     let rest_train = train - train_kinds.iter().sum::<f64>() - optimiser;
-    println!("| everything else: pooling, resize, concatenation, ReLU, loss, autodiff | {rest_forward:.1} | {rest_train:.1} |");
-    println!("| **total** (median) | **{forward:.1}** | **{train:.1}** |");
+    println!("| everything else{} | {rest_forward:.1} | {rest_train:.1} |", OTHER);
+    println!("| **total** (mean) | **{forward:.1}** | **{train:.1}** |");
 }
+
+/// What the "everything else" row holds.
+const OTHER: &str = ": pooling, concatenation, the loss, autodiff's bookkeeping (with `--reference` \
+                     also the resize and U-Net's transposed convolutions)";
 
 /// Prints the table.
 pub fn run(args: BenchArgs) -> Result<(), Error> {

@@ -5,7 +5,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
 use super::tap::{Tap, tap};
-use crate::nn::{DoubleConv, DoubleConvConfig, conv2d};
+use crate::nn::{DoubleConv, DoubleConvConfig, conv_transpose2x2, conv2d};
 
 /// Configuration of [`UNet`].
 #[derive(Config, Debug)]
@@ -133,10 +133,10 @@ impl UNet {
         let s3 = tap(t, "enc3", self.enc3.forward(self.pool.forward(s2.clone())));
         let s4 = tap(t, "enc4", self.enc4.forward(self.pool.forward(s3.clone())));
         let b = tap(t, "bottleneck", self.bottleneck.forward(self.pool.forward(s4.clone())));
-        let d4 = tap(t, "dec4", self.dec4.forward(Tensor::cat(vec![s4, self.up4.forward(b)], 1)));
-        let d3 = tap(t, "dec3", self.dec3.forward(Tensor::cat(vec![s3, self.up3.forward(d4)], 1)));
-        let d2 = tap(t, "dec2", self.dec2.forward(Tensor::cat(vec![s2, self.up2.forward(d3)], 1)));
-        let d1 = tap(t, "dec1", self.dec1.forward(Tensor::cat(vec![s1, self.up1.forward(d2)], 1)));
+        let d4 = tap(t, "dec4", self.dec4.forward(Tensor::cat(vec![s4, conv_transpose2x2(&self.up4, b)], 1)));
+        let d3 = tap(t, "dec3", self.dec3.forward(Tensor::cat(vec![s3, conv_transpose2x2(&self.up3, d4)], 1)));
+        let d2 = tap(t, "dec2", self.dec2.forward(Tensor::cat(vec![s2, conv_transpose2x2(&self.up2, d3)], 1)));
+        let d1 = tap(t, "dec1", self.dec1.forward(Tensor::cat(vec![s1, conv_transpose2x2(&self.up1, d2)], 1)));
         conv2d(&self.final_conv, d1)
     }
 }

@@ -6,7 +6,7 @@
 use burn::backend::ops::ConvOptions;
 use burn::backend::{DType, Dispatch};
 use burn::nn::PaddingConfig2d;
-use burn::nn::conv::Conv2d;
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::prelude::*;
 
 use super::BatchNorm2d;
@@ -106,4 +106,24 @@ fn burn_options(conv: &Conv2d, x: &Tensor<4>) -> ConvOptions<2> {
         }
     };
     ConvOptions::new_with_padding(conv.stride, [pad(h, 0), pad(w, 1)], conv.dilation, conv.groups)
+}
+
+/// `up.forward(x)` for U-Net's 2x2, stride-2 transposed convolutions, on LesionLab's kernels
+/// where they apply (Burn's otherwise).
+///
+/// # Shapes
+/// - x: `[batch, in_channels, height, width]`
+/// - output: `[batch, out_channels, 2 · height, 2 · width]`
+pub fn conv_transpose2x2(up: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    let plain = up.kernel_size == [2, 2] && up.stride == [2, 2] && up.padding == [0, 0] && up.padding_out == [0, 0];
+    let simple = plain && up.dilation == [1, 1] && up.groups == 1 && matches!(x.dtype(), DType::F32 | DType::F64);
+    if !(simple && on_cpu(&x.device()) && cpu_kernels()) {
+        return up.forward(x);
+    }
+    let weight = up.weight.val();
+    let bias = match &up.bias {
+        Some(b) => b.val(),
+        None => Tensor::zeros([weight.dims()[1]], &weight.device()),
+    };
+    Tensor::from_dispatch(Dispatch::lesion_conv_transpose2x2(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch()))
 }

@@ -23,6 +23,7 @@ use burn::tensor::{Bytes, Element};
 
 use super::batch_norm_cpu::{self, Planes};
 use super::conv_cpu::{self, Geometry};
+use super::conv_transpose_cpu::{self, Up};
 use super::resize_cpu::{self, Resize};
 use crate::profile::{self, Kind};
 
@@ -78,6 +79,10 @@ pub trait CpuOps: Backend {
 
     /// Bilinear resize of the last two axes to `size` (PyTorch's `align_corners`).
     fn lesion_resize_bilinear(x: FloatTensor<Self>, size: [usize; 2], align_corners: bool) -> FloatTensor<Self>;
+
+    /// A 2x2 transposed convolution with stride 2 (U-Net's upsampling): weight
+    /// `[in, out, 2, 2]`, bias `[out]`.
+    fn lesion_conv_transpose2x2(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 fn flex<T: Element + bytemuck::Pod>(values: Vec<T>, shape: &[usize], dtype: DType) -> FlexTensor {
@@ -187,6 +192,20 @@ fn resize_forward(x: FlexTensor, size: [usize; 2], align_corners: bool) -> FlexT
     typed!(x, T => flex(resize_cpu::forward::<T>(&r, x.storage()), &[shape[0], shape[1], size[0], size[1]], x.dtype()))
 }
 
+fn up_geometry(x: &[usize], weight: &[usize]) -> Up {
+    Up { batch: x[0], c_in: x[1], c_out: weight[1], size: [x[2], x[3]] }
+}
+
+fn up_forward(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+    let _timer = profile::time(Kind::ConvTranspose);
+    let (x, weight, bias) = (x.to_contiguous(), weight.to_contiguous(), bias.to_contiguous());
+    let u = up_geometry(x.layout().shape(), weight.layout().shape());
+    typed!(x, T => {
+        let y = conv_transpose_cpu::forward::<T>(&u, x.storage(), weight.storage(), bias.storage());
+        flex(y, &[u.batch, u.c_out, 2 * u.size[0], 2 * u.size[1]], x.dtype())
+    })
+}
+
 impl CpuOps for Flex {
     fn lesion_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, options: ConvOptions<2>, relu: bool) -> FlexTensor {
         conv_forward(x, weight, bias, &options, relu)
@@ -198,6 +217,36 @@ impl CpuOps for Flex {
 
     fn lesion_resize_bilinear(x: FlexTensor, size: [usize; 2], align_corners: bool) -> FlexTensor {
         resize_forward(x, size, align_corners)
+    }
+
+    fn lesion_conv_transpose2x2(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        up_forward(x, weight, bias)
+    }
+}
+
+#[derive(Debug)]
+struct UpBackward;
+
+impl Backward<Flex, 3> for UpBackward {
+    /// Input and weight.
+    type State = (NodeId, NodeId);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let _timer = profile::time(Kind::ConvTranspose);
+        let [node_x, node_weight, node_bias] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
+        let x = checkpointer.retrieve_node_output::<FlexTensor>(ops.state.0).to_contiguous();
+        let weight = checkpointer.retrieve_node_output::<FlexTensor>(ops.state.1).to_contiguous();
+        let u = up_geometry(x.layout().shape(), weight.layout().shape());
+        let (dx, dw, db) = typed!(x, T => {
+            let (dx, dw, db) = conv_transpose_cpu::backward::<T>(&u, x.storage(), weight.storage(), grad.storage());
+            (flex(dx, x.layout().shape(), x.dtype()), flex(dw, weight.layout().shape(), x.dtype()), flex(db, &[u.c_out], x.dtype()))
+        });
+        for (node, g) in [(node_x, dx), (node_weight, dw), (node_bias, db)] {
+            if let Some(node) = node {
+                grads.register::<Flex>(node.id, g);
+            }
+        }
     }
 }
 
@@ -345,6 +394,17 @@ impl<C: CheckpointStrategy> CpuOps for Autodiff<Flex, C> {
         };
         // The statistics feed the running averages, never the gradient.
         BatchNormOutput { output, mean: <FloatTensor<Self>>::new(mean), variance: <FloatTensor<Self>>::new(variance) }
+    }
+
+    fn lesion_conv_transpose2x2(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        let run = || up_forward(x.primitive().clone(), weight.primitive().clone(), bias.primitive().clone());
+        match UpBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                prep.finish(state, run())
+            }
+            OpsKind::UnTracked(prep) => prep.finish(run()),
+        }
     }
 
     fn lesion_resize_bilinear(x: FloatTensor<Self>, size: [usize; 2], align_corners: bool) -> FloatTensor<Self> {

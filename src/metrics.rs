@@ -88,14 +88,28 @@ pub fn binarize_probability(probability: &[f32], threshold: f32) -> Vec<bool> {
     probability.iter().map(|&p| p > threshold).collect()
 }
 
-/// Running plain mean of per-image scores.
+/// Running plain mean of per-image scores, and the pixel counts of all images pooled.
 #[derive(Debug, Clone, Default)]
 pub struct MeanScores {
     sum: ImageScores,
     count: usize,
+    pooled: Confusion,
 }
 
 impl MeanScores {
+    /// Adds one image's counts: its scores to the mean, its pixels to the pooled counts.
+    pub fn add(&mut self, c: Confusion) {
+        self.push(c.scores());
+        let p = &mut self.pooled;
+        (p.tp, p.tn, p.fp, p.fn_) = (p.tp + c.tp, p.tn + c.tn, p.fp + c.fp, p.fn_ + c.fn_);
+    }
+
+    /// The pixel counts of every image [`MeanScores::add`]ed, as if one image (dataset-level
+    /// scores, where large photos weigh more).
+    pub fn pooled(&self) -> Confusion {
+        self.pooled
+    }
+
     /// Adds one image's scores.
     pub fn push(&mut self, s: ImageScores) {
         let t = &mut self.sum;
@@ -205,10 +219,14 @@ mod tests {
         assert!(m.mean().is_none());
         // A large perfect image and a small wrong one weigh the same.
         let big = mask(&["########"]);
-        m.push(Confusion::from_masks(&big, &big).scores());
-        m.push(Confusion::from_masks(&mask(&["."]), &mask(&["#"])).scores());
+        m.add(Confusion::from_masks(&big, &big));
+        m.add(Confusion::from_masks(&mask(&["."]), &mask(&["#"])));
         let mean = m.mean().unwrap();
         assert_eq!(m.count(), 2);
         assert!(close(mean.jaccard, 0.5) && close(mean.dice, 0.5) && close(mean.accuracy, 0.5));
+        // Pooled, the big image's 8 right pixels outweigh the small one's wrong pixel.
+        let pooled = m.pooled();
+        assert_eq!((pooled.tp, pooled.tn, pooled.fp, pooled.fn_), (8, 0, 0, 1));
+        assert!(close(pooled.scores().jaccard, 8.0 / 9.0));
     }
 }

@@ -46,24 +46,60 @@ pub fn resize_probability(values: Vec<f32>, from: (u32, u32), to: (u32, u32)) ->
 }
 
 /// Predicts the lesion probability of a photo at its own size. The model runs at
-/// `size x size`; U-Net++ uses `mode`.
-pub async fn predict(model: &Model, photo: &RgbImage, size: u32, mode: InferenceMode, device: &Device) -> Result<Probability, Error> {
+/// `size x size`; U-Net++ uses `mode`; with `tta`, the mean over the input's eight flips and
+/// quarter turns (see [`predict_input`]).
+pub async fn predict(model: &Model, photo: &RgbImage, size: u32, mode: InferenceMode, tta: bool, device: &Device) -> Result<Probability, Error> {
     model.validate_input([1, 3, size as usize, size as usize])?;
-    let values = predict_input(model, input_tensor(photo, size, device), mode).await?;
+    let values = predict_input(model, input_tensor(photo, size, device), mode, tta).await?;
     let (width, height) = photo.dimensions();
     Ok(Probability { width, height, values: resize_probability(values, (size, size), (width, height)) })
 }
 
 /// The lesion probability of every pixel of one model input, read back asynchronously (the
-/// only way WebGPU allows).
+/// only way WebGPU allows). With `tta` (test-time augmentation) the model sees the input in
+/// all eight orientations of the square (flips, transposes: the flips and quarter turns that
+/// training augments with) as one batch, and each probability map is turned back and averaged:
+/// eight times the work for a smoother, usually better mask.
 ///
 /// # Shapes
 /// - x: `[1, 3, size, size]`
 /// - returns: `size * size` values, row-major
-pub async fn predict_input(model: &Model, x: Tensor<4>, mode: InferenceMode) -> Result<Vec<f32>, Error> {
-    let logits = model.predict(x, mode);
-    let data = sigmoid(logits).into_data_async().await.map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
+pub async fn predict_input(model: &Model, x: Tensor<4>, mode: InferenceMode, tta: bool) -> Result<Vec<f32>, Error> {
+    let prob = if tta {
+        let views: Vec<Tensor<4>> = (0..ORIENTATIONS).map(|k| orient(x.clone(), k)).collect();
+        let prob = sigmoid(model.predict(Tensor::cat(views, 0), mode));
+        let back = (0..ORIENTATIONS).map(|k| unorient(prob.clone().narrow(0, k, 1), k));
+        back.reduce(|a, b| a + b).expect("eight views").div_scalar(ORIENTATIONS as f64)
+    } else {
+        sigmoid(model.predict(x, mode))
+    };
+    let data = prob.into_data_async().await.map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
     data.try_to_vec::<f32>().map_err(|e| Error::Invalid(format!("{e:?}")))
+}
+
+/// The orientations of a square that test-time augmentation averages over.
+const ORIENTATIONS: usize = 8;
+
+/// Orientation `k` of a batch of square images: bit 2 transposes, bits 0 and 1 then flip the
+/// width and the height.
+fn orient(x: Tensor<4>, k: usize) -> Tensor<4> {
+    let x = if k & 4 != 0 { x.swap_dims(2, 3) } else { x };
+    flip(x, k)
+}
+
+/// The inverse of [`orient`]: flips are their own inverse, and undone before the transpose.
+fn unorient(x: Tensor<4>, k: usize) -> Tensor<4> {
+    let x = flip(x, k);
+    if k & 4 != 0 { x.swap_dims(2, 3) } else { x }
+}
+
+fn flip(x: Tensor<4>, k: usize) -> Tensor<4> {
+    match k & 3 {
+        0 => x,
+        1 => x.flip([3]),
+        2 => x.flip([2]),
+        _ => x.flip([2, 3]),
+    }
 }
 
 /// Overlay colours, the same as the page's (`www/render.js`): a two-tone outline, dark outside
@@ -103,6 +139,36 @@ pub fn overlay(photo: &RgbImage, mask: &GrayImage, opacity: f32) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn orientations_are_eight_distinct_and_undone() {
+        let x = Tensor::<4>::from_data(TensorData::new((0..9).map(|v| v as f32).collect::<Vec<_>>(), [1, 1, 3, 3]), &Device::flex());
+        let mut seen = Vec::new();
+        for k in 0..ORIENTATIONS {
+            let o = orient(x.clone(), k);
+            assert_eq!(unorient(o.clone(), k).into_data(), x.clone().into_data(), "orientation {k}");
+            seen.push(o.into_data().try_to_vec::<f32>().unwrap());
+        }
+        seen.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        seen.dedup();
+        assert_eq!(seen.len(), 8);
+    }
+
+    #[test]
+    fn test_time_augmentation_turns_with_the_photo() {
+        // Averaged over all orientations, the prediction of a turned photo is the turned
+        // prediction: only true when every view is turned back right. Without TTA it is not.
+        let device = Device::flex();
+        let model = Model::init(crate::Architecture::UNet, crate::Preset::Web, &device).valid();
+        let x = Tensor::<4>::random([1, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let turn = |v: Vec<f32>| orient(Tensor::<4>::from_data(TensorData::new(v, [1, 1, 32, 32]), &device), 5).into_data().try_to_vec::<f32>().unwrap();
+        let run = |x: Tensor<4>, tta| pollster::block_on(predict_input(&model, x, InferenceMode::Accurate, tta)).unwrap();
+        let gap = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+        let with = gap(&run(orient(x.clone(), 5), true), &turn(run(x.clone(), true)));
+        let without = gap(&run(orient(x.clone(), 5), false), &turn(run(x, false)));
+        assert!(with < 1e-5, "with TTA the turned prediction differs by {with}");
+        assert!(without > 1e-4, "without TTA a fresh model is not turn-invariant ({without})");
+    }
 
     #[test]
     fn probability_is_resized_back_to_the_photo() {

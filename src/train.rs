@@ -7,7 +7,7 @@
 
 use std::io::{Cursor, Read, Write};
 
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::activation::sigmoid;
@@ -44,6 +44,35 @@ pub struct TrainConfig {
     /// Fraction of ids held out for validation (see [`crate::data::validation_ids`]).
     #[serde(default = "default_val_fraction")]
     pub val_fraction: f64,
+    /// How the learning rate changes over the run.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// AdamW's decoupled weight decay; 0 trains with the report's plain Adam.
+    #[serde(default)]
+    pub weight_decay: f64,
+}
+
+/// A learning-rate schedule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// The same rate throughout (the report's).
+    #[default]
+    Constant,
+    /// A linear warm-up over the first epoch (at most a tenth of the run), then a cosine decay
+    /// to 1% of the rate at the last step.
+    Cosine,
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "constant" => Ok(Schedule::Constant),
+            "cosine" => Ok(Schedule::Cosine),
+            _ => Err(Error::Invalid(format!("unknown learning-rate schedule '{s}': expected constant or cosine"))),
+        }
+    }
 }
 
 fn default_val_fraction() -> f64 {
@@ -65,6 +94,28 @@ impl TrainConfig {
             seed: 0,
             size: 256,
             val_fraction: default_val_fraction(),
+            schedule: Schedule::Constant,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// The learning rate of step `step` (from 0) of epoch `epoch` (from 1), in an epoch of
+    /// `steps` steps.
+    pub fn learning_rate_at(&self, epoch: usize, step: usize, steps: usize) -> f64 {
+        match self.schedule {
+            Schedule::Constant => self.learning_rate,
+            Schedule::Cosine => {
+                let total = (self.epochs * steps).max(1) as f64;
+                let t = ((epoch.max(1) - 1) * steps + step) as f64;
+                let warmup = (steps as f64).min(total / 10.0).max(1.0);
+                if t < warmup {
+                    self.learning_rate * (t + 1.0) / warmup
+                } else {
+                    let progress = ((t - warmup) / (total - warmup).max(1.0)).min(1.0);
+                    let floor = 0.01 * self.learning_rate;
+                    floor + (self.learning_rate - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+                }
+            }
         }
     }
 
@@ -91,6 +142,10 @@ pub struct EpochRecord {
     pub val_iou: Option<f64>,
     /// Mean per-image Dice on validation data at the training resolution.
     pub val_dice: Option<f64>,
+    /// Mean per-image thresholded Jaccard (ISIC 2018's ranking score) on validation data at the
+    /// training resolution.
+    #[serde(default)]
+    pub val_threshold_jaccard: Option<f64>,
 }
 
 /// What the training loop reports.
@@ -196,7 +251,8 @@ impl Trainer {
         // `valid` then `train` gives fresh leaf parameters on the autodiff device, wherever the
         // model came from.
         let model = model.valid().to_device(&inner).train();
-        Ok(Self { model: Some(model), optim: adam(), config, history: Vec::new(), device, step_hook: None })
+        let optim = optimizer(&config);
+        Ok(Self { model: Some(model), optim, config, history: Vec::new(), device, step_hook: None })
     }
 
     /// The model as it is now.
@@ -246,7 +302,8 @@ impl Trainer {
                     return Err(TrainError::NonFinite { epoch, step: i + 1, value });
                 }
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
-                self.model = Some(self.optim.step(self.config.learning_rate, model, grads));
+                let lr = self.config.learning_rate_at(epoch, i, steps);
+                self.model = Some(self.optim.step(lr, model, grads));
                 total += value;
                 let mut flow = progress(Progress::Step { epoch, step: i + 1, steps, loss: value });
                 if flow == Flow::Continue {
@@ -274,6 +331,7 @@ impl Trainer {
                 val_loss,
                 val_iou: scores.map(|s| s.jaccard),
                 val_dice: scores.map(|s| s.dice),
+                val_threshold_jaccard: scores.map(|s| s.threshold_jaccard),
             };
             self.history.push(record.clone());
             if progress(Progress::Epoch(record)) == Flow::Stop && self.history.len() < self.config.epochs {
@@ -349,16 +407,20 @@ impl Trainer {
         let model = template.try_load_record(record).map_err(|e| bad(e.to_string()))?;
         // A checkpoint written from WebGPU may hold no optimiser state (see `checkpoint_async`).
         let optim = match read("optimizer.bpk") {
-            Ok(bytes) => adam().from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes)).map_err(|e| bad(e.to_string()))?,
-            Err(_) => adam(),
+            Ok(bytes) => optimizer(&config).from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes)).map_err(|e| bad(e.to_string()))?,
+            Err(_) => optimizer(&config),
         };
         Ok(Self { model: Some(model.train()), optim, config, history, device, step_hook: None })
     }
 }
 
-fn adam() -> ModuleOptimizer {
+fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
     // PyTorch's epsilon, so that runs compare with the report's.
-    AdamConfig::new().with_epsilon(1e-8).init()
+    if config.weight_decay > 0.0 {
+        AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(config.weight_decay as f32).init()
+    } else {
+        AdamConfig::new().with_epsilon(1e-8).init()
+    }
 }
 
 /// Mean loss (eval mode) and per-image ISIC scores at the data's resolution; U-Net++ predicts
@@ -383,8 +445,28 @@ pub async fn evaluate(model: &Model, data: &Dataset, loss: LossKind, batch_size:
         for i in 0..batch.len() {
             let pred: Vec<bool> = p[i * per..(i + 1) * per].iter().map(|&v| v > 0.5).collect();
             let truth: Vec<bool> = t[i * per..(i + 1) * per].iter().map(|&v| v > 0.5).collect();
-            scores.push(Confusion::from_masks(&pred, &truth).scores());
+            scores.add(Confusion::from_masks(&pred, &truth));
         }
     }
     Ok((total / data.len().max(1) as f64, scores))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_schedule_warms_up_peaks_and_decays_to_a_hundredth() {
+        let mut config = TrainConfig::report(Architecture::UNet, Preset::Web);
+        config.epochs = 20;
+        assert_eq!(config.learning_rate_at(3, 5, 100), 1e-3, "constant by default");
+        config.schedule = Schedule::Cosine;
+        let rates: Vec<f64> = (1..=20).flat_map(|e| (0..100).map(move |s| (e, s))).map(|(e, s)| config.learning_rate_at(e, s, 100)).collect();
+        assert!((rates[0] - 1e-5).abs() < 1e-12, "the first step is a hundredth of the peak: {}", rates[0]);
+        assert!(rates[..100].windows(2).all(|w| w[1] > w[0]), "rises through the first epoch");
+        assert!((rates[99] - 1e-3).abs() < 1e-12 && (rates[100] - 1e-3).abs() < 1e-9, "peaks after the warm-up");
+        assert!(rates[100..].windows(2).all(|w| w[1] <= w[0]), "then only falls");
+        assert!((rates[1999] - 1e-5).abs() < 1e-9, "ends at 1% of the peak: {}", rates[1999]);
+        assert!((rates[1050] - 0.505e-3).abs() < 1e-5, "halfway down at the midpoint: {}", rates[1050]);
+    }
 }

@@ -209,7 +209,9 @@ export class LesionLab {
   /**
    * Segments a photo (Blob | File | ImageBitmap | ImageData | HTMLImageElement).
    * `options.threshold` (default 0.5); `options.mode`: 'accurate' | 'fast' (U-Net++ only;
-   * `options.level` 1-4, default 2). Resolves to `{ width, height, mask, probability, ms }`
+   * `options.level` 1-4, default 2); `options.tta`: average the model over the photo's eight
+   * flips and quarter turns (test-time augmentation: eight times the model time, a steadier
+   * mask; default false). Resolves to `{ width, height, mask, probability, ms }`
    * at the photo's own size: `mask` is 0 or 255 per pixel, `probability` in [0, 1]. `check`
    * says whether the photo looks like dermoscopy: `{ looksLikeDermoscopy, warning, reasons,
    * saturation, detail, offSkin }`; on anything else the mask means nothing.
@@ -219,7 +221,7 @@ export class LesionLab {
     if (!(threshold >= 0 && threshold <= 1)) throw new Error(`threshold must be between 0 and 1, got ${threshold}`);
     await this.#ready();
     const { source: s, transfer } = await transferable(source);
-    return this.#call('segment', { source: s, name: sourceName(source), threshold, mode: parseMode(options) }, transfer);
+    return this.#call('segment', { source: s, name: sourceName(source), threshold, mode: parseMode(options), tta: Boolean(options.tta) }, transfer);
   }
 
   /**

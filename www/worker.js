@@ -111,12 +111,12 @@ function requireSession() {
   return session;
 }
 
-async function segment({ source, name, threshold, mode }) {
+async function segment({ source, name, threshold, mode, tta }) {
   const s = requireSession();
   const t0 = performance.now();
   const { rgba, width, height } = await decodePixels(source, name);
   const decodeMs = performance.now() - t0;
-  const r = await s.segment(rgba, width, height, mode);
+  const r = await s.segment(rgba, width, height, mode, Boolean(tta));
   const t1 = performance.now();
   const probability = r.probability;
   const mask = thresholdMask(probability, threshold);

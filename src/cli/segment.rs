@@ -38,6 +38,10 @@ pub struct SegmentArgs {
     /// U-Net++ fast mode level 1-4 instead of the accurate mode.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
     fast: Option<u8>,
+    /// Test-time augmentation: average the model over the input's eight flips and quarter
+    /// turns (eight times the work; see the model card for what it gains).
+    #[arg(long)]
+    tta: bool,
 }
 
 /// `ISIC_NNNNNNN_segmentation.png` for ISIC photos, else `<stem>_segmentation.png`.
@@ -58,7 +62,7 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
         let name = path.display().to_string();
         let result = (|| -> Result<(), Error> {
             let photo = decode_image(&read(path)?, &name)?;
-            let probability = pollster::block_on(predict(&model, &photo, size as u32, mode, &device))?;
+            let probability = pollster::block_on(predict(&model, &photo, size as u32, mode, args.tta, &device))?;
             let mask = probability.mask(args.threshold);
             let target = args.out.join(mask_name(path));
             write_atomic(&target, &png(&image::DynamicImage::ImageLuma8(mask.clone()))?)?;

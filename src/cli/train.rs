@@ -7,7 +7,7 @@ use burn::prelude::*;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lesionlab::data::{Augmentation, dir_sources, load_pairs, split_by_id};
-use lesionlab::train::{Flow, Outcome, Progress, TrainConfig, Trainer};
+use lesionlab::train::{Flow, Outcome, Progress, Schedule, TrainConfig, Trainer};
 use lesionlab::{Architecture, Error, Model, Preset, weights};
 
 /// Options of `lesionlab train`.
@@ -42,9 +42,20 @@ pub struct TrainArgs {
     /// Weight of the Dice term of the loss (default: 0.2 for U-Net++, 0 = plain BCE otherwise, as in the report).
     #[arg(long)]
     dice_weight: Option<f64>,
-    /// Train without flips, rotations and colour jitter.
+    /// Train without flips, rotations and colour jitter (the same as --augment none).
     #[arg(long)]
     no_augment: bool,
+    /// Augmentation: none; basic (flips, quarter turns, mild colour jitter: what the page
+    /// fine-tunes with); strong (also any angle, zoom and crop, aspect ratio, hue, blur).
+    #[arg(long, default_value = "basic")]
+    augment: AugmentLevel,
+    /// Learning-rate schedule: constant (the report's) or cosine (one epoch of warm-up, then a
+    /// cosine decay to 1% of --lr).
+    #[arg(long, default_value = "constant")]
+    schedule: Schedule,
+    /// AdamW weight decay (0: the report's plain Adam).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
     /// Seed of the split, shuffling and augmentation.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -57,6 +68,14 @@ pub struct TrainArgs {
     /// Resume from a checkpoint written by an earlier run.
     #[arg(long)]
     resume: Option<PathBuf>,
+}
+
+/// How much `train` augments.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AugmentLevel {
+    None,
+    Basic,
+    Strong,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
@@ -98,7 +117,13 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             config.size = args.size;
             config.seed = args.seed;
             config.val_fraction = args.val_fraction.unwrap_or(0.2);
-            config.augmentation = (!args.no_augment).then(Augmentation::default);
+            config.augmentation = match (args.no_augment, args.augment) {
+                (true, _) | (_, AugmentLevel::None) => None,
+                (_, AugmentLevel::Basic) => Some(Augmentation::default()),
+                (_, AugmentLevel::Strong) => Some(Augmentation::strong()),
+            };
+            config.schedule = args.schedule;
+            config.weight_decay = args.weight_decay;
             if let Some(w) = args.dice_weight {
                 config.dice_weight = w;
             }
@@ -123,9 +148,10 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     }
     let (train, val) = split_by_id(samples, config.val_fraction, config.seed);
     eprintln!(
-        "{} pairs found, {} loaded, {} files skipped; {} for training, {} for validation; {} {} at {}x{}, batch {}, lr {}",
+        "{} pairs found, {} loaded, {} files skipped; {} for training, {} for validation; {} {} at {}x{}, batch {}, lr {} ({:?}), weight decay {}",
         report.paired, report.loaded, report.skipped.len(), train.len(), val.len(),
-        trainer.model().architecture().display_name(), config.preset, config.size, config.size, config.batch_size, config.learning_rate
+        trainer.model().architecture().display_name(), config.preset, config.size, config.size, config.batch_size, config.learning_rate,
+        config.schedule, config.weight_decay
     );
 
     let steps = train.len().div_ceil(config.batch_size) as u64;
@@ -152,12 +178,14 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             Progress::Epoch(r) => {
                 bar.reset();
                 println!(
-                    "epoch {} train_loss {:.4} val_loss {:.4} val_iou {:.4} val_dice {:.4} elapsed_s {:.0}",
+                    "epoch {} train_loss {:.4} val_loss {:.4} val_iou {:.4} val_dice {:.4} val_tj {:.4} lr {:.2e} elapsed_s {:.0}",
                     r.epoch,
                     r.train_loss,
                     r.val_loss.unwrap_or(f64::NAN),
                     r.val_iou.unwrap_or(f64::NAN),
                     r.val_dice.unwrap_or(f64::NAN),
+                    r.val_threshold_jaccard.unwrap_or(f64::NAN),
+                    config.learning_rate_at(r.epoch, steps as usize - 1, steps as usize),
                     start.elapsed().as_secs_f64()
                 );
                 Flow::Stop

@@ -333,7 +333,7 @@ impl FineTune {
                 for (key, model) in [("before", start.as_ref()), ("after", Some(&now))] {
                     let Some(model) = model else { continue };
                     let x = crate::segment::input_tensor(&sample.image, size, &session.device);
-                    let p = predict_input(model, x, InferenceMode::Accurate).await.map_err(js_error)?;
+                    let p = predict_input(model, x, InferenceMode::Accurate, false).await.map_err(js_error)?;
                     let mask: Vec<u8> = p.iter().map(|&v| if v > 0.5 { 255 } else { 0 }).collect();
                     set(&item, key, &Uint8Array::from(&mask[..]))?;
                 }

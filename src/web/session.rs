@@ -159,8 +159,9 @@ impl Session {
 
     /// The lesion probability of every pixel of an RGBA photo, at the photo's size.
     /// Resolves to `{ probability: Float32Array, check, ms: { preprocess, model, postprocess } }`,
-    /// `check` saying whether the photo looks like dermoscopy ([`crate::photo_check`]).
-    pub fn segment(&self, rgba: Vec<u8>, width: u32, height: u32, mode: String) -> Promise {
+    /// `check` saying whether the photo looks like dermoscopy ([`crate::photo_check`]); `tta`
+    /// averages over the eight orientations ([`predict_input`]).
+    pub fn segment(&self, rgba: Vec<u8>, width: u32, height: u32, mode: String, tta: bool) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let t0 = now();
@@ -175,7 +176,7 @@ impl Session {
             let check = check_photo(&small);
             let x = input_tensor(&small, size, &inner.device);
             let t1 = now();
-            let values = predict_input(&model, x, mode).await.map_err(js_error)?;
+            let values = predict_input(&model, x, mode, tta).await.map_err(js_error)?;
             let t2 = now();
             let values = resize_probability(values, (size, size), (width, height));
             let out = Object::new();

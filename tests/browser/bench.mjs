@@ -11,7 +11,7 @@ const REPEATS = Number(process.env.REPEATS || 5);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
 
-async function segmentTimes(webgpu, repeats) {
+export async function segmentTimes(webgpu, repeats) {
   const server = await serve();
   const browser = await launch({ webgpu });
   try {
@@ -23,17 +23,20 @@ async function segmentTimes(webgpu, repeats) {
       canvas.getContext('2d').drawImage(bitmap, 0, 0, 1024, 768);
       const photo = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
       const rows = {};
-      for (const [name, model, mode] of [['U-Net', 'unet', 'accurate'], ['U-Net++ accurate', 'unetpp', 'accurate'], ['U-Net++ fast L2', 'unetpp', 'fast'], ['PSPNet', 'pspnet', 'accurate']]) {
+      const runs = [['U-Net', 'unet', { mode: 'accurate' }], ['U-Net++ accurate', 'unetpp', { mode: 'accurate' }],
+        ['U-Net++ accurate, TTA (8 views)', 'unetpp', { mode: 'accurate', tta: true }],
+        ['U-Net++ fast L2', 'unetpp', { mode: 'fast' }], ['PSPNet', 'pspnet', { mode: 'accurate' }]];
+      for (const [name, model, options] of runs) {
         const t0 = performance.now();
         const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu' });
         const createMs = performance.now() - t0;
         const t1 = performance.now();
-        await lab.segment(photo, { mode }); // warm-up (WebGPU compiles its shaders here)
+        await lab.segment(photo, options); // warm-up (WebGPU compiles its shaders here)
         const firstMs = performance.now() - t1;
         const total = [], modelMs = [];
         for (let i = 0; i < repeats; i++) {
           const t = performance.now();
-          const r = await lab.segment(photo, { mode });
+          const r = await lab.segment(photo, options);
           total.push(performance.now() - t);
           modelMs.push(r.ms.model);
         }

@@ -51,6 +51,8 @@ export async function launch({ webgpu = false } = {}) {
     '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions',
   ];
   if (webgpu) args.push('--enable-unsafe-webgpu', '--enable-unsafe-swiftshader');
+  // Extra switches for experiments, e.g. CHROMIUM_FLAGS='--js-flags=--no-liftoff'.
+  if (process.env.CHROMIUM_FLAGS) args.push(...process.env.CHROMIUM_FLAGS.split(' ').filter(Boolean));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args, timeout: 60_000,
     viewport: { width: 1280, height: 900 }, acceptDownloads: true,

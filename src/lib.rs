@@ -14,9 +14,9 @@ pub mod photo_check;
 pub mod profile;
 pub mod segment;
 pub mod train;
-pub mod weights;
 #[cfg(target_family = "wasm")]
 pub mod web;
+pub mod weights;
 
 pub use error::Error;
 pub use model::{Architecture, InferenceMode, Model, Preset};

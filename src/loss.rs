@@ -30,7 +30,12 @@ pub fn dice_loss<const D: usize>(logits: Tensor<D>, target: Tensor<D>) -> Tensor
     let p = sigmoid(logits);
     let intersection = (p.clone() * target.clone()).sum();
     let total = p.sum() + target.sum();
-    intersection.mul_scalar(2.0).add_scalar(DICE_EPS).div(total.add_scalar(DICE_EPS)).neg().add_scalar(1.0)
+    intersection
+        .mul_scalar(2.0)
+        .add_scalar(DICE_EPS)
+        .div(total.add_scalar(DICE_EPS))
+        .neg()
+        .add_scalar(1.0)
 }
 
 /// Which loss a training run minimises.
@@ -49,7 +54,10 @@ pub enum LossKind {
 
 impl LossKind {
     /// The report's combined loss: 0.2 Dice + 0.8 BCE.
-    pub const REPORT_COMBINED: LossKind = LossKind::Combined { dice: 0.2, bce: 0.8 };
+    pub const REPORT_COMBINED: LossKind = LossKind::Combined {
+        dice: 0.2,
+        bce: 0.8,
+    };
 
     /// The loss of one output head.
     ///
@@ -60,7 +68,8 @@ impl LossKind {
         match *self {
             LossKind::Bce => bce_with_logits(logits, target),
             LossKind::Combined { dice, bce } => {
-                dice_loss(logits.clone(), target.clone()).mul_scalar(dice) + bce_with_logits(logits, target).mul_scalar(bce)
+                dice_loss(logits.clone(), target.clone()).mul_scalar(dice)
+                    + bce_with_logits(logits, target).mul_scalar(bce)
             }
         }
     }
@@ -114,12 +123,18 @@ mod tests {
     #[test]
     fn bce_is_finite_and_exact_for_huge_logits() {
         // Confidently right costs nothing, confidently wrong costs |x|.
-        let loss = scalar(bce_with_logits(t(&[1000.0, -1000.0, 1000.0]), t(&[1.0, 0.0, 0.0])));
+        let loss = scalar(bce_with_logits(
+            t(&[1000.0, -1000.0, 1000.0]),
+            t(&[1.0, 0.0, 0.0]),
+        ));
         assert!((loss - 1000.0 / 3.0).abs() < 1e-3, "{loss}");
         let device = Device::flex().autodiff();
         let x = Tensor::<1>::from_floats([1000.0, -1000.0], &device).require_grad();
         let y = Tensor::<1>::from_floats([0.0, 0.0], &device);
-        let g = x.grad(&bce_with_logits(x.clone(), y).backward()).unwrap().into_data();
+        let g = x
+            .grad(&bce_with_logits(x.clone(), y).backward())
+            .unwrap()
+            .into_data();
         let g = g.try_to_vec::<f32>().unwrap();
         assert!((g[0] - 0.5).abs() < 1e-6 && g[1].abs() < 1e-6, "{g:?}");
     }
@@ -141,9 +156,14 @@ mod tests {
         let a = Tensor::<4>::from_floats([[[[0.5, -1.0], [2.0, 0.1]]]], &device);
         let b = Tensor::<4>::from_floats([[[[-0.3, 1.0], [0.0, 3.0]]]], &device);
         let y = Tensor::<4>::from_floats([[[[1.0, 0.0], [1.0, 1.0]]]], &device);
-        let la = 0.3 * scalar(dice_loss(a.clone(), y.clone())) + 0.7 * scalar(bce_with_logits(a.clone(), y.clone()));
-        let lb = 0.3 * scalar(dice_loss(b.clone(), y.clone())) + 0.7 * scalar(bce_with_logits(b.clone(), y.clone()));
-        let kind = LossKind::Combined { dice: 0.3, bce: 0.7 };
+        let la = 0.3 * scalar(dice_loss(a.clone(), y.clone()))
+            + 0.7 * scalar(bce_with_logits(a.clone(), y.clone()));
+        let lb = 0.3 * scalar(dice_loss(b.clone(), y.clone()))
+            + 0.7 * scalar(bce_with_logits(b.clone(), y.clone()));
+        let kind = LossKind::Combined {
+            dice: 0.3,
+            bce: 0.7,
+        };
         assert!((scalar(kind.head_loss(a.clone(), y.clone())) - la).abs() < 1e-6);
         assert!((scalar(kind.loss(vec![a, b], y)) - (la + lb) / 2.0).abs() < 1e-6);
     }

@@ -32,7 +32,11 @@ impl Confusion {
     /// # Panics
     /// If the lengths differ: scoring masks of different sizes is a caller's bug.
     pub fn from_masks(prediction: &[bool], truth: &[bool]) -> Self {
-        assert_eq!(prediction.len(), truth.len(), "prediction and truth masks differ in size");
+        assert_eq!(
+            prediction.len(),
+            truth.len(),
+            "prediction and truth masks differ in size"
+        );
         let mut c = Confusion::default();
         for (&p, &t) in prediction.iter().zip(truth) {
             match (p, t) {
@@ -47,7 +51,12 @@ impl Confusion {
 
     /// The six ISIC scores, with the scorer's conventions for empty denominators.
     pub fn scores(&self) -> ImageScores {
-        let (tp, tn, fp, fn_) = (self.tp as f64, self.tn as f64, self.fp as f64, self.fn_ as f64);
+        let (tp, tn, fp, fn_) = (
+            self.tp as f64,
+            self.tn as f64,
+            self.fp as f64,
+            self.fn_ as f64,
+        );
         let ratio = |num: f64, den: f64| if den == 0.0 { 1.0 } else { num / den };
         let jaccard = ratio(tp, tp + fp + fn_);
         ImageScores {
@@ -55,7 +64,11 @@ impl Confusion {
             sensitivity: ratio(tp, tp + fn_),
             specificity: ratio(tn, tn + fp),
             jaccard,
-            threshold_jaccard: if jaccard >= JACCARD_THRESHOLD { jaccard } else { 0.0 },
+            threshold_jaccard: if jaccard >= JACCARD_THRESHOLD {
+                jaccard
+            } else {
+                0.0
+            },
             dice: ratio(2.0 * tp, 2.0 * tp + fp + fn_),
         }
     }
@@ -150,7 +163,9 @@ mod tests {
     use super::*;
 
     fn mask(rows: &[&str]) -> Vec<bool> {
-        rows.iter().flat_map(|r| r.chars().map(|c| c == '#')).collect()
+        rows.iter()
+            .flat_map(|r| r.chars().map(|c| c == '#'))
+            .collect()
     }
 
     fn close(a: f64, b: f64) -> bool {
@@ -163,7 +178,15 @@ mod tests {
         let truth = mask(&["##..", "##..", "##..", "...."]);
         let pred = mask(&[".#..", "##..", "#.#.", "...."]);
         let c = Confusion::from_masks(&pred, &truth);
-        assert_eq!(c, Confusion { tp: 4, tn: 9, fp: 1, fn_: 2 });
+        assert_eq!(
+            c,
+            Confusion {
+                tp: 4,
+                tn: 9,
+                fp: 1,
+                fn_: 2
+            }
+        );
         let s = c.scores();
         assert!(close(s.accuracy, 13.0 / 16.0));
         assert!(close(s.sensitivity, 4.0 / 6.0));
@@ -185,7 +208,17 @@ mod tests {
     fn empty_truth_and_empty_prediction_score_perfectly() {
         let empty = mask(&["....", "...."]);
         let s = Confusion::from_masks(&empty, &empty).scores();
-        assert_eq!(s, ImageScores { accuracy: 1.0, sensitivity: 1.0, specificity: 1.0, jaccard: 1.0, threshold_jaccard: 1.0, dice: 1.0 });
+        assert_eq!(
+            s,
+            ImageScores {
+                accuracy: 1.0,
+                sensitivity: 1.0,
+                specificity: 1.0,
+                jaccard: 1.0,
+                threshold_jaccard: 1.0,
+                dice: 1.0
+            }
+        );
     }
 
     #[test]
@@ -193,7 +226,10 @@ mod tests {
         let truth = mask(&["....", "...."]);
         let pred = mask(&["#...", "...."]);
         let s = Confusion::from_masks(&pred, &truth).scores();
-        assert!(close(s.sensitivity, 1.0), "no positive pixels: sensitivity 1");
+        assert!(
+            close(s.sensitivity, 1.0),
+            "no positive pixels: sensitivity 1"
+        );
         assert!(close(s.specificity, 7.0 / 8.0));
         assert!(close(s.jaccard, 0.0) && close(s.dice, 0.0));
     }
@@ -203,14 +239,23 @@ mod tests {
         let truth = mask(&["####"]);
         let pred = mask(&["##.."]);
         let s = Confusion::from_masks(&pred, &truth).scores();
-        assert!(close(s.specificity, 1.0), "no negative pixels: specificity 1");
+        assert!(
+            close(s.specificity, 1.0),
+            "no negative pixels: specificity 1"
+        );
         assert!(close(s.sensitivity, 0.5) && close(s.jaccard, 0.5) && close(s.dice, 2.0 / 3.0));
     }
 
     #[test]
     fn binarisation_thresholds_are_strict() {
-        assert_eq!(binarize_mask(&[0, 128, 129, 255]), vec![false, false, true, true]);
-        assert_eq!(binarize_probability(&[0.49, 0.5, 0.51], 0.5), vec![false, false, true]);
+        assert_eq!(
+            binarize_mask(&[0, 128, 129, 255]),
+            vec![false, false, true, true]
+        );
+        assert_eq!(
+            binarize_probability(&[0.49, 0.5, 0.51], 0.5),
+            vec![false, false, true]
+        );
     }
 
     #[test]

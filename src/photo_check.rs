@@ -58,7 +58,11 @@ pub struct PhotoCheck {
 /// given at its own size or already squashed to the model's input, as `segment` and the page
 /// do (the statistics change by little: `check-photos --size` measures both).
 pub fn check_photo(photo: &RgbImage) -> PhotoCheck {
-    let small = if photo.dimensions() == (SIDE, SIDE) { photo.clone() } else { resize(photo, SIDE, SIDE, FilterType::Triangle) };
+    let small = if photo.dimensions() == (SIDE, SIDE) {
+        photo.clone()
+    } else {
+        resize(photo, SIDE, SIDE, FilterType::Triangle)
+    };
     let n = (SIDE * SIDE) as f32;
     let mut saturation = 0.0;
     let mut off_skin = 0.0;
@@ -78,7 +82,8 @@ pub fn check_photo(photo: &RgbImage) -> PhotoCheck {
     for y in 0..side - 1 {
         for x in 0..side - 1 {
             let here = luma[y * side + x];
-            detail += (luma[y * side + x + 1] - here).abs() + (luma[(y + 1) * side + x] - here).abs();
+            detail +=
+                (luma[y * side + x + 1] - here).abs() + (luma[(y + 1) * side + x] - here).abs();
         }
     }
     let (saturation, off_skin) = (saturation / n, off_skin / n);
@@ -90,10 +95,15 @@ pub fn check_photo(photo: &RgbImage) -> PhotoCheck {
         reasons.push("its colours are more vivid than skin".to_string());
     }
     if detail > MAX_DETAIL {
-        reasons.push("it has sharp detail everywhere, like a scene, not a close-up of skin".to_string());
+        reasons.push(
+            "it has sharp detail everywhere, like a scene, not a close-up of skin".to_string(),
+        );
     }
     if off_skin > MAX_OFF_SKIN {
-        reasons.push(format!("{:.0}% of it is green, blue or violet, which skin is not", off_skin * 100.0));
+        reasons.push(format!(
+            "{:.0}% of it is green, blue or violet, which skin is not",
+            off_skin * 100.0
+        ));
     }
     let warning = (!reasons.is_empty()).then(|| {
         format!(
@@ -102,7 +112,14 @@ pub fn check_photo(photo: &RgbImage) -> PhotoCheck {
             reasons.join("; ")
         )
     });
-    PhotoCheck { looks_like_dermoscopy: reasons.is_empty(), warning, reasons, saturation, detail, off_skin }
+    PhotoCheck {
+        looks_like_dermoscopy: reasons.is_empty(),
+        warning,
+        reasons,
+        saturation,
+        detail,
+        off_skin,
+    }
 }
 
 /// Hue in degrees, 0..360.
@@ -127,16 +144,22 @@ mod tests {
     use image::Rgb;
 
     fn photo(name: &str) -> RgbImage {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name);
         crate::data::decode_image(&std::fs::read(&path).unwrap(), name).unwrap()
     }
 
     #[test]
     fn real_dermoscopy_photos_pass() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/isic-fixture/ISIC2018_Task1-2_Training_Input");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/isic-fixture/ISIC2018_Task1-2_Training_Input");
         let mut seen = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
-            let name = format!("isic-fixture/ISIC2018_Task1-2_Training_Input/{}", entry.unwrap().file_name().to_string_lossy());
+            let name = format!(
+                "isic-fixture/ISIC2018_Task1-2_Training_Input/{}",
+                entry.unwrap().file_name().to_string_lossy()
+            );
             let check = check_photo(&photo(&name));
             assert!(check.looks_like_dermoscopy, "{name}: {check:?}");
             assert_eq!(check.warning, None);
@@ -151,7 +174,10 @@ mod tests {
             let check = check_photo(&photo(&format!("not-dermoscopy/{name}")));
             assert!(!check.looks_like_dermoscopy, "{name}: {check:?}");
             let warning = check.warning.unwrap();
-            assert!(warning.starts_with("This does not look like a dermoscopy photo ("), "{warning}");
+            assert!(
+                warning.starts_with("This does not look like a dermoscopy photo ("),
+                "{warning}"
+            );
         }
     }
 
@@ -162,21 +188,48 @@ mod tests {
             Rgb([v, v, v])
         });
         let c = check_photo(&grey);
-        assert!(c.saturation < 0.01 && c.reasons == ["it is almost grey"], "{c:?}");
+        assert!(
+            c.saturation < 0.01 && c.reasons == ["it is almost grey"],
+            "{c:?}"
+        );
 
         // Blue sky over green grass, smooth: only the off-skin colours are wrong.
-        let landscape = RgbImage::from_fn(120, 90, |_, y| if y < 50 { Rgb([90, 150, 230]) } else { Rgb([70, 160, 60]) });
+        let landscape = RgbImage::from_fn(120, 90, |_, y| {
+            if y < 50 {
+                Rgb([90, 150, 230])
+            } else {
+                Rgb([70, 160, 60])
+            }
+        });
         let c = check_photo(&landscape);
-        assert!(c.off_skin > 0.95 && c.reasons.len() == 1 && c.reasons[0].starts_with("100% of it is green"), "{c:?}");
+        assert!(
+            c.off_skin > 0.95
+                && c.reasons.len() == 1
+                && c.reasons[0].starts_with("100% of it is green"),
+            "{c:?}"
+        );
 
-        let checkerboard = RgbImage::from_fn(64, 64, |x, y| if (x + y) % 2 == 0 { Rgb([200, 150, 130]) } else { Rgb([90, 60, 40]) });
+        let checkerboard = RgbImage::from_fn(64, 64, |x, y| {
+            if (x + y) % 2 == 0 {
+                Rgb([200, 150, 130])
+            } else {
+                Rgb([90, 60, 40])
+            }
+        });
         let c = check_photo(&checkerboard);
-        assert!(c.detail > 0.3 && c.reasons.iter().any(|r| r.contains("sharp detail")), "{c:?}");
+        assert!(
+            c.detail > 0.3 && c.reasons.iter().any(|r| r.contains("sharp detail")),
+            "{c:?}"
+        );
 
         // Skin with a brown lesion in the middle.
         let lesion = RgbImage::from_fn(64, 64, |x, y| {
             let d = ((x as f32 - 32.0).powi(2) + (y as f32 - 32.0).powi(2)).sqrt();
-            if d < 15.0 { Rgb([120, 70, 45]) } else { Rgb([215, 170, 150]) }
+            if d < 15.0 {
+                Rgb([120, 70, 45])
+            } else {
+                Rgb([215, 170, 150])
+            }
         });
         assert!(check_photo(&lesion).looks_like_dermoscopy);
     }

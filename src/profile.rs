@@ -72,7 +72,9 @@ pub fn time(kind: Kind) -> Timer {
     #[cfg(not(target_family = "wasm"))]
     {
         let on = RECORDING.load(Ordering::Relaxed);
-        Timer { started: on.then(|| (kind, std::time::Instant::now())) }
+        Timer {
+            started: on.then(|| (kind, std::time::Instant::now())),
+        }
     }
     #[cfg(target_family = "wasm")]
     {
@@ -89,5 +91,8 @@ pub fn record(on: bool) {
 
 /// Milliseconds per kind since [`record`] was turned on.
 pub fn totals() -> Vec<(Kind, f64)> {
-    Kind::ALL.iter().map(|&k| (k, NANOS[k as usize].load(Ordering::Relaxed) as f64 / 1e6)).collect()
+    Kind::ALL
+        .iter()
+        .map(|&k| (k, NANOS[k as usize].load(Ordering::Relaxed) as f64 / 1e6))
+        .collect()
 }

@@ -70,7 +70,9 @@ impl std::str::FromStr for Schedule {
         match s {
             "constant" => Ok(Schedule::Constant),
             "cosine" => Ok(Schedule::Cosine),
-            _ => Err(Error::Invalid(format!("unknown learning-rate schedule '{s}': expected constant or cosine"))),
+            _ => Err(Error::Invalid(format!(
+                "unknown learning-rate schedule '{s}': expected constant or cosine"
+            ))),
         }
     }
 }
@@ -89,7 +91,11 @@ impl TrainConfig {
             epochs: 20,
             batch_size: 4,
             learning_rate: 1e-3,
-            dice_weight: if arch == Architecture::UNetPlusPlus { 0.2 } else { 0.0 },
+            dice_weight: if arch == Architecture::UNetPlusPlus {
+                0.2
+            } else {
+                0.0
+            },
             augmentation: Some(Augmentation::default()),
             seed: 0,
             size: 256,
@@ -113,7 +119,10 @@ impl TrainConfig {
                 } else {
                     let progress = ((t - warmup) / (total - warmup).max(1.0)).min(1.0);
                     let floor = 0.01 * self.learning_rate;
-                    floor + (self.learning_rate - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+                    floor
+                        + (self.learning_rate - floor)
+                            * 0.5
+                            * (1.0 + (std::f64::consts::PI * progress).cos())
                 }
             }
         }
@@ -121,7 +130,14 @@ impl TrainConfig {
 
     /// The loss this configuration trains with.
     pub fn loss(&self) -> LossKind {
-        if self.dice_weight == 0.0 { LossKind::Bce } else { LossKind::Combined { dice: self.dice_weight, bce: 1.0 - self.dice_weight } }
+        if self.dice_weight == 0.0 {
+            LossKind::Bce
+        } else {
+            LossKind::Combined {
+                dice: self.dice_weight,
+                bce: 1.0 - self.dice_weight,
+            }
+        }
     }
 
     fn arch(&self) -> Result<Architecture, Error> {
@@ -194,7 +210,9 @@ pub enum Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// The loss became NaN or infinite.
-    #[error("the loss became {value} at epoch {epoch}, step {step}; training stopped and the weights from before that step are kept. Try a smaller learning rate")]
+    #[error(
+        "the loss became {value} at epoch {epoch}, step {step}; training stopped and the weights from before that step are kept. Try a smaller learning rate"
+    )]
     NonFinite {
         /// Epoch number.
         epoch: usize,
@@ -204,7 +222,9 @@ pub enum TrainError {
         value: f64,
     },
     /// The device failed (a lost GPU, out of memory).
-    #[error("the device failed at epoch {epoch}: {message}. The weights from before that step are kept; try a smaller batch or input size")]
+    #[error(
+        "the device failed at epoch {epoch}: {message}. The weights from before that step are kept; try a smaller batch or input size"
+    )]
     Device {
         /// Epoch number.
         epoch: usize,
@@ -240,10 +260,16 @@ impl Trainer {
     pub fn new(model: Model, config: TrainConfig, device: &Device) -> Result<Self, Error> {
         let arch = config.arch()?;
         if arch != model.architecture() {
-            return Err(Error::Invalid(format!("the settings are for {}, the model is {}", arch.display_name(), model.architecture().display_name())));
+            return Err(Error::Invalid(format!(
+                "the settings are for {}, the model is {}",
+                arch.display_name(),
+                model.architecture().display_name()
+            )));
         }
         if config.batch_size == 0 || config.epochs == 0 || !(config.learning_rate > 0.0) {
-            return Err(Error::Invalid("batch size and epochs must be at least 1 and the learning rate positive".into()));
+            return Err(Error::Invalid(
+                "batch size and epochs must be at least 1 and the learning rate positive".into(),
+            ));
         }
         model.validate_input([1, 3, config.size, config.size])?;
         let inner = device.clone().without_autodiff();
@@ -252,12 +278,21 @@ impl Trainer {
         // model came from.
         let model = model.valid().to_device(&inner).train();
         let optim = optimizer(&config);
-        Ok(Self { model: Some(model), optim, config, history: Vec::new(), device, step_hook: None })
+        Ok(Self {
+            model: Some(model),
+            optim,
+            config,
+            history: Vec::new(),
+            device,
+            step_hook: None,
+        })
     }
 
     /// The model as it is now.
     pub fn model(&self) -> &Model {
-        self.model.as_ref().expect("the model is only taken during a step")
+        self.model
+            .as_ref()
+            .expect("the model is only taken during a step")
     }
 
     /// Sets what is awaited between steps (see [`StepHook`]).
@@ -272,7 +307,12 @@ impl Trainer {
 
     /// Trains until `config.epochs` are done or `progress` returns [`Flow::Stop`]; validates on
     /// `val` after each epoch. Call again to continue after a stop.
-    pub async fn train(&mut self, train: &Dataset, val: &Dataset, progress: &mut dyn FnMut(Progress) -> Flow) -> Result<Outcome, TrainError> {
+    pub async fn train(
+        &mut self,
+        train: &Dataset,
+        val: &Dataset,
+        progress: &mut dyn FnMut(Progress) -> Flow,
+    ) -> Result<Outcome, TrainError> {
         if train.is_empty() {
             return Err(Error::Invalid("no training images".into()).into());
         }
@@ -294,18 +334,30 @@ impl Trainer {
                     Ok(v) => v as f64,
                     Err(e) => {
                         self.model = Some(model);
-                        return Err(TrainError::Device { epoch, message: e.to_string() });
+                        return Err(TrainError::Device {
+                            epoch,
+                            message: e.to_string(),
+                        });
                     }
                 };
                 if !value.is_finite() {
                     self.model = Some(model);
-                    return Err(TrainError::NonFinite { epoch, step: i + 1, value });
+                    return Err(TrainError::NonFinite {
+                        epoch,
+                        step: i + 1,
+                        value,
+                    });
                 }
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 let lr = self.config.learning_rate_at(epoch, i, steps);
                 self.model = Some(self.optim.step(lr, model, grads));
                 total += value;
-                let mut flow = progress(Progress::Step { epoch, step: i + 1, steps, loss: value });
+                let mut flow = progress(Progress::Step {
+                    epoch,
+                    step: i + 1,
+                    steps,
+                    loss: value,
+                });
                 if flow == Flow::Continue {
                     if let Some(hook) = self.step_hook.as_mut() {
                         flow = hook().await;
@@ -322,7 +374,15 @@ impl Trainer {
             let (val_loss, scores) = if val.is_empty() {
                 (None, None)
             } else {
-                let (l, s) = evaluate(self.model(), val, loss_kind, self.config.batch_size.max(4), &self.device).await.map_err(|message| TrainError::Device { epoch, message })?;
+                let (l, s) = evaluate(
+                    self.model(),
+                    val,
+                    loss_kind,
+                    self.config.batch_size.max(4),
+                    &self.device,
+                )
+                .await
+                .map_err(|message| TrainError::Device { epoch, message })?;
                 (Some(l), s.mean())
             };
             let record = EpochRecord {
@@ -334,7 +394,9 @@ impl Trainer {
                 val_threshold_jaccard: scores.map(|s| s.threshold_jaccard),
             };
             self.history.push(record.clone());
-            if progress(Progress::Epoch(record)) == Flow::Stop && self.history.len() < self.config.epochs {
+            if progress(Progress::Epoch(record)) == Flow::Stop
+                && self.history.len() < self.config.epochs
+            {
                 return Ok(Outcome::Cancelled);
             }
         }
@@ -350,14 +412,22 @@ impl Trainer {
     /// [`Trainer::checkpoint`] for devices that only read back asynchronously (WebGPU): the
     /// weights are read in one transaction onto `cpu`. Burn reads optimiser state synchronously
     /// only, so without `with_optimizer` Adam's moments are left out and start again on resume.
-    pub async fn checkpoint_async(&self, cpu: &Device, with_optimizer: bool) -> Result<Vec<u8>, Error> {
+    pub async fn checkpoint_async(
+        &self,
+        cpu: &Device,
+        with_optimizer: bool,
+    ) -> Result<Vec<u8>, Error> {
         let cpu = crate::model::readback::copy_to(self.model(), cpu).await?;
         self.write_checkpoint(&cpu, with_optimizer)
     }
 
     fn write_checkpoint(&self, model: &Model, with_optimizer: bool) -> Result<Vec<u8>, Error> {
         let fail = |e: String| Error::Invalid(format!("cannot write the checkpoint: {e}"));
-        let weights = model.clone().into_record().into_bytes().map_err(|e| fail(e.to_string()))?;
+        let weights = model
+            .clone()
+            .into_record()
+            .into_bytes()
+            .map_err(|e| fail(e.to_string()))?;
         let state = serde_json::json!({
             "format": CHECKPOINT_MAGIC,
             "architecture": model.architecture().name(),
@@ -365,17 +435,28 @@ impl Trainer {
             "history": self.history,
         });
         let mut files = vec![
-            ("state.json", serde_json::to_vec_pretty(&state).expect("serialisable")),
+            (
+                "state.json",
+                serde_json::to_vec_pretty(&state).expect("serialisable"),
+            ),
             ("model.bpk", weights.to_vec()),
             ("weights.safetensors", crate::weights::save(model)?),
         ];
         if with_optimizer {
-            files.push(("optimizer.bpk", self.optim.into_bytes().map_err(|e| fail(e.to_string()))?.to_vec()));
+            files.push((
+                "optimizer.bpk",
+                self.optim
+                    .into_bytes()
+                    .map_err(|e| fail(e.to_string()))?
+                    .to_vec(),
+            ));
         }
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
         for (name, bytes) in files {
-            zip.start_file(name, options).map_err(|e| fail(e.to_string()))?;
+            zip.start_file(name, options)
+                .map_err(|e| fail(e.to_string()))?;
             zip.write_all(&bytes).map_err(|e| fail(e.to_string()))?;
         }
         Ok(zip.finish().map_err(|e| fail(e.to_string()))?.into_inner())
@@ -383,41 +464,66 @@ impl Trainer {
 
     /// Restores a run from [`Trainer::checkpoint`] bytes onto `device`.
     pub fn resume(bytes: &[u8], source: &str, device: &Device) -> Result<Self, Error> {
-        let bad = |m: String| Error::Io { path: source.into(), message: m };
-        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(format!("not a LesionLab checkpoint ({e})")))?;
+        let bad = |m: String| Error::Io {
+            path: source.into(),
+            message: m,
+        };
+        let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+            .map_err(|e| bad(format!("not a LesionLab checkpoint ({e})")))?;
         let mut read = |name: &str| -> Result<Vec<u8>, Error> {
-            let mut f = zip.by_name(name).map_err(|_| bad(format!("not a LesionLab checkpoint (no {name})")))?;
+            let mut f = zip
+                .by_name(name)
+                .map_err(|_| bad(format!("not a LesionLab checkpoint (no {name})")))?;
             let mut out = Vec::new();
             f.read_to_end(&mut out).map_err(|e| bad(e.to_string()))?;
             Ok(out)
         };
-        let state: serde_json::Value = serde_json::from_slice(&read("state.json")?).map_err(|e| bad(e.to_string()))?;
+        let state: serde_json::Value =
+            serde_json::from_slice(&read("state.json")?).map_err(|e| bad(e.to_string()))?;
         if state["format"] != CHECKPOINT_MAGIC {
             return Err(bad("not a LesionLab checkpoint".into()));
         }
-        let config: TrainConfig = serde_json::from_value(state["config"].clone()).map_err(|e| bad(e.to_string()))?;
-        let history: Vec<EpochRecord> = serde_json::from_value(state["history"].clone()).map_err(|e| bad(e.to_string()))?;
+        let config: TrainConfig =
+            serde_json::from_value(state["config"].clone()).map_err(|e| bad(e.to_string()))?;
+        let history: Vec<EpochRecord> =
+            serde_json::from_value(state["history"].clone()).map_err(|e| bad(e.to_string()))?;
         let arch = config.arch()?;
         let inner = device.clone().without_autodiff();
         let device = inner.clone().autodiff();
         // Widths come from the weights; the record then restores values and parameter ids, which
         // the optimiser state is keyed by.
         let template = crate::weights::load(read("weights.safetensors")?, arch, source, &inner)?;
-        let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(read("model.bpk")?)).map_err(|e| bad(e.to_string()))?;
-        let model = template.try_load_record(record).map_err(|e| bad(e.to_string()))?;
+        let record =
+            ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(read("model.bpk")?))
+                .map_err(|e| bad(e.to_string()))?;
+        let model = template
+            .try_load_record(record)
+            .map_err(|e| bad(e.to_string()))?;
         // A checkpoint written from WebGPU may hold no optimiser state (see `checkpoint_async`).
         let optim = match read("optimizer.bpk") {
-            Ok(bytes) => optimizer(&config).from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes)).map_err(|e| bad(e.to_string()))?,
+            Ok(bytes) => optimizer(&config)
+                .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+                .map_err(|e| bad(e.to_string()))?,
             Err(_) => optimizer(&config),
         };
-        Ok(Self { model: Some(model.train()), optim, config, history, device, step_hook: None })
+        Ok(Self {
+            model: Some(model.train()),
+            optim,
+            config,
+            history,
+            device,
+            step_hook: None,
+        })
     }
 }
 
 fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
     // PyTorch's epsilon, so that runs compare with the report's.
     if config.weight_decay > 0.0 {
-        AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(config.weight_decay as f32).init()
+        AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(config.weight_decay as f32)
+            .init()
     } else {
         AdamConfig::new().with_epsilon(1e-8).init()
     }
@@ -425,7 +531,13 @@ fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
 
 /// Mean loss (eval mode) and per-image ISIC scores at the data's resolution; U-Net++ predicts
 /// with its accurate mode (mean of the heads' logits).
-pub async fn evaluate(model: &Model, data: &Dataset, loss: LossKind, batch_size: usize, device: &Device) -> Result<(f64, MeanScores), String> {
+pub async fn evaluate(
+    model: &Model,
+    data: &Dataset,
+    loss: LossKind,
+    batch_size: usize,
+    device: &Device,
+) -> Result<(f64, MeanScores), String> {
     let model = model.valid();
     let device = device.clone().without_autodiff();
     let mut scores = MeanScores::default();
@@ -436,11 +548,33 @@ pub async fn evaluate(model: &Model, data: &Dataset, loss: LossKind, batch_size:
         let heads = model.forward_heads(x);
         let prob = match heads.len() {
             1 => sigmoid(heads[0].clone()),
-            n => sigmoid(heads.iter().cloned().reduce(|a, b| a + b).unwrap().div_scalar(n as f64)),
+            n => sigmoid(
+                heads
+                    .iter()
+                    .cloned()
+                    .reduce(|a, b| a + b)
+                    .unwrap()
+                    .div_scalar(n as f64),
+            ),
         };
-        total += loss.loss(heads, y.clone()).into_scalar_async::<f32>().await.map_err(|e| e.to_string())? as f64 * batch.len() as f64;
-        let p = prob.into_data_async().await.map_err(|e| e.to_string())?.try_to_vec::<f32>().unwrap_or_default();
-        let t = y.into_data_async().await.map_err(|e| e.to_string())?.try_to_vec::<f32>().unwrap_or_default();
+        total += loss
+            .loss(heads, y.clone())
+            .into_scalar_async::<f32>()
+            .await
+            .map_err(|e| e.to_string())? as f64
+            * batch.len() as f64;
+        let p = prob
+            .into_data_async()
+            .await
+            .map_err(|e| e.to_string())?
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        let t = y
+            .into_data_async()
+            .await
+            .map_err(|e| e.to_string())?
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
         let per = p.len() / batch.len();
         for i in 0..batch.len() {
             let pred: Vec<bool> = p[i * per..(i + 1) * per].iter().map(|&v| v > 0.5).collect();
@@ -459,14 +593,42 @@ mod tests {
     fn cosine_schedule_warms_up_peaks_and_decays_to_a_hundredth() {
         let mut config = TrainConfig::report(Architecture::UNet, Preset::Web);
         config.epochs = 20;
-        assert_eq!(config.learning_rate_at(3, 5, 100), 1e-3, "constant by default");
+        assert_eq!(
+            config.learning_rate_at(3, 5, 100),
+            1e-3,
+            "constant by default"
+        );
         config.schedule = Schedule::Cosine;
-        let rates: Vec<f64> = (1..=20).flat_map(|e| (0..100).map(move |s| (e, s))).map(|(e, s)| config.learning_rate_at(e, s, 100)).collect();
-        assert!((rates[0] - 1e-5).abs() < 1e-12, "the first step is a hundredth of the peak: {}", rates[0]);
-        assert!(rates[..100].windows(2).all(|w| w[1] > w[0]), "rises through the first epoch");
-        assert!((rates[99] - 1e-3).abs() < 1e-12 && (rates[100] - 1e-3).abs() < 1e-9, "peaks after the warm-up");
-        assert!(rates[100..].windows(2).all(|w| w[1] <= w[0]), "then only falls");
-        assert!((rates[1999] - 1e-5).abs() < 1e-9, "ends at 1% of the peak: {}", rates[1999]);
-        assert!((rates[1050] - 0.505e-3).abs() < 1e-5, "halfway down at the midpoint: {}", rates[1050]);
+        let rates: Vec<f64> = (1..=20)
+            .flat_map(|e| (0..100).map(move |s| (e, s)))
+            .map(|(e, s)| config.learning_rate_at(e, s, 100))
+            .collect();
+        assert!(
+            (rates[0] - 1e-5).abs() < 1e-12,
+            "the first step is a hundredth of the peak: {}",
+            rates[0]
+        );
+        assert!(
+            rates[..100].windows(2).all(|w| w[1] > w[0]),
+            "rises through the first epoch"
+        );
+        assert!(
+            (rates[99] - 1e-3).abs() < 1e-12 && (rates[100] - 1e-3).abs() < 1e-9,
+            "peaks after the warm-up"
+        );
+        assert!(
+            rates[100..].windows(2).all(|w| w[1] <= w[0]),
+            "then only falls"
+        );
+        assert!(
+            (rates[1999] - 1e-5).abs() < 1e-9,
+            "ends at 1% of the peak: {}",
+            rates[1999]
+        );
+        assert!(
+            (rates[1050] - 0.505e-3).abs() < 1e-5,
+            "halfway down at the midpoint: {}",
+            rates[1050]
+        );
     }
 }

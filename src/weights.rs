@@ -66,7 +66,10 @@ fn key_map(model: &Model) -> KeyMap {
                 (r"^heads\.3\.", "final4."),
             ],
         },
-        Model::NestedUNet(_) => KeyMap { to_burn: vec![(r"^final\.", "heads.0.")], to_torch: vec![(r"^heads\.0\.", "final.")] },
+        Model::NestedUNet(_) => KeyMap {
+            to_burn: vec![(r"^final\.", "heads.0.")],
+            to_torch: vec![(r"^heads\.0\.", "final.")],
+        },
         Model::PspNet(_) => KeyMap {
             to_burn: vec![
                 (r"^encoder\.0\.", "encoder.conv1."),
@@ -110,14 +113,26 @@ fn read_header(bytes: &[u8], source: &str) -> Result<Header, Error> {
     let (_, meta) = SafeTensors::read_metadata(bytes)
         .map_err(|e| weights_error(source, format!("not a readable safetensors file ({e})")))?;
     let tensors = meta.tensors();
-    let half = tensors.values().any(|info| info.dtype == safetensors::Dtype::F16);
-    let shapes = tensors.into_iter().map(|(name, info)| (name, info.shape.clone())).collect();
+    let half = tensors
+        .values()
+        .any(|info| info.dtype == safetensors::Dtype::F16);
+    let shapes = tensors
+        .into_iter()
+        .map(|(name, info)| (name, info.shape.clone()))
+        .collect();
     let metadata = meta.metadata().clone().unwrap_or_default();
-    Ok(Header { shapes, metadata, half })
+    Ok(Header {
+        shapes,
+        metadata,
+        half,
+    })
 }
 
 fn weights_error(source: &str, message: impl Into<String>) -> Error {
-    Error::Weights { source_name: source.to_string(), message: message.into() }
+    Error::Weights {
+        source_name: source.to_string(),
+        message: message.into(),
+    }
 }
 
 /// Which architecture a file's keys belong to, if any.
@@ -138,13 +153,23 @@ fn detect(header: &Header) -> Option<Architecture> {
 }
 
 /// Builds an uninitialised-weights model whose widths fit the file's tensor shapes.
-fn model_for(arch: Architecture, header: &Header, source: &str, device: &Device) -> Result<Model, Error> {
+fn model_for(
+    arch: Architecture,
+    header: &Header,
+    source: &str,
+    device: &Device,
+) -> Result<Model, Error> {
     let dim = |key: &str, axis: usize| -> Result<usize, Error> {
         header
             .shapes
             .get(key)
             .and_then(|s| s.get(axis).copied())
-            .ok_or_else(|| weights_error(source, format!("missing tensor '{key}' of a {}", arch.display_name())))
+            .ok_or_else(|| {
+                weights_error(
+                    source,
+                    format!("missing tensor '{key}' of a {}", arch.display_name()),
+                )
+            })
     };
     // Output channels of the first convolution of each depth.
     let widths = |keys: [&str; 5]| -> Result<[usize; 5], Error> {
@@ -156,25 +181,63 @@ fn model_for(arch: Architecture, header: &Header, source: &str, device: &Device)
     };
     Ok(match arch {
         Architecture::UNet => {
-            let w = widths(["enc1.net.0.weight", "enc2.1.net.0.weight", "enc3.1.net.0.weight", "enc4.1.net.0.weight", "bottleneck.1.net.0.weight"])?;
-            Model::UNet(UNetConfig::new(w).with_in_channels(dim("enc1.net.0.weight", 1)?).init(device))
+            let w = widths([
+                "enc1.net.0.weight",
+                "enc2.1.net.0.weight",
+                "enc3.1.net.0.weight",
+                "enc4.1.net.0.weight",
+                "bottleneck.1.net.0.weight",
+            ])?;
+            Model::UNet(
+                UNetConfig::new(w)
+                    .with_in_channels(dim("enc1.net.0.weight", 1)?)
+                    .init(device),
+            )
         }
         Architecture::UNetPlusPlus => {
-            let nb = widths(["conv0_0.conv1.weight", "conv1_0.conv1.weight", "conv2_0.conv1.weight", "conv3_0.conv1.weight", "conv4_0.conv1.weight"])?;
+            let nb = widths([
+                "conv0_0.conv1.weight",
+                "conv1_0.conv1.weight",
+                "conv2_0.conv1.weight",
+                "conv3_0.conv1.weight",
+                "conv4_0.conv1.weight",
+            ])?;
             let ds = header.shapes.contains_key("final1.weight");
             Model::NestedUNet(
-                NestedUNetConfig::new(nb).with_deep_supervision(ds).with_in_channels(dim("conv0_0.conv1.weight", 1)?).init(device),
+                NestedUNetConfig::new(nb)
+                    .with_deep_supervision(ds)
+                    .with_in_channels(dim("conv0_0.conv1.weight", 1)?)
+                    .init(device),
             )
         }
         Architecture::PspNet => {
-            let stages = (0..).take_while(|i| header.shapes.contains_key(&format!("ppm.stages.{i}.1.weight"))).count();
-            let pool_sizes = if stages == 4 { vec![1, 2, 3, 6] } else { (1..=stages).collect() };
+            let stages = (0..)
+                .take_while(|i| {
+                    header
+                        .shapes
+                        .contains_key(&format!("ppm.stages.{i}.1.weight"))
+                })
+                .count();
+            let pool_sizes = if stages == 4 {
+                vec![1, 2, 3, 6]
+            } else {
+                (1..=stages).collect()
+            };
             if stages != 4 {
-                return Err(weights_error(source, format!("a PSPNet here has 4 pyramid stages (1, 2, 3, 6), the file has {stages}")));
+                return Err(weights_error(
+                    source,
+                    format!(
+                        "a PSPNet here has 4 pyramid stages (1, 2, 3, 6), the file has {stages}"
+                    ),
+                ));
             }
-            let config = PspNetConfig::new(dim("encoder.3.weight", 0)?, dim("ppm.stages.0.1.weight", 0)?, dim("decoder.0.weight", 0)?)
-                .with_pool_sizes(pool_sizes)
-                .with_in_channels(dim("encoder.0.weight", 1)?);
+            let config = PspNetConfig::new(
+                dim("encoder.3.weight", 0)?,
+                dim("ppm.stages.0.1.weight", 0)?,
+                dim("decoder.0.weight", 0)?,
+            )
+            .with_pool_sizes(pool_sizes)
+            .with_in_channels(dim("encoder.0.weight", 1)?);
             Model::PspNet(config.init(device))
         }
     })
@@ -185,19 +248,31 @@ fn model_for(arch: Architecture, header: &Header, source: &str, device: &Device)
 ///
 /// `source` names the bytes in error messages (a path or URL). The returned model is new:
 /// a failed load leaves whatever model the caller holds untouched.
-pub fn load(bytes: Vec<u8>, expected: Architecture, source: &str, device: &Device) -> Result<Model, Error> {
+pub fn load(
+    bytes: Vec<u8>,
+    expected: Architecture,
+    source: &str,
+    device: &Device,
+) -> Result<Model, Error> {
     let header = read_header(&bytes, source)?;
     match detect(&header) {
         Some(found) if found != expected => {
             return Err(weights_error(
                 source,
-                format!("this file holds {} weights, not {} weights", found.display_name(), expected.display_name()),
+                format!(
+                    "this file holds {} weights, not {} weights",
+                    found.display_name(),
+                    expected.display_name()
+                ),
             ));
         }
         None => {
             return Err(weights_error(
                 source,
-                format!("no {} tensors found (is this a LesionLab or PyTorch weights file?)", expected.display_name()),
+                format!(
+                    "no {} tensors found (is this a LesionLab or PyTorch weights file?)",
+                    expected.display_name()
+                ),
             ));
         }
         Some(_) => {}
@@ -209,7 +284,9 @@ pub fn load(bytes: Vec<u8>, expected: Architecture, source: &str, device: &Devic
 
 fn apply(model: &mut Model, bytes: Vec<u8>, header: &Header, source: &str) -> Result<(), Error> {
     let map = key_map(model);
-    let mut store = SafetensorsStore::from_bytes(Some(bytes)).allow_partial(true).validate(false);
+    let mut store = SafetensorsStore::from_bytes(Some(bytes))
+        .allow_partial(true)
+        .validate(false);
     if header.half {
         // Casts float16 tensors to float32; float32 ones would be cast the other way, so only
         // files that hold float16 get the adapter.
@@ -230,27 +307,53 @@ fn apply(model: &mut Model, bytes: Vec<u8>, header: &Header, source: &str) -> Re
         .errors
         .iter()
         .map(|e| match e {
-            burn::store::ApplyError::ShapeMismatch { path, expected, found } => {
-                format!("tensor '{}' has shape {:?}, the model needs {:?}", torch(path), found.to_vec(), expected.to_vec())
+            burn::store::ApplyError::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => {
+                format!(
+                    "tensor '{}' has shape {:?}, the model needs {:?}",
+                    torch(path),
+                    found.to_vec(),
+                    expected.to_vec()
+                )
             }
             other => other.to_string(),
         })
         .collect();
-    problems.extend(result.missing.iter().map(|(path, _)| format!("tensor '{}' is missing", torch(path))));
+    problems.extend(
+        result
+            .missing
+            .iter()
+            .map(|(path, _)| format!("tensor '{}' is missing", torch(path))),
+    );
     problems.extend(
         result
             .unused
             .iter()
             .filter(|k| !k.ends_with("num_batches_tracked"))
-            .map(|k| format!("tensor '{}' does not belong to this model", original_key(k, header, &map))),
+            .map(|k| {
+                format!(
+                    "tensor '{}' does not belong to this model",
+                    original_key(k, header, &map)
+                )
+            }),
     );
     if problems.is_empty() {
         Ok(())
     } else {
         let n = problems.len();
         problems.truncate(8);
-        let more = if n > 8 { format!(" (and {} more)", n - 8) } else { String::new() };
-        Err(weights_error(source, format!("{}{more}", problems.join("; "))))
+        let more = if n > 8 {
+            format!(" (and {} more)", n - 8)
+        } else {
+            String::new()
+        };
+        Err(weights_error(
+            source,
+            format!("{}{more}", problems.join("; ")),
+        ))
     }
 }
 
@@ -303,7 +406,8 @@ pub fn save_with(model: &Model, input_size: Option<usize>, half: bool) -> Result
     // `valid` folds batch-norm statistics updated during training into the stored value.
     let model = &model.valid();
     let map = key_map(model);
-    let mut store = SafetensorsStore::from_bytes(None).metadata(MODEL_KEY, model.architecture().name());
+    let mut store =
+        SafetensorsStore::from_bytes(None).metadata(MODEL_KEY, model.architecture().name());
     if let Some(size) = input_size {
         store = store.metadata(INPUT_SIZE_KEY, size.to_string());
     }
@@ -325,7 +429,10 @@ pub fn save_with(model: &Model, input_size: Option<usize>, half: bool) -> Result
 /// Tensor shapes by PyTorch key, as [`save`] would write them.
 pub fn torch_shapes(model: &Model) -> BTreeMap<String, Vec<usize>> {
     let map = key_map(model);
-    collect(model).into_iter().map(|t| (to_torch_key(&t.name, &map), t.shape.to_vec())).collect()
+    collect(model)
+        .into_iter()
+        .map(|t| (to_torch_key(&t.name, &map), t.shape.to_vec()))
+        .collect()
 }
 
 fn collect(model: &Model) -> Vec<burn::store::burn_pack::Tensor> {
@@ -358,11 +465,22 @@ mod tests {
             let model = Model::init(arch, Preset::Web, &device).valid();
             let full = save_with(&model, Some(128), false).unwrap();
             let half = save_with(&model, Some(128), true).unwrap();
-            assert!(half.len() * 10 < full.len() * 6, "{arch}: {} vs {} bytes", half.len(), full.len());
+            assert!(
+                half.len() * 10 < full.len() * 6,
+                "{arch}: {} vs {} bytes",
+                half.len(),
+                full.len()
+            );
             assert_eq!(input_size(&half), Some(128));
-            let back = load(half, arch, "half.safetensors", &device).unwrap().valid();
+            let back = load(half, arch, "half.safetensors", &device)
+                .unwrap()
+                .valid();
             let x = Tensor::<4>::random([1, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
-            let err = (model.predict(x.clone(), crate::InferenceMode::Accurate) - back.predict(x, crate::InferenceMode::Accurate)).abs().max().into_scalar::<f32>();
+            let err = (model.predict(x.clone(), crate::InferenceMode::Accurate)
+                - back.predict(x, crate::InferenceMode::Accurate))
+            .abs()
+            .max()
+            .into_scalar::<f32>();
             assert!(err < 1e-2, "{arch}: float16 weights change logits by {err}");
         }
     }

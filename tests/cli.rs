@@ -25,20 +25,33 @@ fn constant_model(dir: &Path, logit: f32) -> PathBuf {
 }
 
 fn lesionlab(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lesionlab")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_lesionlab"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// Lesion and total pixel counts of each fixture mask, read independently of the crate.
 fn mask_counts() -> Vec<(f64, f64)> {
     let dir = fixture().join("ISIC2018_Task1_Training_GroundTruth");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     files
         .iter()
         .map(|f| {
             let m = image::open(f).unwrap().to_luma8();
-            (m.pixels().filter(|p| p.0[0] > 128).count() as f64, m.pixels().count() as f64)
+            (
+                m.pixels().filter(|p| p.0[0] > 128).count() as f64,
+                m.pixels().count() as f64,
+            )
         })
         .collect()
 }
@@ -52,11 +65,25 @@ fn mean(values: impl Iterator<Item = f64>) -> f64 {
 fn eval_gives_the_hand_computed_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let counts = mask_counts();
-    assert!(counts.iter().all(|&(p, n)| p > 0.0 && p < n), "every fixture mask has lesion and skin");
+    assert!(
+        counts.iter().all(|&(p, n)| p > 0.0 && p < n),
+        "every fixture mask has lesion and skin"
+    );
 
     // Everything predicted lesion: TP = P, FP = N - P.
     let all = constant_model(dir.path(), 10.0);
-    let (ok, out, err) = lesionlab(&["eval", "--model", "pspnet", "--weights", all.to_str().unwrap(), "--data", fixture().to_str().unwrap(), "--size", "64", "--json"]);
+    let (ok, out, err) = lesionlab(&[
+        "eval",
+        "--model",
+        "pspnet",
+        "--weights",
+        all.to_str().unwrap(),
+        "--data",
+        fixture().to_str().unwrap(),
+        "--size",
+        "64",
+        "--json",
+    ]);
     assert!(ok, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     let m = &json["mean"];
@@ -70,17 +97,40 @@ fn eval_gives_the_hand_computed_metrics() {
     close("specificity", 0.0);
     close("jaccard", mean(counts.iter().map(|&(p, n)| p / n)));
     close("dice", mean(counts.iter().map(|&(p, n)| 2.0 * p / (p + n))));
-    close("threshold_jaccard", mean(counts.iter().map(|&(p, n)| if p / n >= 0.65 { p / n } else { 0.0 })));
+    close(
+        "threshold_jaccard",
+        mean(
+            counts
+                .iter()
+                .map(|&(p, n)| if p / n >= 0.65 { p / n } else { 0.0 }),
+        ),
+    );
 
     // Nothing predicted lesion: TN = N - P, FN = P.
     let none = constant_model(dir.path(), -10.0);
-    let (ok, out, err) = lesionlab(&["eval", "--model", "pspnet", "--weights", none.to_str().unwrap(), "--data", fixture().to_str().unwrap(), "--size", "64", "--json"]);
+    let (ok, out, err) = lesionlab(&[
+        "eval",
+        "--model",
+        "pspnet",
+        "--weights",
+        none.to_str().unwrap(),
+        "--data",
+        fixture().to_str().unwrap(),
+        "--size",
+        "64",
+        "--json",
+    ]);
     assert!(ok, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     let m = &json["mean"];
     let expected_accuracy = mean(counts.iter().map(|&(p, n)| (n - p) / n));
     assert!((m["accuracy"].as_f64().unwrap() - expected_accuracy).abs() < 1e-9);
-    for (key, v) in [("sensitivity", 0.0), ("specificity", 1.0), ("jaccard", 0.0), ("dice", 0.0)] {
+    for (key, v) in [
+        ("sensitivity", 0.0),
+        ("specificity", 1.0),
+        ("jaccard", 0.0),
+        ("dice", 0.0),
+    ] {
         assert_eq!(m[key].as_f64().unwrap(), v, "{key}");
     }
 }
@@ -90,24 +140,51 @@ fn segment_writes_masks_at_each_photos_own_size_and_reports_bad_files() {
     let dir = tempfile::tempdir().unwrap();
     let weights = constant_model(dir.path(), 10.0);
     let photo = dir.path().join("mole.png");
-    image::RgbImage::from_pixel(300, 200, image::Rgb([180, 120, 90])).save(&photo).unwrap();
+    image::RgbImage::from_pixel(300, 200, image::Rgb([180, 120, 90]))
+        .save(&photo)
+        .unwrap();
     let broken = dir.path().join("broken.jpg");
     std::fs::write(&broken, b"\xFF\xD8 definitely not a photo").unwrap();
     let out = dir.path().join("masks");
     let input = fixture().join("ISIC2018_Task1-2_Training_Input");
     let (ok, stdout, stderr) = lesionlab(&[
-        "segment", "--model", "pspnet", "--weights", weights.to_str().unwrap(), "--size", "64", "--overlay", "--out", out.to_str().unwrap(),
-        input.to_str().unwrap(), photo.to_str().unwrap(), broken.to_str().unwrap(),
+        "segment",
+        "--model",
+        "pspnet",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--size",
+        "64",
+        "--overlay",
+        "--out",
+        out.to_str().unwrap(),
+        input.to_str().unwrap(),
+        photo.to_str().unwrap(),
+        broken.to_str().unwrap(),
     ]);
     assert!(!ok, "a bad input makes the run fail: {stdout}");
-    assert!(stderr.contains("broken.jpg") && stderr.contains("1 of 10 photos could not be segmented"), "{stderr}");
+    assert!(
+        stderr.contains("broken.jpg") && stderr.contains("1 of 10 photos could not be segmented"),
+        "{stderr}"
+    );
 
     let mask = image::open(out.join("ISIC_0000122_segmentation.png")).unwrap();
-    assert_eq!((mask.width(), mask.height(), mask.color()), (256, 256, image::ColorType::L8));
-    let mask = image::open(out.join("mole_segmentation.png")).unwrap().to_luma8();
+    assert_eq!(
+        (mask.width(), mask.height(), mask.color()),
+        (256, 256, image::ColorType::L8)
+    );
+    let mask = image::open(out.join("mole_segmentation.png"))
+        .unwrap()
+        .to_luma8();
     assert_eq!(mask.dimensions(), (300, 200));
-    assert!(mask.pixels().all(|p| p.0[0] == 255), "the constant model marks everything");
-    assert_eq!(image::open(out.join("mole_overlay.png")).unwrap().width(), 300);
+    assert!(
+        mask.pixels().all(|p| p.0[0] == 255),
+        "the constant model marks everything"
+    );
+    assert_eq!(
+        image::open(out.join("mole_overlay.png")).unwrap().width(),
+        300
+    );
     let written = std::fs::read_dir(&out).unwrap().count();
     assert_eq!(written, 18, "9 masks and 9 overlays");
 }
@@ -116,7 +193,19 @@ fn segment_writes_masks_at_each_photos_own_size_and_reports_bad_files() {
 fn wrong_weights_are_refused_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
     let weights = constant_model(dir.path(), 10.0);
-    let (ok, _, err) = lesionlab(&["eval", "--model", "unet", "--weights", weights.to_str().unwrap(), "--data", fixture().to_str().unwrap()]);
+    let (ok, _, err) = lesionlab(&[
+        "eval",
+        "--model",
+        "unet",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--data",
+        fixture().to_str().unwrap(),
+    ]);
     assert!(!ok);
-    assert!(err.contains("constant10.safetensors") && err.contains("holds PSPNet weights, not U-Net weights"), "{err}");
+    assert!(
+        err.contains("constant10.safetensors")
+            && err.contains("holds PSPNet weights, not U-Net weights"),
+        "{err}"
+    );
 }

@@ -11,8 +11,16 @@ use lesionlab::nn::set_cpu_kernels;
 use lesionlab::{Architecture, InferenceMode, Model, weights};
 
 fn shipped(arch: Architecture, device: &Device) -> Model {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("weights").join(format!("{}.safetensors", arch.name()));
-    weights::load(std::fs::read(&path).unwrap(), arch, &path.display().to_string(), device).unwrap()
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("weights")
+        .join(format!("{}.safetensors", arch.name()));
+    weights::load(
+        std::fs::read(&path).unwrap(),
+        arch,
+        &path.display().to_string(),
+        device,
+    )
+    .unwrap()
 }
 
 fn max_abs(a: Tensor<4>, b: Tensor<4>) -> f32 {
@@ -36,10 +44,16 @@ impl ModuleVisitor for Grads<'_> {
 fn train_step(arch: Architecture, x: &Tensor<4>, y: &Tensor<4>) -> (f32, Vec<Vec<f32>>) {
     let device = Device::flex().autodiff();
     let model = shipped(arch, &device);
-    let loss = LossKind::REPORT_COMBINED.loss(model.forward_heads(x.clone().to_device(&device)), y.clone().to_device(&device));
+    let loss = LossKind::REPORT_COMBINED.loss(
+        model.forward_heads(x.clone().to_device(&device)),
+        y.clone().to_device(&device),
+    );
     let value = loss.clone().into_scalar();
     let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &model);
-    let mut visitor = Grads { grads: &grads, out: Vec::new() };
+    let mut visitor = Grads {
+        grads: &grads,
+        out: Vec::new(),
+    };
     model.visit(&mut visitor);
     (value, visitor.out)
 }
@@ -62,7 +76,10 @@ fn kernels_match_burns_operations_on_the_shipped_models() {
 
         let diff = max_abs(folded, reference);
         assert!(diff < 1e-4, "{arch}: folded logits differ by {diff}");
-        assert!((loss - reference_loss).abs() < 1e-5, "{arch}: loss {loss} vs {reference_loss}");
+        assert!(
+            (loss - reference_loss).abs() < 1e-5,
+            "{arch}: loss {loss} vs {reference_loss}"
+        );
         assert_eq!(grads.len(), reference_grads.len());
         // Both sides are f32 sums in different orders through a deep network, where a rounding
         // can flip a ReLU or a max-pool winner: each gradient agrees to 2% of its norm (biases
@@ -74,9 +91,15 @@ fn kernels_match_burns_operations_on_the_shipped_models() {
             let err = g.iter().zip(r).map(|(a, b)| (a - b) * (a - b)).sum::<f32>();
             (total_err, total_norm) = (total_err + err, total_norm + norm);
             let (err, norm) = (err.sqrt(), norm.sqrt());
-            assert!(err <= 2e-2 * norm + 1e-6, "{arch}: gradient {i} differs by {err} (norm {norm})");
+            assert!(
+                err <= 2e-2 * norm + 1e-6,
+                "{arch}: gradient {i} differs by {err} (norm {norm})"
+            );
         }
         let (err, norm) = (total_err.sqrt(), total_norm.sqrt());
-        assert!(err <= 2e-3 * norm, "{arch}: all gradients differ by {err} (norm {norm})");
+        assert!(
+            err <= 2e-3 * norm,
+            "{arch}: all gradients differ by {err} (norm {norm})"
+        );
     }
 }

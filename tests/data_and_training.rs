@@ -33,7 +33,15 @@ fn loads_the_official_layout() {
     assert_eq!((report.paired, report.loaded, samples.len()), (8, 8, 8));
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     let s = &samples[0];
-    assert_eq!((s.id.as_str(), s.image.dimensions(), s.mask.dimensions(), s.original), ("ISIC_0000122", (64, 64), (64, 64), (256, 256)));
+    assert_eq!(
+        (
+            s.id.as_str(),
+            s.image.dimensions(),
+            s.mask.dimensions(),
+            s.original
+        ),
+        ("ISIC_0000122", (64, 64), (64, 64), (256, 256))
+    );
     assert!(s.mask.pixels().all(|p| p.0[0] <= 1) && s.mask.pixels().any(|p| p.0[0] == 1));
 }
 
@@ -51,18 +59,37 @@ fn reports_every_bad_file_by_name_and_keeps_the_rest() {
     broken.extend((0..2000u32).map(|i| (i * 7919 % 251) as u8));
     std::fs::write(input.join("ISIC_0000123.jpg"), broken).unwrap();
     let mask = image::open(truth.join("ISIC_0000124_segmentation.png")).unwrap();
-    mask.resize_exact(128, 100, image::imageops::FilterType::Nearest).save(truth.join("ISIC_0000124_segmentation.png")).unwrap();
+    mask.resize_exact(128, 100, image::imageops::FilterType::Nearest)
+        .save(truth.join("ISIC_0000124_segmentation.png"))
+        .unwrap();
     std::fs::write(root.join("notes.txt"), "annotator: J.").unwrap();
 
     let mut sources = dir_sources(&root).unwrap();
     let (samples, report) = load_pairs(&mut sources, 64, |_, _| {}).unwrap();
     assert_eq!(samples.len(), 5, "the five good pairs are kept");
     assert_eq!(report.paired, 7);
-    let find = |name: &str| report.skipped.iter().find(|s| s.file.ends_with(name)).unwrap_or_else(|| panic!("{name} not reported: {:?}", report.skipped)).reason.clone();
-    assert_eq!(find("ISIC_0000122.jpg"), "no mask ISIC_0000122_segmentation.png");
+    let find = |name: &str| {
+        report
+            .skipped
+            .iter()
+            .find(|s| s.file.ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not reported: {:?}", report.skipped))
+            .reason
+            .clone()
+    };
+    assert_eq!(
+        find("ISIC_0000122.jpg"),
+        "no mask ISIC_0000122_segmentation.png"
+    );
     let corrupt = find("ISIC_0000123.jpg");
-    assert!(corrupt.contains("corrupt image data") || corrupt.contains("unreadable image"), "{corrupt}");
-    assert_eq!(find("ISIC_0000124_segmentation.png"), "mask is 128x100 but its image is 256x256");
+    assert!(
+        corrupt.contains("corrupt image data") || corrupt.contains("unreadable image"),
+        "{corrupt}"
+    );
+    assert_eq!(
+        find("ISIC_0000124_segmentation.png"),
+        "mask is 128x100 but its image is 256x256"
+    );
     assert!(find("notes.txt").starts_with("not a photo"));
     assert_eq!(report.skipped.len(), 4);
 }
@@ -71,32 +98,58 @@ fn reports_every_bad_file_by_name_and_keeps_the_rest() {
 fn nothing_usable_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("ISIC_0000001.jpg"), b"not a jpeg").unwrap();
-    std::fs::write(dir.path().join("ISIC_0000001_segmentation.png"), b"not a png").unwrap();
+    std::fs::write(
+        dir.path().join("ISIC_0000001_segmentation.png"),
+        b"not a png",
+    )
+    .unwrap();
     let mut sources = dir_sources(dir.path()).unwrap();
-    let msg = load_pairs(&mut sources, 64, |_, _| {}).unwrap_err().to_string();
-    assert!(msg.starts_with("no usable image/mask pair found") && msg.contains("ISIC_0000001.jpg"), "{msg}");
+    let msg = load_pairs(&mut sources, 64, |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.starts_with("no usable image/mask pair found") && msg.contains("ISIC_0000001.jpg"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn reads_pairs_from_a_zip() {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default();
-    for (folder, ext) in [("ISIC2018_Task1-2_Training_Input", ".jpg"), ("ISIC2018_Task1_Training_GroundTruth", "_segmentation.png")] {
+    for (folder, ext) in [
+        ("ISIC2018_Task1-2_Training_Input", ".jpg"),
+        ("ISIC2018_Task1_Training_GroundTruth", "_segmentation.png"),
+    ] {
         for id in ["ISIC_0000125", "ISIC_0000126"] {
             let name = format!("{folder}/{id}{ext}");
             zip.start_file(&name, opts).unwrap();
-            std::io::Write::write_all(&mut zip, &std::fs::read(fixture().join(&name)).unwrap()).unwrap();
+            std::io::Write::write_all(&mut zip, &std::fs::read(fixture().join(&name)).unwrap())
+                .unwrap();
         }
     }
     let bytes = zip.finish().unwrap().into_inner();
-    let (mut sources, skipped) = lesionlab::data::expand_zips(vec![lesionlab::data::NamedBytes { name: "isic.zip".into(), bytes }]);
+    let (mut sources, skipped) = lesionlab::data::expand_zips(vec![lesionlab::data::NamedBytes {
+        name: "isic.zip".into(),
+        bytes,
+    }]);
     assert!(skipped.is_empty());
-    assert!(sources[0].names().contains(&"isic.zip/ISIC2018_Task1-2_Training_Input/ISIC_0000125.jpg".to_string()));
+    assert!(
+        sources[0]
+            .names()
+            .contains(&"isic.zip/ISIC2018_Task1-2_Training_Input/ISIC_0000125.jpg".to_string())
+    );
     let (samples, _) = load_pairs(&mut sources, 32, |_, _| {}).unwrap();
-    assert_eq!(samples.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["ISIC_0000125", "ISIC_0000126"]);
+    assert_eq!(
+        samples.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["ISIC_0000125", "ISIC_0000126"]
+    );
 }
 
-fn tiny_run(epochs: usize, lr: f64) -> (Trainer, lesionlab::data::Dataset, lesionlab::data::Dataset) {
+fn tiny_run(
+    epochs: usize,
+    lr: f64,
+) -> (Trainer, lesionlab::data::Dataset, lesionlab::data::Dataset) {
     let device = Device::flex().autodiff();
     let mut sources = dir_sources(&fixture()).unwrap();
     let (samples, _) = load_pairs(&mut sources, 64, |_, _| {}).unwrap();
@@ -125,9 +178,17 @@ fn a_few_steps_on_real_pairs_lower_the_loss_and_report_validation() {
     assert_eq!(outcome, Outcome::Finished);
     assert_eq!(steps.len(), 6 * 2, "6 epochs of 6 images in batches of 4");
     let h = &trainer.history;
-    assert!(h[5].train_loss < 0.8 * h[0].train_loss, "loss fell from {} to {}", h[0].train_loss, h[5].train_loss);
+    assert!(
+        h[5].train_loss < 0.8 * h[0].train_loss,
+        "loss fell from {} to {}",
+        h[0].train_loss,
+        h[5].train_loss
+    );
     let (iou, dice) = (h[5].val_iou.unwrap(), h[5].val_dice.unwrap());
-    assert!((0.0..=1.0).contains(&iou) && dice >= iou, "iou {iou} dice {dice}");
+    assert!(
+        (0.0..=1.0).contains(&iou) && dice >= iou,
+        "iou {iou} dice {dice}"
+    );
 }
 
 #[test]
@@ -138,7 +199,14 @@ fn cancel_checkpoint_and_resume_continue_the_same_run() {
 
     // Interrupted after epoch 1, checkpointed, resumed on a fresh trainer.
     let (mut first, _, _) = tiny_run(2, 1e-2);
-    let outcome = pollster::block_on(first.train(&train, &val, &mut |p| if matches!(p, Progress::Epoch(_)) { Flow::Stop } else { Flow::Continue })).unwrap();
+    let outcome = pollster::block_on(first.train(&train, &val, &mut |p| {
+        if matches!(p, Progress::Epoch(_)) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }))
+    .unwrap();
     assert_eq!((outcome, first.epochs_done()), (Outcome::Cancelled, 1));
     let bytes = first.checkpoint().unwrap();
     let mut resumed = Trainer::resume(&bytes, "run.ckpt", &Device::flex().autodiff()).unwrap();
@@ -148,10 +216,19 @@ fn cancel_checkpoint_and_resume_continue_the_same_run() {
     // Same data order, same weights, same Adam moments: the same second epoch.
     let (a, b) = (&straight.history[1], &resumed.history[1]);
     assert!((a.train_loss - b.train_loss).abs() < 1e-4, "{a:?} vs {b:?}");
-    assert!((a.val_loss.unwrap() - b.val_loss.unwrap()).abs() < 1e-4, "{a:?} vs {b:?}");
+    assert!(
+        (a.val_loss.unwrap() - b.val_loss.unwrap()).abs() < 1e-4,
+        "{a:?} vs {b:?}"
+    );
 
-    let msg = Trainer::resume(b"junk", "junk.ckpt", &Device::flex()).err().unwrap().to_string();
-    assert!(msg.starts_with("junk.ckpt: not a LesionLab checkpoint"), "{msg}");
+    let msg = Trainer::resume(b"junk", "junk.ckpt", &Device::flex())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.starts_with("junk.ckpt: not a LesionLab checkpoint"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -159,9 +236,15 @@ fn a_non_finite_loss_stops_with_a_clear_error_and_keeps_the_weights() {
     // A learning rate of 1e30 sends the weights to ±1e30 after one step; the next loss overflows.
     let (mut trainer, train, val) = tiny_run(2, 1e30);
     let err = pollster::block_on(trainer.train(&train, &val, &mut |_| Flow::Continue)).unwrap_err();
-    let TrainError::NonFinite { epoch, step, .. } = err else { panic!("{err}") };
+    let TrainError::NonFinite { epoch, step, .. } = err else {
+        panic!("{err}")
+    };
     assert_eq!((epoch, step), (1, 2));
-    assert!(err.to_string().contains("weights from before that step are kept"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("weights from before that step are kept"),
+        "{err}"
+    );
     assert_eq!(trainer.epochs_done(), 0);
     // The kept model is whole: it still checkpoints and saves.
     assert!(trainer.checkpoint().is_ok());
@@ -185,22 +268,46 @@ fn the_step_hook_runs_after_every_step_and_can_stop() {
         Flow::Continue
     }))
     .unwrap();
-    assert_eq!((outcome, steps, calls.get()), (Outcome::Cancelled, 2, 2), "stopped by the hook after the second step");
+    assert_eq!(
+        (outcome, steps, calls.get()),
+        (Outcome::Cancelled, 2, 2),
+        "stopped by the hook after the second step"
+    );
     assert_eq!(trainer.epochs_done(), 0);
 }
 
 #[test]
 fn an_async_checkpoint_without_optimiser_state_resumes_with_the_same_weights() {
     let (mut first, train, val) = tiny_run(2, 1e-2);
-    pollster::block_on(first.train(&train, &val, &mut |p| if matches!(p, Progress::Epoch(_)) { Flow::Stop } else { Flow::Continue })).unwrap();
+    pollster::block_on(first.train(&train, &val, &mut |p| {
+        if matches!(p, Progress::Epoch(_)) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }))
+    .unwrap();
     let bytes = pollster::block_on(first.checkpoint_async(&Device::flex(), false)).unwrap();
     let full = first.checkpoint().unwrap();
-    assert!(bytes.len() < full.len(), "no Adam moments: {} vs {} bytes", bytes.len(), full.len());
+    assert!(
+        bytes.len() < full.len(),
+        "no Adam moments: {} vs {} bytes",
+        bytes.len(),
+        full.len()
+    );
     let device = Device::flex().autodiff();
     let resumed = Trainer::resume(&bytes, "run.ckpt", &device).unwrap();
     assert_eq!(resumed.history, first.history);
     let loss = |t: &Trainer| {
-        pollster::block_on(lesionlab::train::evaluate(t.model(), &val, t.config.loss(), 4, &device)).unwrap().0
+        pollster::block_on(lesionlab::train::evaluate(
+            t.model(),
+            &val,
+            t.config.loss(),
+            4,
+            &device,
+        ))
+        .unwrap()
+        .0
     };
     assert!((loss(&first) - loss(&resumed)).abs() < 1e-6, "same weights");
 }

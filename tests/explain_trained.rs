@@ -10,25 +10,52 @@ use lesionlab::{Architecture, InferenceMode, weights};
 fn fixture(kind: &str, id: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/isic-fixture");
     match kind {
-        "image" => root.join("ISIC2018_Task1-2_Training_Input").join(format!("{id}.jpg")),
-        _ => root.join("ISIC2018_Task1_Training_GroundTruth").join(format!("{id}_segmentation.png")),
+        "image" => root
+            .join("ISIC2018_Task1-2_Training_Input")
+            .join(format!("{id}.jpg")),
+        _ => root
+            .join("ISIC2018_Task1_Training_GroundTruth")
+            .join(format!("{id}_segmentation.png")),
     }
 }
 
-const IDS: [&str; 8] = ["ISIC_0000122", "ISIC_0000123", "ISIC_0000124", "ISIC_0000125", "ISIC_0000126", "ISIC_0000128", "ISIC_0000129", "ISIC_0000131"];
+const IDS: [&str; 8] = [
+    "ISIC_0000122",
+    "ISIC_0000123",
+    "ISIC_0000124",
+    "ISIC_0000125",
+    "ISIC_0000126",
+    "ISIC_0000128",
+    "ISIC_0000129",
+    "ISIC_0000131",
+];
 
 /// Mean heat inside the ground-truth lesion over mean heat outside it, per image.
 fn ratios(arch: Architecture) -> Vec<f64> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights").join(format!("{}.safetensors", arch.name()));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("weights")
+        .join(format!("{}.safetensors", arch.name()));
     let bytes = std::fs::read(&path).unwrap();
     let size = weights::input_size(&bytes).unwrap_or(256) as u32;
     let device = Device::flex();
-    let model = weights::load(bytes, arch, "shipped", &device).unwrap().valid();
+    let model = weights::load(bytes, arch, "shipped", &device)
+        .unwrap()
+        .valid();
     IDS.iter()
         .map(|id| {
             let photo = decode_image(&std::fs::read(fixture("image", id)).unwrap(), id).unwrap();
             let mask = decode_mask(&std::fs::read(fixture("mask", id)).unwrap(), id).unwrap();
-            let heat = pollster::block_on(explain(&model, &photo, size, Method::GradCam, None, Target::Lesion, InferenceMode::Accurate, &device)).unwrap();
+            let heat = pollster::block_on(explain(
+                &model,
+                &photo,
+                size,
+                Method::GradCam,
+                None,
+                Target::Lesion,
+                InferenceMode::Accurate,
+                &device,
+            ))
+            .unwrap();
             let (mut inside, mut n_in, mut outside, mut n_out) = (0.0, 0.0, 0.0, 0.0);
             for (h, m) in heat.values.iter().zip(mask.pixels()) {
                 if m.0[0] > 128 {
@@ -54,7 +81,10 @@ fn gradcam_of_the_lesion_concentrates_inside_it() {
             s.sort_by(f64::total_cmp);
             (s[3] + s[4]) / 2.0
         };
-        assert!(median > MIN_MEDIAN_RATIO, "{arch}: median inside/outside ratio {median:.2}");
+        assert!(
+            median > MIN_MEDIAN_RATIO,
+            "{arch}: median inside/outside ratio {median:.2}"
+        );
     }
 }
 

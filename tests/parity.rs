@@ -35,17 +35,27 @@ fn eval_logits_and_losses_match() {
         }
         // Losses on the last head's eval logits of x_rect, as the manifest records them.
         let target = tensor(&inputs["target_rect"], &device);
-        let last = model.forward_heads(tensor(&inputs["x_rect"], &device)).pop().unwrap();
+        let last = model
+            .forward_heads(tensor(&inputs["x_rect"], &device))
+            .pop()
+            .unwrap();
         let m = &manifest(g.name)["eval_rect_losses"];
         let checks = [
             ("bce", bce_with_logits(last.clone(), target.clone())),
             ("dice_loss", dice_loss(last.clone(), target.clone())),
-            ("combined", LossKind::REPORT_COMBINED.head_loss(last, target)),
+            (
+                "combined",
+                LossKind::REPORT_COMBINED.head_loss(last, target),
+            ),
         ];
         for (name, loss) in checks {
             let ours = loss.into_scalar::<f32>() as f64;
             let theirs = m[name].as_f64().unwrap();
-            assert!((ours - theirs).abs() < 1e-5, "{} {name}: {ours} vs {theirs}", g.name);
+            assert!(
+                (ours - theirs).abs() < 1e-5,
+                "{} {name}: {ours} vs {theirs}",
+                g.name
+            );
         }
     }
 }
@@ -56,7 +66,14 @@ fn eval_logits_and_losses_match() {
 #[test]
 fn train_step_matches_in_float32() {
     let device = Device::flex().autodiff();
-    train_step_parity(&device, false, StepTolerance { gradient: 1e-2, adam_step: None });
+    train_step_parity(
+        &device,
+        false,
+        StepTolerance {
+            gradient: 1e-2,
+            adam_step: None,
+        },
+    );
 }
 
 #[test]
@@ -77,34 +94,77 @@ fn saved_weights_reload_identically_with_pytorch_keys() {
 #[test]
 fn loading_weights_of_another_model_is_a_clear_error() {
     let device = Device::flex();
-    let err = weights::load(golden("unet.safetensors"), Architecture::PspNet, "unet.safetensors", &device).unwrap_err();
+    let err = weights::load(
+        golden("unet.safetensors"),
+        Architecture::PspNet,
+        "unet.safetensors",
+        &device,
+    )
+    .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("unet.safetensors") && msg.contains("U-Net weights, not PSPNet"), "{msg}");
+    assert!(
+        msg.contains("unet.safetensors") && msg.contains("U-Net weights, not PSPNet"),
+        "{msg}"
+    );
 
     // A U-Net++ file without deep supervision read as one with it would miss its heads; a
     // file with a tensor of the wrong shape names it.
     let mut tensors = read_all(&golden("pspnet.safetensors"));
     tensors.get_mut("decoder.0.weight").unwrap().0 = vec![32, 64, 3, 1];
-    tensors.get_mut("decoder.0.weight").unwrap().1.truncate(32 * 64 * 3);
+    tensors
+        .get_mut("decoder.0.weight")
+        .unwrap()
+        .1
+        .truncate(32 * 64 * 3);
     tensors.remove("ppm.stages.2.2.running_var");
     let bytes = write_f32(&tensors);
-    let msg = weights::load(bytes, Architecture::PspNet, "broken.safetensors", &device).unwrap_err().to_string();
+    let msg = weights::load(bytes, Architecture::PspNet, "broken.safetensors", &device)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("broken.safetensors"), "{msg}");
-    assert!(msg.contains("'decoder.0.weight' has shape [32, 64, 3, 1]"), "{msg}");
-    assert!(msg.contains("'ppm.stages.2.2.running_var' is missing"), "{msg}");
+    assert!(
+        msg.contains("'decoder.0.weight' has shape [32, 64, 3, 1]"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("'ppm.stages.2.2.running_var' is missing"),
+        "{msg}"
+    );
 
-    let msg = weights::load(b"not a safetensors file".to_vec(), Architecture::UNet, "x.bin", &device).unwrap_err().to_string();
-    assert!(msg.contains("x.bin") && msg.contains("not a readable safetensors file"), "{msg}");
+    let msg = weights::load(
+        b"not a safetensors file".to_vec(),
+        Architecture::UNet,
+        "x.bin",
+        &device,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        msg.contains("x.bin") && msg.contains("not a readable safetensors file"),
+        "{msg}"
+    );
 }
 
 fn write_f32(tensors: &std::collections::HashMap<String, (Vec<usize>, Vec<f32>)>) -> Vec<u8> {
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
-        .map(|(k, (shape, v))| (k.clone(), shape.clone(), v.iter().flat_map(|x| x.to_le_bytes()).collect()))
+        .map(|(k, (shape, v))| {
+            (
+                k.clone(),
+                shape.clone(),
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            )
+        })
         .collect();
     let views: Vec<(String, safetensors::tensor::TensorView)> = bytes
         .iter()
-        .map(|(k, shape, data)| (k.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data).unwrap()))
+        .map(|(k, shape, data)| {
+            (
+                k.clone(),
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
+                    .unwrap(),
+            )
+        })
         .collect();
     safetensors::serialize(views, None).unwrap()
 }

@@ -13,6 +13,12 @@ use common::*;
 fn train_step_matches_in_float64() {
     let mut device = Device::flex().autodiff();
     device.configure(FloatDType::F64).unwrap();
-    train_step_parity(&device, true, StepTolerance { gradient: 1e-4, adam_step: Some(0.02) });
+    train_step_parity(
+        &device,
+        true,
+        StepTolerance {
+            gradient: 1e-4,
+            adam_step: Some(0.02),
+        },
+    );
 }
-

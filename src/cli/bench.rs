@@ -58,12 +58,29 @@ fn median_ms(mut run: impl FnMut(), repeats: usize) -> f64 {
     times[times.len() / 2]
 }
 
-fn forward_ms(model: &Model, mode: InferenceMode, size: usize, repeats: usize, device: &Device) -> f64 {
+fn forward_ms(
+    model: &Model,
+    mode: InferenceMode,
+    size: usize,
+    repeats: usize,
+    device: &Device,
+) -> f64 {
     forward_batch_ms(model, mode, 1, size, repeats, device)
 }
 
-fn forward_batch_ms(model: &Model, mode: InferenceMode, batch: usize, size: usize, repeats: usize, device: &Device) -> f64 {
-    let x = Tensor::<4>::random([batch, 3, size, size], Distribution::Normal(0.0, 1.0), device);
+fn forward_batch_ms(
+    model: &Model,
+    mode: InferenceMode,
+    batch: usize,
+    size: usize,
+    repeats: usize,
+    device: &Device,
+) -> f64 {
+    let x = Tensor::<4>::random(
+        [batch, 3, size, size],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    );
     median_ms(
         || {
             let y = model.predict(x.clone(), mode);
@@ -79,8 +96,17 @@ fn train_step_ms(arch: Architecture, preset: Preset, args: &BenchArgs) -> (f64, 
     let mut model = Some(Model::init(arch, preset, &device));
     let mut optim = AdamConfig::new().init();
     let s = args.size;
-    let x = Tensor::<4>::random([args.train_batch, 3, s, s], Distribution::Normal(0.0, 1.0), &device);
-    let y = Tensor::<4>::random([args.train_batch, 1, s, s], Distribution::Uniform(0.0, 1.0), &device).round();
+    let x = Tensor::<4>::random(
+        [args.train_batch, 3, s, s],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let y = Tensor::<4>::random(
+        [args.train_batch, 1, s, s],
+        Distribution::Uniform(0.0, 1.0),
+        &device,
+    )
+    .round();
     let mut optimiser = Vec::new();
     let total = median_ms(
         || {
@@ -108,7 +134,10 @@ fn profiled(repeats: usize, mut step: impl FnMut()) -> (f64, Vec<f64>) {
         step();
     }
     let total = start.elapsed().as_secs_f64() * 1e3 / repeats as f64;
-    let kinds = profile::totals().iter().map(|(_, ms)| ms / repeats as f64).collect();
+    let kinds = profile::totals()
+        .iter()
+        .map(|(_, ms)| ms / repeats as f64)
+        .collect();
     profile::record(false);
     (total, kinds)
 }
@@ -122,13 +151,24 @@ fn profile(arch: Architecture, preset: Preset, args: &BenchArgs) {
     let s = args.size;
     let x = Tensor::<4>::random([1, 3, s, s], Distribution::Normal(0.0, 1.0), &device);
     let (forward, forward_kinds) = profiled(repeats, || {
-        model.predict(x.clone(), InferenceMode::Accurate).into_data();
+        model
+            .predict(x.clone(), InferenceMode::Accurate)
+            .into_data();
     });
     let device = device.autodiff();
     let mut model = Some(Model::init(arch, preset, &device));
     let mut optim = AdamConfig::new().init();
-    let x = Tensor::<4>::random([args.train_batch, 3, s, s], Distribution::Normal(0.0, 1.0), &device);
-    let y = Tensor::<4>::random([args.train_batch, 1, s, s], Distribution::Uniform(0.0, 1.0), &device).round();
+    let x = Tensor::<4>::random(
+        [args.train_batch, 3, s, s],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let y = Tensor::<4>::random(
+        [args.train_batch, 1, s, s],
+        Distribution::Uniform(0.0, 1.0),
+        &device,
+    )
+    .round();
     let mut optimiser = 0.0;
     let (train, train_kinds) = profiled(repeats, || {
         let m = model.take().unwrap();
@@ -141,17 +181,37 @@ fn profile(arch: Architecture, preset: Preset, args: &BenchArgs) {
     // The warm-up step is in the optimiser's sum too.
     let optimiser = optimiser / (repeats + 1) as f64;
     println!();
-    println!("{} ({}), {}:", arch.display_name(), preset.name(), if cpu_kernels() { "LesionLab's kernels" } else { "Burn's kernels (reference)" });
+    println!(
+        "{} ({}), {}:",
+        arch.display_name(),
+        preset.name(),
+        if cpu_kernels() {
+            "LesionLab's kernels"
+        } else {
+            "Burn's kernels (reference)"
+        }
+    );
     println!();
-    println!("| operation | forward b1 (ms) | train step b{} (ms) |", args.train_batch);
+    println!(
+        "| operation | forward b1 (ms) | train step b{} (ms) |",
+        args.train_batch
+    );
     println!("|---|---:|---:|");
     for (i, kind) in Kind::ALL.iter().enumerate() {
-        println!("| {} | {:.1} | {:.1} |", kind.name(), forward_kinds[i], train_kinds[i]);
+        println!(
+            "| {} | {:.1} | {:.1} |",
+            kind.name(),
+            forward_kinds[i],
+            train_kinds[i]
+        );
     }
     println!("| optimiser (Adam) | | {optimiser:.1} |");
     let rest_forward = forward - forward_kinds.iter().sum::<f64>();
     let rest_train = train - train_kinds.iter().sum::<f64>() - optimiser;
-    println!("| everything else{} | {rest_forward:.1} | {rest_train:.1} |", OTHER);
+    println!(
+        "| everything else{} | {rest_forward:.1} | {rest_train:.1} |",
+        OTHER
+    );
     println!("| **total** (mean) | **{forward:.1}** | **{train:.1}** |");
 }
 
@@ -162,7 +222,10 @@ const OTHER: &str = ": pooling, concatenation, the loss, autodiff's bookkeeping 
 /// Prints the table.
 pub fn run(args: BenchArgs) -> Result<(), Error> {
     if args.size % 16 != 0 {
-        return Err(Error::Invalid(format!("--size must be a multiple of 16, got {}", args.size)));
+        return Err(Error::Invalid(format!(
+            "--size must be a multiple of 16, got {}",
+            args.size
+        )));
     }
     set_cpu_kernels(!args.reference);
     if args.json {
@@ -171,8 +234,22 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
             for &arch in &args.models {
                 let model = Model::init(arch, preset, &device);
                 for &batch in &args.batches {
-                    let forward = forward_batch_ms(&model, InferenceMode::Accurate, batch, args.size, args.repeats, &device);
-                    let (train, _) = train_step_ms(arch, preset, &BenchArgs { train_batch: batch, ..args.clone() });
+                    let forward = forward_batch_ms(
+                        &model,
+                        InferenceMode::Accurate,
+                        batch,
+                        args.size,
+                        args.repeats,
+                        &device,
+                    );
+                    let (train, _) = train_step_ms(
+                        arch,
+                        preset,
+                        &BenchArgs {
+                            train_batch: batch,
+                            ..args.clone()
+                        },
+                    );
                     println!(
                         "{}",
                         serde_json::json!({ "model": arch.name(), "preset": preset.name(), "batch": batch, "size": args.size, "forward_ms": forward, "train_ms": train })
@@ -182,8 +259,19 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
         }
         return Ok(());
     }
-    let kernels = if args.reference { "Burn's own kernels (reference)" } else { "LesionLab's kernels" };
-    println!("CPU backend (Flex) with {kernels}, {} thread(s) available, input 3x{s}x{s}, median of {} runs after a warm-up", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), args.repeats, s = args.size);
+    let kernels = if args.reference {
+        "Burn's own kernels (reference)"
+    } else {
+        "LesionLab's kernels"
+    };
+    println!(
+        "CPU backend (Flex) with {kernels}, {} thread(s) available, input 3x{s}x{s}, median of {} runs after a warm-up",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
+        args.repeats,
+        s = args.size
+    );
     if args.profile {
         for &preset in &args.presets {
             for &arch in &args.models {
@@ -193,21 +281,47 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
         return Ok(());
     }
     println!();
-    println!("| model | preset | params | forward b1 (ms) | train step b{} (ms) |", args.train_batch);
+    println!(
+        "| model | preset | params | forward b1 (ms) | train step b{} (ms) |",
+        args.train_batch
+    );
     println!("|---|---|---:|---:|---:|");
     let device = Device::flex();
     for &preset in &args.presets {
         for &arch in &args.models {
             let model = Model::init(arch, preset, &device);
             let params = model.trainable_params();
-            let fwd = forward_ms(&model, InferenceMode::Accurate, args.size, args.repeats, &device);
+            let fwd = forward_ms(
+                &model,
+                InferenceMode::Accurate,
+                args.size,
+                args.repeats,
+                &device,
+            );
             let (train, _) = train_step_ms(arch, preset, &args);
-            let mode = if arch == Architecture::UNetPlusPlus { " (accurate)" } else { "" };
-            println!("| {}{mode} | {} | {params} | {fwd:.0} | {train:.0} |", arch.display_name(), preset.name());
+            let mode = if arch == Architecture::UNetPlusPlus {
+                " (accurate)"
+            } else {
+                ""
+            };
+            println!(
+                "| {}{mode} | {} | {params} | {fwd:.0} | {train:.0} |",
+                arch.display_name(),
+                preset.name()
+            );
             if arch == Architecture::UNetPlusPlus {
                 for level in 1..=3u8 {
-                    let fast = forward_ms(&model, InferenceMode::Fast(level), args.size, args.repeats, &device);
-                    println!("| U-Net++ (fast L{level}) | {} | | {fast:.0} | |", preset.name());
+                    let fast = forward_ms(
+                        &model,
+                        InferenceMode::Fast(level),
+                        args.size,
+                        args.repeats,
+                        &device,
+                    );
+                    println!(
+                        "| U-Net++ (fast L{level}) | {} | | {fast:.0} | |",
+                        preset.name()
+                    );
                 }
             }
         }

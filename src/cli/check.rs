@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 use lesionlab::Error;
 use lesionlab::data::{decode_image, resize_rgb};
-use lesionlab::photo_check::{MAX_DETAIL, MAX_OFF_SKIN, MAX_SATURATION, MIN_SATURATION, check_photo};
+use lesionlab::photo_check::{
+    MAX_DETAIL, MAX_OFF_SKIN, MAX_SATURATION, MIN_SATURATION, check_photo,
+};
 
 use super::common::{photos, read};
 
@@ -41,7 +43,10 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
             Some(size) => check_photo(&resize_rgb(&photo, size)),
             None => check_photo(&photo),
         };
-        for (values, v) in stats.iter_mut().zip([check.saturation, check.detail, check.off_skin]) {
+        for (values, v) in stats
+            .iter_mut()
+            .zip([check.saturation, check.detail, check.off_skin])
+        {
             values.push(v);
         }
         if !check.looks_like_dermoscopy {
@@ -53,13 +58,34 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
     if checked == 0 {
         return Err(Error::Invalid("no photo could be read".into()));
     }
-    println!("{flagged} of {checked} photos do not look like dermoscopy ({:.2}%)", 100.0 * flagged as f64 / checked as f64);
-    println!("{:<12} {:>8} {:>8} {:>8} {:>8} {:>8}   limits", "statistic", "min", "0.5%", "median", "99.5%", "max");
-    let limits = [format!("{MIN_SATURATION}..{MAX_SATURATION}"), format!("<= {MAX_DETAIL}"), format!("<= {MAX_OFF_SKIN}")];
-    for ((name, values), limit) in ["saturation", "detail", "off-skin"].iter().zip(&mut stats).zip(limits) {
+    println!(
+        "{flagged} of {checked} photos do not look like dermoscopy ({:.2}%)",
+        100.0 * flagged as f64 / checked as f64
+    );
+    println!(
+        "{:<12} {:>8} {:>8} {:>8} {:>8} {:>8}   limits",
+        "statistic", "min", "0.5%", "median", "99.5%", "max"
+    );
+    let limits = [
+        format!("{MIN_SATURATION}..{MAX_SATURATION}"),
+        format!("<= {MAX_DETAIL}"),
+        format!("<= {MAX_OFF_SKIN}"),
+    ];
+    for ((name, values), limit) in ["saturation", "detail", "off-skin"]
+        .iter()
+        .zip(&mut stats)
+        .zip(limits)
+    {
         values.sort_by(f32::total_cmp);
         let q = |f: f64| values[((values.len() - 1) as f64 * f).round() as usize];
-        println!("{name:<12} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4}   {limit}", q(0.0), q(0.005), q(0.5), q(0.995), q(1.0));
+        println!(
+            "{name:<12} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>8.4}   {limit}",
+            q(0.0),
+            q(0.005),
+            q(0.5),
+            q(0.995),
+            q(1.0)
+        );
     }
     Ok(())
 }

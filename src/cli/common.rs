@@ -12,25 +12,40 @@ pub const DEFAULT_INPUT_SIZE: usize = 256;
 /// The shipped default weights of a model: `weights/<name>.safetensors` in the repository, or in
 /// `$LESIONLAB_WEIGHTS` when set.
 pub fn default_weights(arch: Architecture) -> PathBuf {
-    let dir = std::env::var_os("LESIONLAB_WEIGHTS").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("weights"));
+    let dir = std::env::var_os("LESIONLAB_WEIGHTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("weights"));
     dir.join(format!("{}.safetensors", arch.name()))
 }
 
 /// Reads a file, naming it in the error.
 pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })
+    std::fs::read(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Loads `weights` (or the shipped defaults) for `arch`; returns the model in eval mode on the
 /// CPU and the input size to run it at (`size` if given, else the file's, else 256).
-pub fn load_model(arch: Architecture, weights_path: Option<&Path>, size: Option<usize>) -> Result<(Model, usize, Device), Error> {
-    let path = weights_path.map(Path::to_path_buf).unwrap_or_else(|| default_weights(arch));
+pub fn load_model(
+    arch: Architecture,
+    weights_path: Option<&Path>,
+    size: Option<usize>,
+) -> Result<(Model, usize, Device), Error> {
+    let path = weights_path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_weights(arch));
     let bytes = read(&path).map_err(|e| match weights_path {
-        None => Error::Invalid(format!("{e} (the shipped default weights; pass --weights FILE)")),
+        None => Error::Invalid(format!(
+            "{e} (the shipped default weights; pass --weights FILE)"
+        )),
         Some(_) => e,
     })?;
     let device = Device::flex();
-    let size = size.or_else(|| weights::input_size(&bytes)).unwrap_or(DEFAULT_INPUT_SIZE);
+    let size = size
+        .or_else(|| weights::input_size(&bytes))
+        .unwrap_or(DEFAULT_INPUT_SIZE);
     let model = weights::load(bytes, arch, &path.display().to_string(), &device)?.valid();
     model.validate_input([1, 3, size, size])?;
     Ok((model, size, device))
@@ -42,8 +57,14 @@ pub fn photos(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            let entries = std::fs::read_dir(input).map_err(|e| Error::Io { path: input.display().to_string(), message: e.to_string() })?;
-            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_photo(p)).collect();
+            let entries = std::fs::read_dir(input).map_err(|e| Error::Io {
+                path: input.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| is_photo(p))
+                .collect();
             files.sort();
             out.extend(files);
         } else {

@@ -47,7 +47,10 @@ pub struct EvalArgs {
 /// Runs the command.
 pub fn run(args: EvalArgs) -> Result<(), Error> {
     let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
-    let mode = args.fast.map(InferenceMode::Fast).unwrap_or(InferenceMode::Accurate);
+    let mode = args
+        .fast
+        .map(InferenceMode::Fast)
+        .unwrap_or(InferenceMode::Accurate);
     let mut sources = dir_sources(&args.data)?;
     let catalog = Catalog::new(&sources);
     let pairing = &catalog.pairing;
@@ -67,7 +70,14 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
                 continue;
             }
         };
-        let probability = pollster::block_on(predict(&model, &photo, size as u32, mode, args.tta, &device))?;
+        let probability = pollster::block_on(predict(
+            &model,
+            &photo,
+            size as u32,
+            mode,
+            args.tta,
+            &device,
+        ))?;
         let pred = binarize_probability(&probability.values, 0.5);
         scores.add(Confusion::from_masks(&pred, &binarize_mask(mask.as_raw())));
     }
@@ -75,7 +85,10 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
         eprintln!("skipped {}: {}", s.file, s.reason);
     }
     let Some(mean) = scores.mean() else {
-        return Err(Error::Invalid(format!("no image/mask pair could be scored in {}", args.data.display())));
+        return Err(Error::Invalid(format!(
+            "no image/mask pair could be scored in {}",
+            args.data.display()
+        )));
     };
     // Dataset-level scores: all images' pixels counted as one image (large photos weigh more).
     let pooled = scores.pooled().scores();
@@ -86,8 +99,16 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
         });
         println!("{}", serde_json::to_string_pretty(&out).unwrap());
     } else {
-        let tta = if args.tta { ", test-time augmentation" } else { "" };
-        println!("{} on {} images (input {size}x{size}{tta}), mean over images at each mask's own size:", args.model.display_name(), scores.count());
+        let tta = if args.tta {
+            ", test-time augmentation"
+        } else {
+            ""
+        };
+        println!(
+            "{} on {} images (input {size}x{size}{tta}), mean over images at each mask's own size:",
+            args.model.display_name(),
+            scores.count()
+        );
         println!("accuracy            {:.4}", mean.accuracy);
         println!("sensitivity         {:.4}", mean.sensitivity);
         println!("specificity         {:.4}", mean.specificity);

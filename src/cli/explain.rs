@@ -57,11 +57,25 @@ pub fn run(args: ExplainArgs) -> Result<(), Error> {
     let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
     let name = args.image.display().to_string();
     let photo = decode_image(&read(&args.image)?, &name)?;
-    let mode = args.fast.map(InferenceMode::Fast).unwrap_or(InferenceMode::Accurate);
-    let heat = pollster::block_on(explain(&model, &photo, size as u32, args.method, args.layer.as_deref(), args.target, mode, &device))?;
+    let mode = args
+        .fast
+        .map(InferenceMode::Fast)
+        .unwrap_or(InferenceMode::Accurate);
+    let heat = pollster::block_on(explain(
+        &model,
+        &photo,
+        size as u32,
+        args.method,
+        args.layer.as_deref(),
+        args.target,
+        mode,
+        &device,
+    ))?;
     let overlay = blend(&photo, &heat.values, args.opacity);
     let mut png = std::io::Cursor::new(Vec::new());
-    overlay.write_to(&mut png, image::ImageFormat::Png).map_err(|e| Error::Invalid(e.to_string()))?;
+    overlay
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     write_atomic(&args.out, &png.into_inner())?;
     println!("{} at layer {} -> {}", name, heat.layer, args.out.display());
     if let Some(note) = heat.blank_note(args.method) {
@@ -82,8 +96,15 @@ pub fn layers(args: LayersArgs) -> Result<(), Error> {
         if *layer == default_layer(args.model, Method::GradCam, mode) {
             tags.push("Grad-CAM default");
         }
-        let tags = if tags.is_empty() { String::new() } else { format!(" ({})", tags.join(", ")) };
-        println!("{layer}{tags}: {}", model.describe_layer(layer).unwrap_or_default());
+        let tags = if tags.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", tags.join(", "))
+        };
+        println!(
+            "{layer}{tags}: {}",
+            model.describe_layer(layer).unwrap_or_default()
+        );
     }
     Ok(())
 }

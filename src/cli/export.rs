@@ -34,9 +34,20 @@ pub struct ExportArgs {
 pub fn run(args: ExportArgs) -> Result<(), Error> {
     let bytes = read(&args.weights)?;
     let size = args.size.or_else(|| weights::input_size(&bytes));
-    let model = weights::load(bytes, args.model, &args.weights.display().to_string(), &Device::flex())?;
+    let model = weights::load(
+        bytes,
+        args.model,
+        &args.weights.display().to_string(),
+        &Device::flex(),
+    )?;
     let out = weights::save_with(&model, size, args.half)?;
     write_atomic(&args.out, &out)?;
-    println!("{} ({} bytes, {} parameters) -> {}", args.weights.display(), out.len(), model.trainable_params(), args.out.display());
+    println!(
+        "{} ({} bytes, {} parameters) -> {}",
+        args.weights.display(),
+        out.len(),
+        model.trainable_params(),
+        args.out.display()
+    );
     Ok(())
 }

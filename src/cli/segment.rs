@@ -48,27 +48,55 @@ pub struct SegmentArgs {
 pub fn mask_name(photo: &Path) -> String {
     match classify(&photo.to_string_lossy()) {
         FileKind::Image(id) => format!("{id}_segmentation.png"),
-        _ => format!("{}_segmentation.png", photo.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into())),
+        _ => format!(
+            "{}_segmentation.png",
+            photo
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "image".into())
+        ),
     }
 }
 
 /// Runs the command.
 pub fn run(args: SegmentArgs) -> Result<(), Error> {
     let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
-    let mode = args.fast.map(InferenceMode::Fast).unwrap_or(InferenceMode::Accurate);
+    let mode = args
+        .fast
+        .map(InferenceMode::Fast)
+        .unwrap_or(InferenceMode::Accurate);
     let files = photos(&args.inputs)?;
     let mut failed = 0;
     for path in &files {
         let name = path.display().to_string();
         let result = (|| -> Result<(), Error> {
             let photo = decode_image(&read(path)?, &name)?;
-            let probability = pollster::block_on(predict(&model, &photo, size as u32, mode, args.tta, &device))?;
+            let probability = pollster::block_on(predict(
+                &model,
+                &photo,
+                size as u32,
+                mode,
+                args.tta,
+                &device,
+            ))?;
             let mask = probability.mask(args.threshold);
             let target = args.out.join(mask_name(path));
-            write_atomic(&target, &png(&image::DynamicImage::ImageLuma8(mask.clone()))?)?;
+            write_atomic(
+                &target,
+                &png(&image::DynamicImage::ImageLuma8(mask.clone()))?,
+            )?;
             if args.overlay {
-                let stem = target.file_name().unwrap().to_string_lossy().replace("_segmentation.png", "_overlay.png");
-                write_atomic(&args.out.join(stem), &png(&image::DynamicImage::ImageRgb8(overlay(&photo, &mask, 0.35)))?)?;
+                let stem = target
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace("_segmentation.png", "_overlay.png");
+                write_atomic(
+                    &args.out.join(stem),
+                    &png(&image::DynamicImage::ImageRgb8(overlay(
+                        &photo, &mask, 0.35,
+                    )))?,
+                )?;
             }
             println!("{} -> {}", name, target.display());
             if let Some(warning) = check_photo(&resize_rgb(&photo, size as u32)).warning {
@@ -82,13 +110,17 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
         }
     }
     if failed > 0 {
-        return Err(Error::Invalid(format!("{failed} of {} photos could not be segmented", files.len())));
+        return Err(Error::Invalid(format!(
+            "{failed} of {} photos could not be segmented",
+            files.len()
+        )));
     }
     Ok(())
 }
 
 fn png(img: &image::DynamicImage) -> Result<Vec<u8>, Error> {
     let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).map_err(|e| Error::Invalid(e.to_string()))?;
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| Error::Invalid(e.to_string()))?;
     Ok(out.into_inner())
 }

@@ -79,12 +79,18 @@ enum AugmentLevel {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::Io { path: path.display().to_string(), message: e.to_string() })
+    std::fs::read(path).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Writes through a temporary file, so an interrupted write never replaces a good file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), message: e.to_string() };
+    let io = |e: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -106,7 +112,12 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             if let Some(lr) = args.lr {
                 t.config.learning_rate = lr;
             }
-            eprintln!("resumed {} after epoch {} of {}", path.display(), t.epochs_done(), t.config.epochs);
+            eprintln!(
+                "resumed {} after epoch {} of {}",
+                path.display(),
+                t.epochs_done(),
+                t.config.epochs
+            );
             t
         }
         None => {
@@ -128,7 +139,12 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
                 config.dice_weight = w;
             }
             let model = match &args.init {
-                Some(path) => weights::load(read(path)?, args.model, &path.display().to_string(), &device)?,
+                Some(path) => weights::load(
+                    read(path)?,
+                    args.model,
+                    &path.display().to_string(),
+                    &device,
+                )?,
                 None => Model::init(args.model, args.preset, &device),
             };
             Trainer::new(model, config, &device)?
@@ -137,7 +153,9 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     let config = trainer.config.clone();
 
     let mut sources = dir_sources(&args.data)?;
-    let bar = ProgressBar::new(0).with_style(ProgressStyle::with_template("loading {bar:30} {pos}/{len} pairs {elapsed}").unwrap());
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("loading {bar:30} {pos}/{len} pairs {elapsed}").unwrap(),
+    );
     let (samples, report) = load_pairs(&mut sources, config.size as u32, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
@@ -149,19 +167,37 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
     let (train, val) = split_by_id(samples, config.val_fraction, config.seed);
     eprintln!(
         "{} pairs found, {} loaded, {} files skipped; {} for training, {} for validation; {} {} at {}x{}, batch {}, lr {} ({:?}), weight decay {}",
-        report.paired, report.loaded, report.skipped.len(), train.len(), val.len(),
-        trainer.model().architecture().display_name(), config.preset, config.size, config.size, config.batch_size, config.learning_rate,
-        config.schedule, config.weight_decay
+        report.paired,
+        report.loaded,
+        report.skipped.len(),
+        train.len(),
+        val.len(),
+        trainer.model().architecture().display_name(),
+        config.preset,
+        config.size,
+        config.size,
+        config.batch_size,
+        config.learning_rate,
+        config.schedule,
+        config.weight_decay
     );
 
     let steps = train.len().div_ceil(config.batch_size) as u64;
-    let bar = ProgressBar::new(steps).with_style(ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} loss {msg} {elapsed}<{eta}").unwrap());
+    let bar = ProgressBar::new(steps).with_style(
+        ProgressStyle::with_template(
+            "epoch {prefix} {bar:30} {pos}/{len} loss {msg} {elapsed}<{eta}",
+        )
+        .unwrap(),
+    );
     let start = std::time::Instant::now();
     // After every epoch a checkpoint and the weights, so an interrupted run loses at most the
     // epoch in progress: the callback stops the loop at each epoch's end, we save, and go on.
     let save_all = |trainer: &Trainer| -> Result<(), Error> {
         write_atomic(&ckpt_path, &trainer.checkpoint()?)?;
-        write_atomic(&args.out, &weights::save_with_input_size(trainer.model(), Some(config.size))?)
+        write_atomic(
+            &args.out,
+            &weights::save_with_input_size(trainer.model(), Some(config.size))?,
+        )
     };
     loop {
         let outcome = pollster::block_on(trainer.train(&train, &val, &mut |p| match p {
@@ -201,11 +237,20 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             Err(e) => {
                 bar.finish_and_clear();
                 save_all(&trainer)?;
-                return Err(Error::Invalid(format!("{e} (the last good weights are in {})", args.out.display())));
+                return Err(Error::Invalid(format!(
+                    "{e} (the last good weights are in {})",
+                    args.out.display()
+                )));
             }
         }
     }
     bar.finish_and_clear();
-    eprintln!("wrote {} and {} after {} epochs in {:.0} s", args.out.display(), ckpt_path.display(), trainer.epochs_done(), start.elapsed().as_secs_f64());
+    eprintln!(
+        "wrote {} and {} after {} epochs in {:.0} s",
+        args.out.display(),
+        ckpt_path.display(),
+        trainer.epochs_done(),
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -36,19 +36,41 @@ pub struct Augmentation {
 
 impl Default for Augmentation {
     fn default() -> Self {
-        Self { flips: true, rotations: true, color_jitter: 0.1, ..Self::NONE }
+        Self {
+            flips: true,
+            rotations: true,
+            color_jitter: 0.1,
+            ..Self::NONE
+        }
     }
 }
 
 impl Augmentation {
     /// No augmentation.
-    pub const NONE: Augmentation =
-        Augmentation { flips: false, rotations: false, color_jitter: 0.0, any_angle: false, zoom: 0.0, aspect: 0.0, hue: 0.0, blur: 0.0 };
+    pub const NONE: Augmentation = Augmentation {
+        flips: false,
+        rotations: false,
+        color_jitter: 0.0,
+        any_angle: false,
+        zoom: 0.0,
+        aspect: 0.0,
+        hue: 0.0,
+        blur: 0.0,
+    };
 
     /// The default's flips and turns, stronger colour jitter, and every geometric and colour
     /// change above: what the shipped weights are trained with (see the model card).
     pub fn strong() -> Self {
-        Self { flips: true, rotations: true, color_jitter: 0.2, any_angle: true, zoom: 0.25, aspect: 0.2, hue: 0.03, blur: 0.2 }
+        Self {
+            flips: true,
+            rotations: true,
+            color_jitter: 0.2,
+            any_angle: true,
+            zoom: 0.25,
+            aspect: 0.2,
+            hue: 0.03,
+            blur: 0.2,
+        }
     }
 
     /// Whether any change beyond flips, quarter turns and colour jitter is on.
@@ -59,7 +81,10 @@ impl Augmentation {
     /// Applies a random transformation to an image and its mask (a 0/1 map of the same size),
     /// geometric ones to both, colour ones to the image only.
     pub fn apply(&self, rng: &mut SmallRng, image: &mut RgbImage, mask: &mut GrayImage) {
-        use image::imageops::{flip_horizontal_in_place, flip_vertical_in_place, rotate90, rotate180_in_place, rotate270};
+        use image::imageops::{
+            flip_horizontal_in_place, flip_vertical_in_place, rotate90, rotate180_in_place,
+            rotate270,
+        };
         if self.flips {
             if rng.random_bool(0.5) {
                 flip_horizontal_in_place(image);
@@ -88,13 +113,28 @@ impl Augmentation {
             }
         }
         if self.warps() {
-            let angle = if self.any_angle { rng.random_range(-std::f32::consts::PI..std::f32::consts::PI) } else { 0.0 };
+            let angle = if self.any_angle {
+                rng.random_range(-std::f32::consts::PI..std::f32::consts::PI)
+            } else {
+                0.0
+            };
             let zoom = 1.0 + rng.random_range(-self.zoom..=self.zoom);
             let stretch = 1.0 + rng.random_range(-self.aspect..=self.aspect);
             let (sx, sy) = (zoom * stretch.sqrt(), zoom / stretch.sqrt());
             let shift = self.zoom.max(0.05);
-            let (dx, dy) = (rng.random_range(-shift..=shift), rng.random_range(-shift..=shift));
-            let warp = Warp::new(angle, sx, sy, dx * image.width() as f32, dy * image.height() as f32, image.width(), image.height());
+            let (dx, dy) = (
+                rng.random_range(-shift..=shift),
+                rng.random_range(-shift..=shift),
+            );
+            let warp = Warp::new(
+                angle,
+                sx,
+                sy,
+                dx * image.width() as f32,
+                dy * image.height() as f32,
+                image.width(),
+                image.height(),
+            );
             *image = warp.apply_rgb(image);
             *mask = warp.apply_mask(mask);
         }
@@ -106,7 +146,10 @@ impl Augmentation {
             jitter(image, brightness, contrast, saturation);
         }
         if self.hue > 0.0 {
-            rotate_hue(image, rng.random_range(-self.hue..=self.hue) * std::f32::consts::TAU);
+            rotate_hue(
+                image,
+                rng.random_range(-self.hue..=self.hue) * std::f32::consts::TAU,
+            );
         }
         if self.blur > 0.0 && rng.random_bool(self.blur.clamp(0.0, 1.0) as f64) {
             blur(image);
@@ -130,12 +173,20 @@ impl Warp {
         // Forward: p' = S·R·p + d; inverse: p = R⁻¹·S⁻¹·(p' - d).
         let (sin, cos) = angle.sin_cos();
         let inv = [cos / sx, sin / sy, -sin / sx, cos / sy];
-        Self { inv, shift: (dx, dy), centre: ((width as f32 - 1.0) / 2.0, (height as f32 - 1.0) / 2.0), size: (width, height) }
+        Self {
+            inv,
+            shift: (dx, dy),
+            centre: ((width as f32 - 1.0) / 2.0, (height as f32 - 1.0) / 2.0),
+            size: (width, height),
+        }
     }
 
     /// Where output pixel (x, y) reads from, in input coordinates (not yet reflected).
     fn source(&self, x: u32, y: u32) -> (f32, f32) {
-        let (u, v) = (x as f32 - self.centre.0 - self.shift.0, y as f32 - self.centre.1 - self.shift.1);
+        let (u, v) = (
+            x as f32 - self.centre.0 - self.shift.0,
+            y as f32 - self.centre.1 - self.shift.1,
+        );
         let [a, b, c, d] = self.inv;
         (a * u + b * v + self.centre.0, c * u + d * v + self.centre.1)
     }
@@ -161,7 +212,10 @@ impl Warp {
     fn apply_rgb(&self, image: &RgbImage) -> RgbImage {
         RgbImage::from_fn(self.size.0, self.size.1, |x, y| {
             let (sx, sy) = self.source(x, y);
-            image::Rgb(self.sample::<3>(image.as_raw(), sx, sy).map(|v| v.round().clamp(0.0, 255.0) as u8))
+            image::Rgb(
+                self.sample::<3>(image.as_raw(), sx, sy)
+                    .map(|v| v.round().clamp(0.0, 255.0) as u8),
+            )
         })
     }
 
@@ -172,7 +226,11 @@ impl Warp {
         GrayImage::from_fn(self.size.0, self.size.1, |x, y| {
             let (sx, sy) = self.source(x, y);
             let [v] = self.sample::<1>(mask.as_raw(), sx, sy);
-            image::Luma([if top > 0 && v >= top as f32 / 2.0 { top } else { 0 }])
+            image::Luma([if top > 0 && v >= top as f32 / 2.0 {
+                top
+            } else {
+                0
+            }])
         })
     }
 }
@@ -195,7 +253,11 @@ fn rotate_hue(image: &mut RgbImage, angle: f32) {
         let i = 0.596 * r - 0.274 * g - 0.322 * b;
         let q = 0.211 * r - 0.523 * g + 0.312 * b;
         let (i, q) = (i * cos - q * sin, i * sin + q * cos);
-        let rgb = [y + 0.956 * i + 0.621 * q, y - 0.272 * i - 0.647 * q, y - 1.106 * i + 1.703 * q];
+        let rgb = [
+            y + 0.956 * i + 0.621 * q,
+            y - 0.272 * i - 0.647 * q,
+            y - 1.106 * i + 1.703 * q,
+        ];
         p.0 = rgb.map(|v| v.round().clamp(0.0, 255.0) as u8);
     }
 }
@@ -253,33 +315,55 @@ mod tests {
         let mut mask = GrayImage::new(8, 8);
         image.put_pixel(1, 2, image::Rgb([255, 255, 255]));
         mask.put_pixel(1, 2, image::Luma([1]));
-        let aug = Augmentation { color_jitter: 0.0, ..Default::default() };
+        let aug = Augmentation {
+            color_jitter: 0.0,
+            ..Default::default()
+        };
         let mut seen = std::collections::HashSet::new();
         for seed in 0..32 {
             let (mut i, mut m) = (image.clone(), mask.clone());
             aug.apply(&mut SmallRng::seed_from_u64(seed), &mut i, &mut m);
-            let lit = i.enumerate_pixels().find(|(_, _, p)| p.0[0] == 255).map(|(x, y, _)| (x, y)).unwrap();
-            let marked = m.enumerate_pixels().find(|(_, _, p)| p.0[0] == 1).map(|(x, y, _)| (x, y)).unwrap();
+            let lit = i
+                .enumerate_pixels()
+                .find(|(_, _, p)| p.0[0] == 255)
+                .map(|(x, y, _)| (x, y))
+                .unwrap();
+            let marked = m
+                .enumerate_pixels()
+                .find(|(_, _, p)| p.0[0] == 1)
+                .map(|(x, y, _)| (x, y))
+                .unwrap();
             assert_eq!(lit, marked, "seed {seed}");
             seen.insert(lit);
             let (mut i2, mut m2) = (image.clone(), mask.clone());
             aug.apply(&mut SmallRng::seed_from_u64(seed), &mut i2, &mut m2);
             assert_eq!(i, i2, "same seed, same result");
         }
-        assert!(seen.len() >= 6, "flips and rotations reach several of the 8 positions: {seen:?}");
+        assert!(
+            seen.len() >= 6,
+            "flips and rotations reach several of the 8 positions: {seen:?}"
+        );
     }
 
     #[test]
     fn jitter_is_mild_and_leaves_the_mask_alone() {
-        let mut image = RgbImage::from_fn(4, 4, |x, y| image::Rgb([(x * 40) as u8, (y * 40) as u8, 100]));
+        let mut image = RgbImage::from_fn(4, 4, |x, y| {
+            image::Rgb([(x * 40) as u8, (y * 40) as u8, 100])
+        });
         let original = image.clone();
         let mut mask = GrayImage::from_pixel(4, 4, image::Luma([1]));
-        let aug = Augmentation { color_jitter: 0.1, ..Augmentation::NONE };
+        let aug = Augmentation {
+            color_jitter: 0.1,
+            ..Augmentation::NONE
+        };
         aug.apply(&mut SmallRng::seed_from_u64(7), &mut image, &mut mask);
         assert!(mask.pixels().all(|p| p.0[0] == 1));
         for (a, b) in image.pixels().zip(original.pixels()) {
             for c in 0..3 {
-                assert!((a.0[c] as i32 - b.0[c] as i32).abs() <= 60, "{a:?} vs {b:?}");
+                assert!(
+                    (a.0[c] as i32 - b.0[c] as i32).abs() <= 60,
+                    "{a:?} vs {b:?}"
+                );
             }
         }
     }
@@ -297,16 +381,34 @@ mod tests {
                 mask.put_pixel(x, y, image::Luma([1]));
             }
         }
-        let aug = Augmentation { color_jitter: 0.0, hue: 0.0, blur: 0.0, ..Augmentation::strong() };
+        let aug = Augmentation {
+            color_jitter: 0.0,
+            hue: 0.0,
+            blur: 0.0,
+            ..Augmentation::strong()
+        };
         let mut moved = 0;
         for seed in 0..16 {
             let (mut i, mut m) = (image.clone(), mask.clone());
             aug.apply(&mut SmallRng::seed_from_u64(seed), &mut i, &mut m);
-            assert!(m.pixels().all(|p| p.0[0] <= 1), "seed {seed}: mask values stay 0/1");
+            assert!(
+                m.pixels().all(|p| p.0[0] <= 1),
+                "seed {seed}: mask values stay 0/1"
+            );
             let lesion = m.pixels().filter(|p| p.0[0] == 1).count();
-            assert!(lesion > 200, "seed {seed}: the lesion survives ({lesion} pixels)");
-            let agree = i.pixels().zip(m.pixels()).filter(|(p, q)| (p.0[0] > 130) == (q.0[0] == 1)).count();
-            assert!(agree as f32 > 0.95 * 4096.0, "seed {seed}: image and mask agree on {agree} of 4096 pixels");
+            assert!(
+                lesion > 200,
+                "seed {seed}: the lesion survives ({lesion} pixels)"
+            );
+            let agree = i
+                .pixels()
+                .zip(m.pixels())
+                .filter(|(p, q)| (p.0[0] > 130) == (q.0[0] == 1))
+                .count();
+            assert!(
+                agree as f32 > 0.95 * 4096.0,
+                "seed {seed}: image and mask agree on {agree} of 4096 pixels"
+            );
             moved += usize::from(m != mask);
         }
         assert!(moved >= 15, "warps change the mask ({moved} of 16)");
@@ -314,19 +416,36 @@ mod tests {
 
     #[test]
     fn borders_reflect() {
-        assert_eq!([-2, -1, 0, 4, 5, 6, 10].map(|i| reflect(i, 5)), [1, 0, 0, 4, 4, 3, 0]);
+        assert_eq!(
+            [-2, -1, 0, 4, 5, 6, 10].map(|i| reflect(i, 5)),
+            [1, 0, 0, 4, 4, 3, 0]
+        );
     }
 
     #[test]
     fn hue_rotation_keeps_grey_and_a_full_turn() {
-        let mut image = RgbImage::from_fn(4, 1, |x, _| image::Rgb([[128, 128, 128], [200, 80, 60], [30, 90, 200], [90, 60, 40]][x as usize]));
+        let mut image = RgbImage::from_fn(4, 1, |x, _| {
+            image::Rgb([[128, 128, 128], [200, 80, 60], [30, 90, 200], [90, 60, 40]][x as usize])
+        });
         let original = image.clone();
         rotate_hue(&mut image, std::f32::consts::TAU);
         for (a, b) in image.pixels().zip(original.pixels()) {
-            assert!(a.0.iter().zip(b.0).all(|(&p, q)| (p as i32 - q as i32).abs() <= 2), "{a:?} vs {b:?}");
+            assert!(
+                a.0.iter()
+                    .zip(b.0)
+                    .all(|(&p, q)| (p as i32 - q as i32).abs() <= 2),
+                "{a:?} vs {b:?}"
+            );
         }
         rotate_hue(&mut image, 1.0);
-        assert!(image.get_pixel(0, 0).0.iter().all(|&v| (v as i32 - 128).abs() <= 1), "grey has no hue");
+        assert!(
+            image
+                .get_pixel(0, 0)
+                .0
+                .iter()
+                .all(|&v| (v as i32 - 128).abs() <= 1),
+            "grey has no hue"
+        );
         assert_ne!(image.get_pixel(1, 0), original.get_pixel(1, 0));
     }
 }

@@ -48,7 +48,12 @@ impl Dataset {
         for s in &self.samples {
             out.extend((s.id.len() as u16).to_le_bytes());
             out.extend(s.id.as_bytes());
-            for v in [s.original.0, s.original.1, s.image.width(), s.image.height()] {
+            for v in [
+                s.original.0,
+                s.original.1,
+                s.image.width(),
+                s.image.height(),
+            ] {
                 out.extend(v.to_le_bytes());
             }
             out.extend(s.image.as_raw());
@@ -59,7 +64,10 @@ impl Dataset {
 
     /// Reads [`Dataset::to_bytes`]; `source` names the bytes in errors.
     pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Self, crate::Error> {
-        let bad = || crate::Error::Io { path: source.into(), message: "not a LesionLab dataset, or a truncated one".into() };
+        let bad = || crate::Error::Io {
+            path: source.into(),
+            message: "not a LesionLab dataset, or a truncated one".into(),
+        };
         let mut rest = bytes.strip_prefix(DATASET_MAGIC).ok_or_else(bad)?;
         let mut take = |n: usize| -> Result<&[u8], crate::Error> {
             if rest.len() < n {
@@ -75,12 +83,19 @@ impl Dataset {
         for _ in 0..count {
             let id_len = u16::from_le_bytes(take(2)?.try_into().expect("2 bytes")) as usize;
             let id = String::from_utf8(take(id_len)?.to_vec()).map_err(|_| bad())?;
-            let dims: Vec<u32> = (0..4).map(|_| take(4).map(u32_at)).collect::<Result<_, _>>()?;
+            let dims: Vec<u32> = (0..4)
+                .map(|_| take(4).map(u32_at))
+                .collect::<Result<_, _>>()?;
             let (w, h) = (dims[2], dims[3]);
             let pixels = w as usize * h as usize;
             let image = RgbImage::from_raw(w, h, take(pixels * 3)?.to_vec()).ok_or_else(bad)?;
             let mask = GrayImage::from_raw(w, h, take(pixels)?.to_vec()).ok_or_else(bad)?;
-            samples.push(Sample { id, image, mask, original: (dims[0], dims[1]) });
+            samples.push(Sample {
+                id,
+                image,
+                mask,
+                original: (dims[0], dims[1]),
+            });
         }
         Ok(Dataset { samples })
     }
@@ -90,7 +105,12 @@ impl Dataset {
     /// # Shapes
     /// - images: `[batch, 3, size, size]`, normalised as [`super::preprocess`] defines
     /// - masks: `[batch, 1, size, size]`, values 0 or 1
-    pub fn batch(&self, indices: &[usize], augment: Option<(&Augmentation, &mut SmallRng)>, device: &Device) -> (Tensor<4>, Tensor<4>) {
+    pub fn batch(
+        &self,
+        indices: &[usize],
+        augment: Option<(&Augmentation, &mut SmallRng)>,
+        device: &Device,
+    ) -> (Tensor<4>, Tensor<4>) {
         let (w, h) = self.samples[indices[0]].image.dimensions();
         let (w, h) = (w as usize, h as usize);
         let mut xs = Vec::with_capacity(indices.len() * 3 * w * h);
@@ -129,7 +149,11 @@ fn id_hash(seed: u64, id: &str) -> u64 {
 
 /// The validation ids of a split: the `fraction` of ids with the smallest seeded hash. An id's
 /// side depends only on the seed and the set of ids, never on file order.
-pub fn validation_ids<S: AsRef<str>>(ids: &[S], fraction: f64, seed: u64) -> std::collections::HashSet<String> {
+pub fn validation_ids<S: AsRef<str>>(
+    ids: &[S],
+    fraction: f64,
+    seed: u64,
+) -> std::collections::HashSet<String> {
     let mut order: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
     order.sort_by_key(|id| (id_hash(seed, id), *id));
     let n_val = ((order.len() as f64) * fraction.clamp(0.0, 1.0)).round() as usize;
@@ -140,7 +164,8 @@ pub fn validation_ids<S: AsRef<str>>(ids: &[S], fraction: f64, seed: u64) -> std
 pub fn split_by_id(samples: Vec<Sample>, fraction: f64, seed: u64) -> (Dataset, Dataset) {
     let ids: Vec<String> = samples.iter().map(|s| s.id.clone()).collect();
     let val_ids = validation_ids(&ids, fraction, seed);
-    let (mut val, mut train): (Vec<Sample>, Vec<Sample>) = samples.into_iter().partition(|s| val_ids.contains(&s.id));
+    let (mut val, mut train): (Vec<Sample>, Vec<Sample>) =
+        samples.into_iter().partition(|s| val_ids.contains(&s.id));
     val.sort_by(|a, b| a.id.cmp(&b.id));
     train.sort_by(|a, b| a.id.cmp(&b.id));
     (Dataset { samples: train }, Dataset { samples: val })
@@ -161,7 +186,9 @@ mod tests {
         a.image.put_pixel(1, 0, image::Rgb([1, 2, 3]));
         a.mask.put_pixel(0, 1, image::Luma([1]));
         a.original = (640, 480);
-        let data = Dataset { samples: vec![a, sample("ISIC_0000002")] };
+        let data = Dataset {
+            samples: vec![a, sample("ISIC_0000002")],
+        };
         let bytes = data.to_bytes();
         let back = Dataset::from_bytes(&bytes, "run").unwrap();
         assert_eq!(back.len(), 2);
@@ -169,12 +196,19 @@ mod tests {
         assert_eq!(back.samples[0].original, (640, 480));
         assert_eq!(back.samples[0].image, data.samples[0].image);
         assert_eq!(back.samples[0].mask, data.samples[0].mask);
-        let err = Dataset::from_bytes(&bytes[..bytes.len() - 1], "run").unwrap_err().to_string();
+        let err = Dataset::from_bytes(&bytes[..bytes.len() - 1], "run")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("run") && err.contains("truncated"), "{err}");
     }
 
     fn sample(id: &str) -> Sample {
-        Sample { id: id.into(), image: RgbImage::new(2, 2), mask: GrayImage::new(2, 2), original: (2, 2) }
+        Sample {
+            id: id.into(),
+            image: RgbImage::new(2, 2),
+            mask: GrayImage::new(2, 2),
+            original: (2, 2),
+        }
     }
 
     #[test]
@@ -189,20 +223,30 @@ mod tests {
         assert_eq!(train.len(), train2.len());
         assert!(train.samples.iter().all(|s| !v1.contains(&&s.id)));
         let (_, other) = split_by_id(ids.iter().map(|i| sample(i)).collect(), 0.2, 43);
-        assert_ne!(v1, other.samples.iter().map(|s| &s.id).collect::<Vec<_>>(), "the seed matters");
+        assert_ne!(
+            v1,
+            other.samples.iter().map(|s| &s.id).collect::<Vec<_>>(),
+            "the seed matters"
+        );
     }
 
     #[test]
     fn split_is_even_over_id_ranges() {
         // 2000 consecutive ids in blocks of 100: every block holds close to 20% validation ids
         // (a binomial's 3 sigma is 12 ids), for several seeds.
-        let ids: Vec<String> = (0..2000).map(|i| format!("ISIC_{:07}", 10_000 + i)).collect();
+        let ids: Vec<String> = (0..2000)
+            .map(|i| format!("ISIC_{:07}", 10_000 + i))
+            .collect();
         for seed in 0..4 {
             let val = validation_ids(&ids, 0.2, seed);
             assert_eq!(val.len(), 400);
             for block in ids.chunks(100) {
                 let n = block.iter().filter(|id| val.contains(*id)).count();
-                assert!((8..=32).contains(&n), "seed {seed}: {n} of 100 ids from {} on", block[0]);
+                assert!(
+                    (8..=32).contains(&n),
+                    "seed {seed}: {n} of 100 ids from {} on",
+                    block[0]
+                );
             }
         }
     }
@@ -212,10 +256,15 @@ mod tests {
         let mut s = sample("ISIC_0000001");
         s.image.put_pixel(1, 0, image::Rgb([255, 255, 255]));
         s.mask.put_pixel(0, 1, image::Luma([1]));
-        let ds = Dataset { samples: vec![s.clone(), s] };
+        let ds = Dataset {
+            samples: vec![s.clone(), s],
+        };
         let (x, y) = ds.batch(&[0, 1], None, &Device::flex());
         assert_eq!(x.dims(), [2, 3, 2, 2]);
-        assert_eq!(y.to_data().try_to_vec::<f32>().unwrap(), vec![0., 0., 1., 0., 0., 0., 1., 0.]);
+        assert_eq!(
+            y.to_data().try_to_vec::<f32>().unwrap(),
+            vec![0., 0., 1., 0., 0., 0., 1., 0.]
+        );
         let x = x.to_data().try_to_vec::<f32>().unwrap();
         assert!((x[1] - (1.0 - 0.485) / 0.229).abs() < 1e-5);
     }

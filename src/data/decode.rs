@@ -12,7 +12,10 @@ use crate::Error;
 pub const MAX_PIXELS: u64 = 50_000_000;
 
 fn invalid(name: &str, message: impl Into<String>) -> Error {
-    Error::Io { path: name.to_string(), message: message.into() }
+    Error::Io {
+        path: name.to_string(),
+        message: message.into(),
+    }
 }
 
 fn open(bytes: &[u8], name: &str) -> Result<DynamicImage, Error> {
@@ -25,7 +28,9 @@ fn open(bytes: &[u8], name: &str) -> Result<DynamicImage, Error> {
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_PIXELS * 4 * 2);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|e| invalid(name, format!("unreadable image ({e})")))?;
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| invalid(name, format!("unreadable image ({e})")))?;
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
         return Err(invalid(name, "image has no pixels"));
@@ -33,11 +38,18 @@ fn open(bytes: &[u8], name: &str) -> Result<DynamicImage, Error> {
     if w as u64 * h as u64 > MAX_PIXELS {
         return Err(invalid(
             name,
-            format!("image is {w}x{h} ({} megapixels); the limit is {} megapixels", (w as u64 * h as u64) / 1_000_000, MAX_PIXELS / 1_000_000),
+            format!(
+                "image is {w}x{h} ({} megapixels); the limit is {} megapixels",
+                (w as u64 * h as u64) / 1_000_000,
+                MAX_PIXELS / 1_000_000
+            ),
         ));
     }
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| invalid(name, format!("corrupt image data ({e})")))?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder)
+        .map_err(|e| invalid(name, format!("corrupt image data ({e})")))?;
     img.apply_orientation(orientation);
     Ok(img)
 }
@@ -68,7 +80,10 @@ mod tests {
     fn decodes_rgba_gray_and_16_bit_to_rgb() {
         let rgba = RgbaImage::from_pixel(3, 2, Rgba([10, 20, 30, 40]));
         let rgb = decode_image(&png(DynamicImage::ImageRgba8(rgba)), "a.png").unwrap();
-        assert_eq!((rgb.width(), rgb.height(), rgb.get_pixel(2, 1).0), (3, 2, [10, 20, 30]));
+        assert_eq!(
+            (rgb.width(), rgb.height(), rgb.get_pixel(2, 1).0),
+            (3, 2, [10, 20, 30])
+        );
         let gray16 = image::ImageBuffer::<Luma<u16>, _>::from_pixel(2, 2, Luma([65535u16]));
         let rgb = decode_image(&png(DynamicImage::ImageLuma16(gray16)), "b.png").unwrap();
         assert_eq!(rgb.get_pixel(0, 0).0, [255, 255, 255]);
@@ -76,9 +91,18 @@ mod tests {
 
     #[test]
     fn corrupt_and_foreign_files_name_the_file() {
-        let msg = decode_image(b"hello, not an image", "notes.jpg").unwrap_err().to_string();
-        assert!(msg.starts_with("notes.jpg: ") && msg.contains("not a JPEG or PNG"), "{msg}");
-        let mut truncated = png(DynamicImage::ImageRgb8(RgbImage::from_pixel(64, 64, image::Rgb([1, 2, 3]))));
+        let msg = decode_image(b"hello, not an image", "notes.jpg")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("notes.jpg: ") && msg.contains("not a JPEG or PNG"),
+            "{msg}"
+        );
+        let mut truncated = png(DynamicImage::ImageRgb8(RgbImage::from_pixel(
+            64,
+            64,
+            image::Rgb([1, 2, 3]),
+        )));
         truncated.truncate(truncated.len() / 2);
         let msg = decode_image(&truncated, "cut.png").unwrap_err().to_string();
         assert!(msg.starts_with("cut.png: "), "{msg}");
@@ -89,7 +113,11 @@ mod tests {
         for &b in data {
             crc ^= b as u32;
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -104,6 +132,9 @@ mod tests {
         let crc = crc32(&bytes[12..29]);
         bytes[29..33].copy_from_slice(&crc.to_be_bytes());
         let msg = decode_image(&bytes, "bomb.png").unwrap_err().to_string();
-        assert!(msg.starts_with("bomb.png: ") && msg.contains("20000x20000"), "{msg}");
+        assert!(
+            msg.starts_with("bomb.png: ") && msg.contains("20000x20000"),
+            "{msg}"
+        );
     }
 }

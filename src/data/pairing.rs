@@ -33,31 +33,43 @@ pub fn classify(path: &str) -> FileKind {
         return FileKind::Other(NOT_AN_IMAGE.into());
     }
     let lower = stem.to_ascii_lowercase();
-    if let Some(base) = MASK_SUFFIXES.iter().find_map(|s| lower.strip_suffix(s).map(|b| &stem[..b.len()])) {
+    if let Some(base) = MASK_SUFFIXES
+        .iter()
+        .find_map(|s| lower.strip_suffix(s).map(|b| &stem[..b.len()]))
+    {
         if base.is_empty() {
             return FileKind::Other(NOT_AN_IMAGE.into());
         }
         if ext != "png" {
-            return FileKind::Other("a mask must be a PNG (NAME_mask.png): JPEG compression blurs its edges".into());
+            return FileKind::Other(
+                "a mask must be a PNG (NAME_mask.png): JPEG compression blurs its edges".into(),
+            );
         }
         return FileKind::Mask(isic_id(base).unwrap_or_else(|| base.to_string()));
     }
     // ISIC's other per-image files (`ISIC_NNNNNNN_superpixels.png`) are not photos.
     match (isic_id(stem), lower.strip_prefix("isic_")) {
         (Some(id), _) => FileKind::Image(id),
-        (None, Some(rest)) if rest.len() > 7 && rest.as_bytes()[..7].iter().all(u8::is_ascii_digit) => {
-            FileKind::Other("not an ISIC photo (ISIC_NNNNNNN.jpg) or mask (ISIC_NNNNNNN_segmentation.png)".into())
+        (None, Some(rest))
+            if rest.len() > 7 && rest.as_bytes()[..7].iter().all(u8::is_ascii_digit) =>
+        {
+            FileKind::Other(
+                "not an ISIC photo (ISIC_NNNNNNN.jpg) or mask (ISIC_NNNNNNN_segmentation.png)"
+                    .into(),
+            )
         }
         _ => FileKind::Image(stem.to_string()),
     }
 }
 
-const NOT_AN_IMAGE: &str = "not a photo (NAME.jpg or .png) or a mask (NAME_segmentation.png or NAME_mask.png)";
+const NOT_AN_IMAGE: &str =
+    "not a photo (NAME.jpg or .png) or a mask (NAME_segmentation.png or NAME_mask.png)";
 
 /// `ISIC_NNNNNNN` when `stem` is exactly an ISIC id, in any case.
 fn isic_id(stem: &str) -> Option<String> {
     let digits = stem.to_ascii_lowercase().strip_prefix("isic_")?.to_string();
-    (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| format!("ISIC_{digits}"))
+    (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("ISIC_{digits}"))
 }
 
 /// A file left out, and why.
@@ -91,12 +103,18 @@ pub fn pair_files<S: AsRef<str>>(paths: &[S]) -> Pairing {
             FileKind::Image(id) => (&mut images, id),
             FileKind::Mask(id) => (&mut masks, id),
             FileKind::Other(reason) => {
-                skipped.push(Skipped { file: path.to_string(), reason });
+                skipped.push(Skipped {
+                    file: path.to_string(),
+                    reason,
+                });
                 continue;
             }
         };
         match map.get(&id.to_ascii_lowercase()) {
-            Some((_, first)) => skipped.push(Skipped { file: path.to_string(), reason: format!("duplicate of {first} for {id}") }),
+            Some((_, first)) => skipped.push(Skipped {
+                file: path.to_string(),
+                reason: format!("duplicate of {first} for {id}"),
+            }),
             None => {
                 map.insert(id.to_ascii_lowercase(), (id, path.to_string()));
             }
@@ -111,7 +129,10 @@ pub fn pair_files<S: AsRef<str>>(paths: &[S]) -> Pairing {
                     Some(_) => format!("no mask {id}_segmentation.png"),
                     None => format!("no mask {id}_segmentation.png or {id}_mask.png"),
                 };
-                skipped.push(Skipped { file: image, reason });
+                skipped.push(Skipped {
+                    file: image,
+                    reason,
+                });
             }
         }
     }
@@ -131,20 +152,48 @@ mod tests {
 
     #[test]
     fn classifies_official_names_in_any_folder() {
-        assert_eq!(classify("a/ISIC2018_Task1-2_Training_Input/ISIC_0000001.jpg"), FileKind::Image("ISIC_0000001".into()));
-        assert_eq!(classify("ISIC_0000001_segmentation.png"), FileKind::Mask("ISIC_0000001".into()));
-        assert_eq!(classify("C:\\data\\isic_0012345.JPEG"), FileKind::Image("ISIC_0012345".into()));
-        assert!(matches!(classify("ISIC_0000001_superpixels.png"), FileKind::Other(r) if r.starts_with("not an ISIC photo")));
-        assert!(matches!(classify("LICENSE.txt"), FileKind::Other(r) if r.starts_with("not a photo")));
+        assert_eq!(
+            classify("a/ISIC2018_Task1-2_Training_Input/ISIC_0000001.jpg"),
+            FileKind::Image("ISIC_0000001".into())
+        );
+        assert_eq!(
+            classify("ISIC_0000001_segmentation.png"),
+            FileKind::Mask("ISIC_0000001".into())
+        );
+        assert_eq!(
+            classify("C:\\data\\isic_0012345.JPEG"),
+            FileKind::Image("ISIC_0012345".into())
+        );
+        assert!(
+            matches!(classify("ISIC_0000001_superpixels.png"), FileKind::Other(r) if r.starts_with("not an ISIC photo"))
+        );
+        assert!(
+            matches!(classify("LICENSE.txt"), FileKind::Other(r) if r.starts_with("not a photo"))
+        );
     }
 
     #[test]
     fn classifies_any_name_with_a_mask_suffix() {
-        assert_eq!(classify("photos/mole1.jpg"), FileKind::Image("mole1".into()));
-        assert_eq!(classify("masks/mole1_segmentation.png"), FileKind::Mask("mole1".into()));
-        assert_eq!(classify("masks/Mole 2_MASK.PNG"), FileKind::Mask("Mole 2".into()));
-        assert_eq!(classify("ISIC_000001.jpg"), FileKind::Image("ISIC_000001".into()), "six digits: an ordinary name");
-        assert!(matches!(classify("mole1_mask.jpg"), FileKind::Other(r) if r.contains("must be a PNG")));
+        assert_eq!(
+            classify("photos/mole1.jpg"),
+            FileKind::Image("mole1".into())
+        );
+        assert_eq!(
+            classify("masks/mole1_segmentation.png"),
+            FileKind::Mask("mole1".into())
+        );
+        assert_eq!(
+            classify("masks/Mole 2_MASK.PNG"),
+            FileKind::Mask("Mole 2".into())
+        );
+        assert_eq!(
+            classify("ISIC_000001.jpg"),
+            FileKind::Image("ISIC_000001".into()),
+            "six digits: an ordinary name"
+        );
+        assert!(
+            matches!(classify("mole1_mask.jpg"), FileKind::Other(r) if r.contains("must be a PNG"))
+        );
         assert!(matches!(classify("_mask.png"), FileKind::Other(_)));
         assert!(matches!(classify("README"), FileKind::Other(_)));
     }
@@ -165,28 +214,84 @@ mod tests {
         let ids: Vec<_> = p.pairs.iter().map(|(id, _, _)| id.as_str()).collect();
         assert_eq!(ids, ["ISIC_0000001", "ISIC_0000002"]);
         assert_eq!(p.pairs[0].1, "in/ISIC_0000001.jpg");
-        let reasons: Vec<_> = p.skipped.iter().map(|s| (s.file.as_str(), s.reason.as_str())).collect();
-        assert!(reasons.contains(&("in/ISIC_0000003.jpg", "no mask ISIC_0000003_segmentation.png")), "{reasons:?}");
-        assert!(reasons.contains(&("gt/ISIC_0000004_segmentation.png", "no image ISIC_0000004.jpg")), "{reasons:?}");
-        assert!(reasons.contains(&("other/ISIC_0000001.png", "duplicate of in/ISIC_0000001.jpg for ISIC_0000001")), "{reasons:?}");
-        assert!(reasons.iter().any(|(f, r)| *f == "README.txt" && r.starts_with("not a photo")), "{reasons:?}");
+        let reasons: Vec<_> = p
+            .skipped
+            .iter()
+            .map(|s| (s.file.as_str(), s.reason.as_str()))
+            .collect();
+        assert!(
+            reasons.contains(&(
+                "in/ISIC_0000003.jpg",
+                "no mask ISIC_0000003_segmentation.png"
+            )),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.contains(&(
+                "gt/ISIC_0000004_segmentation.png",
+                "no image ISIC_0000004.jpg"
+            )),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.contains(&(
+                "other/ISIC_0000001.png",
+                "duplicate of in/ISIC_0000001.jpg for ISIC_0000001"
+            )),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|(f, r)| *f == "README.txt" && r.starts_with("not a photo")),
+            "{reasons:?}"
+        );
         assert_eq!(p.skipped.len(), 4);
     }
 
     #[test]
     fn pairs_ordinary_names_with_either_mask_suffix_whatever_the_case() {
-        let files = ["mole1.jpg", "mole1_segmentation.png", "Mole2.PNG", "mole2_mask.png", "back.jpg", "arm_mask.png", "mole1.png"];
+        let files = [
+            "mole1.jpg",
+            "mole1_segmentation.png",
+            "Mole2.PNG",
+            "mole2_mask.png",
+            "back.jpg",
+            "arm_mask.png",
+            "mole1.png",
+        ];
         let p = pair_files(&files);
         assert_eq!(
             p.pairs,
             [
-                ("mole1".to_string(), "mole1.jpg".to_string(), "mole1_segmentation.png".to_string()),
-                ("Mole2".to_string(), "Mole2.PNG".to_string(), "mole2_mask.png".to_string()),
+                (
+                    "mole1".to_string(),
+                    "mole1.jpg".to_string(),
+                    "mole1_segmentation.png".to_string()
+                ),
+                (
+                    "Mole2".to_string(),
+                    "Mole2.PNG".to_string(),
+                    "mole2_mask.png".to_string()
+                ),
             ]
         );
-        let reasons: Vec<_> = p.skipped.iter().map(|s| (s.file.as_str(), s.reason.as_str())).collect();
-        assert!(reasons.contains(&("back.jpg", "no mask back_segmentation.png or back_mask.png")), "{reasons:?}");
-        assert!(reasons.contains(&("arm_mask.png", "no image arm.jpg or arm.png")), "{reasons:?}");
-        assert!(reasons.contains(&("mole1.png", "duplicate of mole1.jpg for mole1")), "{reasons:?}");
+        let reasons: Vec<_> = p
+            .skipped
+            .iter()
+            .map(|s| (s.file.as_str(), s.reason.as_str()))
+            .collect();
+        assert!(
+            reasons.contains(&("back.jpg", "no mask back_segmentation.png or back_mask.png")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.contains(&("arm_mask.png", "no image arm.jpg or arm.png")),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.contains(&("mole1.png", "duplicate of mole1.jpg for mole1")),
+            "{reasons:?}"
+        );
     }
 }

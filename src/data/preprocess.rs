@@ -19,13 +19,24 @@ pub const STD: [f32; 3] = [0.229, 0.224, 0.225];
 
 /// Resizes a photo to `size x size` (bilinear; a no-op when already that size).
 pub fn resize_rgb(img: &RgbImage, size: u32) -> RgbImage {
-    if img.dimensions() == (size, size) { img.clone() } else { resize(img, size, size, FilterType::Triangle) }
+    if img.dimensions() == (size, size) {
+        img.clone()
+    } else {
+        resize(img, size, size, FilterType::Triangle)
+    }
 }
 
 /// Resizes a mask to `size x size` and binarises it to 0/1.
 pub fn resize_mask(mask: &GrayImage, size: u32) -> Vec<u8> {
-    let resized = if mask.dimensions() == (size, size) { mask.clone() } else { resize(mask, size, size, FilterType::Triangle) };
-    resized.pixels().map(|p| (p.0[0] > crate::metrics::MASK_THRESHOLD) as u8).collect()
+    let resized = if mask.dimensions() == (size, size) {
+        mask.clone()
+    } else {
+        resize(mask, size, size, FilterType::Triangle)
+    };
+    resized
+        .pixels()
+        .map(|p| (p.0[0] > crate::metrics::MASK_THRESHOLD) as u8)
+        .collect()
 }
 
 /// Channel-first normalised floats `[3, h, w]` of an RGB image.

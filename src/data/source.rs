@@ -33,7 +33,13 @@ impl FileSource for Vec<NamedBytes> {
         self.iter().map(|f| f.name.clone()).collect()
     }
     fn read(&mut self, name: &str) -> Result<Vec<u8>, Error> {
-        self.iter().find(|f| f.name == name).map(|f| f.bytes.clone()).ok_or_else(|| Error::Io { path: name.into(), message: "not found".into() })
+        self.iter()
+            .find(|f| f.name == name)
+            .map(|f| f.bytes.clone())
+            .ok_or_else(|| Error::Io {
+                path: name.into(),
+                message: "not found".into(),
+            })
     }
 }
 
@@ -46,8 +52,14 @@ pub struct ZipSource<R: Read + Seek> {
 impl<R: Read + Seek> ZipSource<R> {
     /// Opens an archive; `label` (its file name) prefixes every entry's name.
     pub fn new(reader: R, label: &str) -> Result<Self, Error> {
-        let archive = zip::ZipArchive::new(reader).map_err(|e| Error::Io { path: label.into(), message: format!("not a readable zip file ({e})") })?;
-        Ok(Self { label: label.to_string(), archive })
+        let archive = zip::ZipArchive::new(reader).map_err(|e| Error::Io {
+            path: label.into(),
+            message: format!("not a readable zip file ({e})"),
+        })?;
+        Ok(Self {
+            label: label.to_string(),
+            archive,
+        })
     }
 }
 
@@ -61,13 +73,24 @@ impl<R: Read + Seek> FileSource for ZipSource<R> {
             .collect()
     }
     fn read(&mut self, name: &str) -> Result<Vec<u8>, Error> {
-        let inner = name.strip_prefix(&format!("{}/", self.label)).unwrap_or(name);
-        let mut file = self.archive.by_name(inner).map_err(|e| Error::Io { path: name.into(), message: format!("cannot read from the zip ({e})") })?;
+        let inner = name
+            .strip_prefix(&format!("{}/", self.label))
+            .unwrap_or(name);
+        let mut file = self.archive.by_name(inner).map_err(|e| Error::Io {
+            path: name.into(),
+            message: format!("cannot read from the zip ({e})"),
+        })?;
         if file.size() > super::MAX_PIXELS * 4 {
-            return Err(Error::Io { path: name.into(), message: format!("{} MB is too large for an image", file.size() / 1_000_000) });
+            return Err(Error::Io {
+                path: name.into(),
+                message: format!("{} MB is too large for an image", file.size() / 1_000_000),
+            });
         }
         let mut bytes = Vec::with_capacity(file.size() as usize);
-        file.read_to_end(&mut bytes).map_err(|e| Error::Io { path: name.into(), message: format!("corrupt zip entry ({e})") })?;
+        file.read_to_end(&mut bytes).map_err(|e| Error::Io {
+            path: name.into(),
+            message: format!("corrupt zip entry ({e})"),
+        })?;
         Ok(bytes)
     }
 }
@@ -81,7 +104,10 @@ pub fn expand_zips(files: Vec<NamedBytes>) -> (Vec<Box<dyn FileSource>>, Vec<Ski
         if f.name.to_ascii_lowercase().ends_with(".zip") {
             match ZipSource::new(std::io::Cursor::new(f.bytes), &f.name) {
                 Ok(z) => sources.push(Box::new(z)),
-                Err(e) => skipped.push(Skipped { file: f.name, reason: e.to_string() }),
+                Err(e) => skipped.push(Skipped {
+                    file: f.name,
+                    reason: e.to_string(),
+                }),
             }
         } else {
             plain.push(f);
@@ -112,17 +138,31 @@ pub struct Catalog {
 impl Catalog {
     /// Lists and pairs the files of `sources`.
     pub fn new(sources: &[Box<dyn FileSource>]) -> Self {
-        let owner: HashMap<String, usize> = sources.iter().enumerate().flat_map(|(i, s)| s.names().into_iter().map(move |n| (n, i))).collect();
+        let owner: HashMap<String, usize> = sources
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.names().into_iter().map(move |n| (n, i)))
+            .collect();
         let mut names: Vec<&str> = owner.keys().map(String::as_str).collect();
         names.sort_unstable();
-        Self { pairing: pair_files(&names), owner }
+        Self {
+            pairing: pair_files(&names),
+            owner,
+        }
     }
 
     /// Decodes a pair at its own resolution, checking that the mask has the image's size.
     /// The error names the file at fault and the reason.
-    pub fn read_pair(&self, sources: &mut [Box<dyn FileSource>], image_name: &str, mask_name: &str) -> Result<(image::RgbImage, GrayImage), (String, String)> {
+    pub fn read_pair(
+        &self,
+        sources: &mut [Box<dyn FileSource>],
+        image_name: &str,
+        mask_name: &str,
+    ) -> Result<(image::RgbImage, GrayImage), (String, String)> {
         let read = |sources: &mut [Box<dyn FileSource>], name: &str| {
-            sources[self.owner[name]].read(name).map_err(|e| (name.to_string(), strip_path(name, e.to_string())))
+            sources[self.owner[name]]
+                .read(name)
+                .map_err(|e| (name.to_string(), strip_path(name, e.to_string())))
         };
         let image = read(sources, image_name)?;
         let mask = read(sources, mask_name)?;
@@ -132,13 +172,21 @@ impl Catalog {
 
 /// Decodes a pair from its bytes at its own resolution, checking that the mask has the image's
 /// size. The error names the file at fault and the reason.
-pub fn decode_pair(image_name: &str, image: &[u8], mask_name: &str, mask: &[u8]) -> Result<(image::RgbImage, GrayImage), (String, String)> {
+pub fn decode_pair(
+    image_name: &str,
+    image: &[u8],
+    mask_name: &str,
+    mask: &[u8],
+) -> Result<(image::RgbImage, GrayImage), (String, String)> {
     let fail = |name: &str, e: Error| (name.to_string(), strip_path(name, e.to_string()));
     let image = decode_image(image, image_name).map_err(|e| fail(image_name, e))?;
     let mask = decode_mask(mask, mask_name).map_err(|e| fail(mask_name, e))?;
     if mask.dimensions() != image.dimensions() {
         let ((mw, mh), (iw, ih)) = (mask.dimensions(), image.dimensions());
-        return Err((mask_name.to_string(), format!("mask is {mw}x{mh} but its image is {iw}x{ih}")));
+        return Err((
+            mask_name.to_string(),
+            format!("mask is {mw}x{mh} but its image is {iw}x{ih}"),
+        ));
     }
     Ok((image, mask))
 }
@@ -147,8 +195,14 @@ pub fn decode_pair(image_name: &str, image: &[u8], mask_name: &str, mask: &[u8])
 pub fn resized_sample(id: &str, image: &image::RgbImage, mask: &GrayImage, size: u32) -> Sample {
     let original = image.dimensions();
     let image = super::resize_rgb(image, size);
-    let mask = GrayImage::from_raw(size, size, super::resize_mask(mask, size)).expect("resize_mask returns size*size values");
-    Sample { id: id.to_string(), image, mask, original }
+    let mask = GrayImage::from_raw(size, size, super::resize_mask(mask, size))
+        .expect("resize_mask returns size*size values");
+    Sample {
+        id: id.to_string(),
+        image,
+        mask,
+        original,
+    }
 }
 
 /// Pairs the files of all sources by ISIC id, decodes each pair, checks that the mask has the
@@ -162,7 +216,11 @@ pub fn load_pairs(
 ) -> Result<(Vec<Sample>, LoadReport), Error> {
     let catalog = Catalog::new(sources);
     let pairs = &catalog.pairing.pairs;
-    let mut report = LoadReport { paired: pairs.len(), loaded: 0, skipped: catalog.pairing.skipped.clone() };
+    let mut report = LoadReport {
+        paired: pairs.len(),
+        loaded: 0,
+        skipped: catalog.pairing.skipped.clone(),
+    };
     let mut samples = Vec::new();
     for (done, (id, image_name, mask_name)) in pairs.iter().enumerate() {
         match catalog.read_pair(sources, image_name, mask_name) {
@@ -173,7 +231,13 @@ pub fn load_pairs(
     }
     report.loaded = samples.len();
     if samples.is_empty() {
-        let detail = report.skipped.iter().take(5).map(|s| format!("{}: {}", s.file, s.reason)).collect::<Vec<_>>().join("; ");
+        let detail = report
+            .skipped
+            .iter()
+            .take(5)
+            .map(|s| format!("{}: {}", s.file, s.reason))
+            .collect::<Vec<_>>()
+            .join("; ");
         return Err(Error::Invalid(format!(
             "no usable image/mask pair found ({} files skipped{}{detail})",
             report.skipped.len(),
@@ -185,7 +249,10 @@ pub fn load_pairs(
 
 /// Errors carry the file name already; the report lists it separately.
 fn strip_path(name: &str, message: String) -> String {
-    message.strip_prefix(&format!("{name}: ")).map(str::to_string).unwrap_or(message)
+    message
+        .strip_prefix(&format!("{name}: "))
+        .map(str::to_string)
+        .unwrap_or(message)
 }
 
 #[cfg(not(target_family = "wasm"))]
@@ -205,12 +272,23 @@ mod native {
             self.files.iter().map(|(n, _)| n.clone()).collect()
         }
         fn read(&mut self, name: &str) -> Result<Vec<u8>, Error> {
-            let path = &self.files.iter().find(|(n, _)| n == name).expect("listed name").1;
+            let path = &self
+                .files
+                .iter()
+                .find(|(n, _)| n == name)
+                .expect("listed name")
+                .1;
             let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
             if len > crate::data::MAX_PIXELS * 4 {
-                return Err(Error::Io { path: name.into(), message: format!("{} MB is too large for an image", len / 1_000_000) });
+                return Err(Error::Io {
+                    path: name.into(),
+                    message: format!("{} MB is too large for an image", len / 1_000_000),
+                });
             }
-            std::fs::read(path).map_err(|e| Error::Io { path: name.into(), message: e.to_string() })
+            std::fs::read(path).map_err(|e| Error::Io {
+                path: name.into(),
+                message: e.to_string(),
+            })
         }
     }
 
@@ -231,19 +309,31 @@ mod native {
     /// Sources for a path: a directory (searched recursively; zip files inside it are opened
     /// as archives) or a single zip file.
     pub fn dir_sources(path: &Path) -> Result<Vec<Box<dyn FileSource>>, Error> {
-        let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), message: e.to_string() };
+        let io = |e: std::io::Error| Error::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
         let mut files = Vec::new();
         if path.is_dir() {
             walk(path, &mut files).map_err(io)?;
         } else if path.exists() {
             files.push(path.to_path_buf());
         } else {
-            return Err(Error::Io { path: path.display().to_string(), message: "no such file or directory".into() });
+            return Err(Error::Io {
+                path: path.display().to_string(),
+                message: "no such file or directory".into(),
+            });
         }
         let mut sources: Vec<Box<dyn FileSource>> = Vec::new();
         let mut plain = Vec::new();
         for file in files {
-            let name = file.strip_prefix(path).ok().filter(|p| !p.as_os_str().is_empty()).unwrap_or(&file).display().to_string();
+            let name = file
+                .strip_prefix(path)
+                .ok()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(&file)
+                .display()
+                .to_string();
             if name.to_ascii_lowercase().ends_with(".zip") {
                 let f = std::fs::File::open(&file).map_err(io)?;
                 sources.push(Box::new(ZipSource::new(std::io::BufReader::new(f), &name)?));

@@ -8,16 +8,24 @@ use image::RgbImage;
 pub fn turbo(t: f32) -> [u8; 3] {
     let t = t.clamp(0.0, 1.0) as f64;
     let (t2, t3, t4, t5) = (t * t, t * t * t, t.powi(4), t.powi(5));
-    let r = 0.13572138 + 4.61539260 * t - 42.66032258 * t2 + 132.13108234 * t3 - 152.94239396 * t4 + 59.28637943 * t5;
-    let g = 0.09140261 + 2.19418839 * t + 4.84296658 * t2 - 14.18503333 * t3 + 4.27729857 * t4 + 2.82956604 * t5;
-    let b = 0.10667330 + 12.64194608 * t - 60.58204836 * t2 + 110.36276771 * t3 - 89.90310912 * t4 + 27.34824973 * t5;
+    let r = 0.13572138 + 4.61539260 * t - 42.66032258 * t2 + 132.13108234 * t3 - 152.94239396 * t4
+        + 59.28637943 * t5;
+    let g = 0.09140261 + 2.19418839 * t + 4.84296658 * t2 - 14.18503333 * t3
+        + 4.27729857 * t4
+        + 2.82956604 * t5;
+    let b = 0.10667330 + 12.64194608 * t - 60.58204836 * t2 + 110.36276771 * t3 - 89.90310912 * t4
+        + 27.34824973 * t5;
     [r, g, b].map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
 }
 
 /// Blends a heatmap (values in [0, 1], the photo's size, row-major) over a photo: each pixel
 /// becomes `(1 - opacity) · photo + opacity · turbo(heat)`.
 pub fn blend(photo: &RgbImage, heatmap: &[f32], opacity: f32) -> RgbImage {
-    assert_eq!(heatmap.len(), (photo.width() * photo.height()) as usize, "heatmap and photo sizes differ");
+    assert_eq!(
+        heatmap.len(),
+        (photo.width() * photo.height()) as usize,
+        "heatmap and photo sizes differ"
+    );
     let mut out = photo.clone();
     for (p, &h) in out.pixels_mut().zip(heatmap) {
         mix(p, turbo(h), opacity);

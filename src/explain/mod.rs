@@ -45,7 +45,9 @@ impl std::str::FromStr for Method {
             "cam" => Ok(Method::Cam),
             "activation" | "activations" => Ok(Method::Activation),
             "gradcam" | "grad-cam" => Ok(Method::GradCam),
-            _ => Err(Error::Invalid(format!("unknown method '{s}': expected cam, activation or gradcam"))),
+            _ => Err(Error::Invalid(format!(
+                "unknown method '{s}': expected cam, activation or gradcam"
+            ))),
         }
     }
 }
@@ -65,13 +67,23 @@ pub enum Target {
 impl std::str::FromStr for Target {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        let bad = || Error::Invalid(format!("unknown target '{s}': expected lesion, center or pixel:Y,X"));
+        let bad = || {
+            Error::Invalid(format!(
+                "unknown target '{s}': expected lesion, center or pixel:Y,X"
+            ))
+        };
         match s.to_ascii_lowercase().as_str() {
             "lesion" => Ok(Target::Lesion),
             "center" | "centre" => Ok(Target::Center),
             p => {
-                let (y, x) = p.strip_prefix("pixel:").and_then(|r| r.split_once(',')).ok_or_else(bad)?;
-                Ok(Target::Pixel(y.trim().parse().map_err(|_| bad())?, x.trim().parse().map_err(|_| bad())?))
+                let (y, x) = p
+                    .strip_prefix("pixel:")
+                    .and_then(|r| r.split_once(','))
+                    .ok_or_else(bad)?;
+                Ok(Target::Pixel(
+                    y.trim().parse().map_err(|_| bad())?,
+                    x.trim().parse().map_err(|_| bad())?,
+                ))
             }
         }
     }
@@ -88,7 +100,11 @@ pub fn default_layer(arch: Architecture, method: Method, mode: InferenceMode) ->
     const DEEPEST: [&str; 4] = ["x1_0", "x2_0", "x3_0", "x4_0"];
     if let (Architecture::UNetPlusPlus, InferenceMode::Fast(level @ 1..=4)) = (arch, mode) {
         let i = level as usize - 1;
-        return if method == Method::GradCam { DEEPEST[i] } else { TOP[i] };
+        return if method == Method::GradCam {
+            DEEPEST[i]
+        } else {
+            TOP[i]
+        };
     }
     match (arch, method) {
         (Architecture::UNet, Method::GradCam) => "bottleneck",
@@ -102,7 +118,11 @@ pub fn default_layer(arch: Architecture, method: Method, mode: InferenceMode) ->
 
 /// Min-max normalisation to [0, 1]; a flat map (range below 1e-12) becomes zeros.
 pub fn normalize(values: &mut [f32]) {
-    let (lo, hi) = values.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let (lo, hi) = values
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
     let range = hi - lo;
     if !(range > 1e-12) || !range.is_finite() {
         values.iter_mut().for_each(|v| *v = 0.0);
@@ -177,7 +197,9 @@ impl Heatmap {
                 self.mean_logit
             ),
             Method::Cam | Method::Activation => {
-                format!("The map is blank: layer {layer} responds the same everywhere on this photo.")
+                format!(
+                    "The map is blank: layer {layer} responds the same everywhere on this photo."
+                )
             }
             Method::GradCam => format!(
                 "Grad-CAM is blank at layer {layer}: weighted by their gradients, the layer's channels add up to zero \
@@ -189,8 +211,12 @@ impl Heatmap {
 }
 
 async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
-    let data = t.into_data_async().await.map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
-    data.try_to_vec::<f32>().map_err(|e| Error::Invalid(format!("{e:?}")))
+    let data = t
+        .into_data_async()
+        .await
+        .map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
+    data.try_to_vec::<f32>()
+        .map_err(|e| Error::Invalid(format!("{e:?}")))
 }
 
 /// Computes a heatmap of `photo` at `layer` (or the method's default) and resizes it to the
@@ -209,7 +235,11 @@ pub async fn explain(
     let arch = model.architecture();
     let layer = layer.unwrap_or_else(|| default_layer(arch, method, mode));
     if !model.layers().contains(&layer) {
-        return Err(Error::Invalid(format!("{} has no layer '{layer}'; its layers are {}", arch.display_name(), model.layers().join(", "))));
+        return Err(Error::Invalid(format!(
+            "{} has no layer '{layer}'; its layers are {}",
+            arch.display_name(),
+            model.layers().join(", ")
+        )));
     }
     let computed = model.layers_in(mode);
     if !computed.contains(&layer) {
@@ -228,7 +258,9 @@ pub async fn explain(
             };
             let mut tap = Tap::new(layer, &mut keep);
             let output = model.predict_tapped(x, mode, Some(&mut tap));
-            let a = captured.take().ok_or_else(|| mode_error(layer, mode, &computed))?;
+            let a = captured
+                .take()
+                .ok_or_else(|| mode_error(layer, mode, &computed))?;
             let mean_logit = output.clone().mean();
             let map = match method {
                 Method::Cam => cam_from(a, output),
@@ -252,11 +284,15 @@ pub async fn explain(
             };
             let mut tap = Tap::new(layer, &mut leaf);
             let logits = model.predict_tapped(x, mode, Some(&mut tap));
-            let a = captured.take().ok_or_else(|| mode_error(layer, mode, &computed))?;
+            let a = captured
+                .take()
+                .ok_or_else(|| mode_error(layer, mode, &computed))?;
             let mean_logit = logits.clone().detach().mean();
             let objective = target_value(logits, target, size as usize).await?;
             let grads = objective.backward();
-            let g = a.grad(&grads).ok_or_else(|| Error::Invalid(format!("layer '{layer}' does not reach the output")))?;
+            let g = a.grad(&grads).ok_or_else(|| {
+                Error::Invalid(format!("layer '{layer}' does not reach the output"))
+            })?;
             (gradcam_from(a.detach(), g), mean_logit)
         }
     };
@@ -267,7 +303,13 @@ pub async fn explain(
     let (width, height) = photo.dimensions();
     let mut values = resize_probability(values, (w as u32, h as u32), (width, height));
     values.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
-    Ok(Heatmap { layer: layer.to_string(), mean_logit, width, height, values })
+    Ok(Heatmap {
+        layer: layer.to_string(),
+        mean_logit,
+        width,
+        height,
+        values,
+    })
 }
 
 fn mode_error(layer: &str, mode: InferenceMode, computed: &[&str]) -> Error {
@@ -283,19 +325,31 @@ fn mode_error(layer: &str, mode: InferenceMode, computed: &[&str]) -> Error {
 
 async fn target_value(logits: Tensor<4>, target: Target, size: usize) -> Result<Tensor<1>, Error> {
     let [_, _, h, w] = logits.dims();
-    let pixel = |y: usize, x: usize| logits.clone().slice([0..1, 0..1, y..y + 1, x..x + 1]).reshape([1]);
+    let pixel = |y: usize, x: usize| {
+        logits
+            .clone()
+            .slice([0..1, 0..1, y..y + 1, x..x + 1])
+            .reshape([1])
+    };
     match target {
         Target::Center => Ok(pixel(h / 2, w / 2)),
         Target::Pixel(y, x) => {
             if y >= size || x >= size {
-                return Err(Error::Invalid(format!("target pixel ({y}, {x}) is outside the {size}x{size} model input")));
+                return Err(Error::Invalid(format!(
+                    "target pixel ({y}, {x}) is outside the {size}x{size} model input"
+                )));
             }
             Ok(pixel(y, x))
         }
         Target::Lesion => {
             let first = logits.clone().slice([0..1, 0..1, 0..h, 0..w]);
             let mask = first.clone().detach().greater_elem(0.0);
-            let any = mask.clone().any().into_data_async().await.map_err(|e| Error::Invalid(e.to_string()))?;
+            let any = mask
+                .clone()
+                .any()
+                .into_data_async()
+                .await
+                .map_err(|e| Error::Invalid(e.to_string()))?;
             if any.as_slice::<bool>().map(|s| s[0]).unwrap_or(false) {
                 Ok(first.mask_fill(mask.bool_not(), 0.0).sum())
             } else {

@@ -30,7 +30,11 @@ pub enum Architecture {
 
 impl Architecture {
     /// All three, in the report's order.
-    pub const ALL: [Architecture; 3] = [Architecture::UNet, Architecture::UNetPlusPlus, Architecture::PspNet];
+    pub const ALL: [Architecture; 3] = [
+        Architecture::UNet,
+        Architecture::UNetPlusPlus,
+        Architecture::PspNet,
+    ];
 
     /// The short name used on the command line, in the JS API and in weight files.
     pub fn name(self) -> &'static str {
@@ -72,7 +76,9 @@ impl FromStr for Architecture {
             "unet" | "u-net" => Ok(Architecture::UNet),
             "unetpp" | "unet++" | "u-net++" | "nestedunet" => Ok(Architecture::UNetPlusPlus),
             "pspnet" | "psp" => Ok(Architecture::PspNet),
-            _ => Err(Error::Invalid(format!("unknown model '{s}': expected unet, unetpp or pspnet"))),
+            _ => Err(Error::Invalid(format!(
+                "unknown model '{s}': expected unet, unetpp or pspnet"
+            ))),
         }
     }
 }
@@ -102,7 +108,9 @@ impl FromStr for Preset {
         match s.to_ascii_lowercase().as_str() {
             "web" => Ok(Preset::Web),
             "paper" => Ok(Preset::Paper),
-            _ => Err(Error::Invalid(format!("unknown preset '{s}': expected web or paper"))),
+            _ => Err(Error::Invalid(format!(
+                "unknown preset '{s}': expected web or paper"
+            ))),
         }
     }
 }
@@ -125,10 +133,16 @@ impl Model {
         match (arch, preset) {
             (Architecture::UNet, Preset::Web) => Model::UNet(UNetConfig::web().init(device)),
             (Architecture::UNet, Preset::Paper) => Model::UNet(UNetConfig::paper().init(device)),
-            (Architecture::UNetPlusPlus, Preset::Web) => Model::NestedUNet(NestedUNetConfig::web().init(device)),
-            (Architecture::UNetPlusPlus, Preset::Paper) => Model::NestedUNet(NestedUNetConfig::paper().init(device)),
+            (Architecture::UNetPlusPlus, Preset::Web) => {
+                Model::NestedUNet(NestedUNetConfig::web().init(device))
+            }
+            (Architecture::UNetPlusPlus, Preset::Paper) => {
+                Model::NestedUNet(NestedUNetConfig::paper().init(device))
+            }
             (Architecture::PspNet, Preset::Web) => Model::PspNet(PspNetConfig::web().init(device)),
-            (Architecture::PspNet, Preset::Paper) => Model::PspNet(PspNetConfig::paper().init(device)),
+            (Architecture::PspNet, Preset::Paper) => {
+                Model::PspNet(PspNetConfig::paper().init(device))
+            }
         }
     }
 
@@ -169,7 +183,12 @@ impl Model {
     }
 
     /// [`Model::predict`] with a [`Tap`] on one of [`Model::layers`].
-    pub fn predict_tapped(&self, x: Tensor<4>, mode: InferenceMode, tap: Option<&mut Tap<'_>>) -> Tensor<4> {
+    pub fn predict_tapped(
+        &self,
+        x: Tensor<4>,
+        mode: InferenceMode,
+        tap: Option<&mut Tap<'_>>,
+    ) -> Tensor<4> {
         match self {
             Model::UNet(m) => m.forward_tapped(x, tap),
             Model::NestedUNet(m) => m.predict_tapped(x, mode, tap),
@@ -235,7 +254,9 @@ pub fn check_input_size(model: &str, dims: &[usize; 4], multiple: usize) {
 pub fn validate_input_size(model: &str, dims: &[usize; 4], multiple: usize) -> Result<(), Error> {
     let [_, c, h, w] = *dims;
     if c != 3 {
-        return Err(Error::Invalid(format!("{model} takes 3-channel RGB input, got {c} channels")));
+        return Err(Error::Invalid(format!(
+            "{model} takes 3-channel RGB input, got {c} channels"
+        )));
     }
     if h == 0 || w == 0 || h % multiple != 0 || w % multiple != 0 {
         return Err(Error::Invalid(format!(
@@ -254,9 +275,18 @@ mod tests {
         let device = Device::flex();
         let unet = Model::init(Architecture::UNet, Preset::Web, &device);
         assert!(unet.validate_input([1, 3, 256, 192]).is_ok());
-        let msg = unet.validate_input([1, 3, 250, 256]).unwrap_err().to_string();
-        assert_eq!(msg, "U-Net needs an input height and width that are multiples of 16, got 250x256");
-        let msg = unet.validate_input([1, 1, 256, 256]).unwrap_err().to_string();
+        let msg = unet
+            .validate_input([1, 3, 250, 256])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            msg,
+            "U-Net needs an input height and width that are multiples of 16, got 250x256"
+        );
+        let msg = unet
+            .validate_input([1, 1, 256, 256])
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("3-channel"), "{msg}");
         let psp = Model::init(Architecture::PspNet, Preset::Web, &device);
         assert!(psp.validate_input([1, 3, 250, 333]).is_ok());
@@ -266,8 +296,14 @@ mod tests {
     fn fast_modes_list_only_the_nodes_they_compute() {
         let device = Device::flex();
         let unetpp = Model::init(Architecture::UNetPlusPlus, Preset::Web, &device);
-        assert_eq!(unetpp.layers_in(InferenceMode::Fast(1)), ["x0_0", "x1_0", "x0_1"]);
-        assert_eq!(unetpp.layers_in(InferenceMode::Fast(2)), ["x0_0", "x1_0", "x2_0", "x0_1", "x1_1", "x0_2"]);
+        assert_eq!(
+            unetpp.layers_in(InferenceMode::Fast(1)),
+            ["x0_0", "x1_0", "x0_1"]
+        );
+        assert_eq!(
+            unetpp.layers_in(InferenceMode::Fast(2)),
+            ["x0_0", "x1_0", "x2_0", "x0_1", "x1_1", "x0_2"]
+        );
         assert_eq!(unetpp.layers_in(InferenceMode::Fast(4)).len(), 15);
         assert_eq!(unetpp.layers_in(InferenceMode::Accurate), unetpp.layers());
         let x = Tensor::<4>::zeros([1, 3, 32, 32], &device);
@@ -276,8 +312,14 @@ mod tests {
             for layer in unetpp.layers() {
                 let mut keep = |a: Tensor<4>| a;
                 let mut tap = Tap::new(layer, &mut keep);
-                unetpp.valid().predict_tapped(x.clone(), mode, Some(&mut tap));
-                assert_eq!(tap.hit(), unetpp.layers_in(mode).contains(layer), "{layer} at level {level}");
+                unetpp
+                    .valid()
+                    .predict_tapped(x.clone(), mode, Some(&mut tap));
+                assert_eq!(
+                    tap.hit(),
+                    unetpp.layers_in(mode).contains(layer),
+                    "{layer} at level {level}"
+                );
             }
         }
         let unet = Model::init(Architecture::UNet, Preset::Web, &device);
@@ -290,14 +332,21 @@ mod tests {
         for arch in Architecture::ALL {
             let model = Model::init(arch, Preset::Web, &device);
             for layer in model.layers() {
-                let text = model.describe_layer(layer).unwrap_or_else(|| panic!("{arch} {layer} has no description"));
+                let text = model
+                    .describe_layer(layer)
+                    .unwrap_or_else(|| panic!("{arch} {layer} has no description"));
                 assert!(text.contains("resolution"), "{text}");
             }
             assert_eq!(model.describe_layer("nope"), None);
         }
         let unetpp = Model::init(Architecture::UNetPlusPlus, Preset::Web, &device);
         assert!(unetpp.describe_layer("x0_3").unwrap().contains("head L3"));
-        assert!(unetpp.describe_layer("x2_0").unwrap().contains("1/4 resolution"));
+        assert!(
+            unetpp
+                .describe_layer("x2_0")
+                .unwrap()
+                .contains("1/4 resolution")
+        );
     }
 
     #[test]
@@ -305,8 +354,17 @@ mod tests {
         for arch in Architecture::ALL {
             assert_eq!(arch.name().parse::<Architecture>().unwrap(), arch);
         }
-        assert_eq!("U-Net++".parse::<Architecture>().unwrap(), Architecture::UNetPlusPlus);
-        assert!("segnet".parse::<Architecture>().unwrap_err().to_string().contains("expected unet, unetpp or pspnet"));
+        assert_eq!(
+            "U-Net++".parse::<Architecture>().unwrap(),
+            Architecture::UNetPlusPlus
+        );
+        assert!(
+            "segnet"
+                .parse::<Architecture>()
+                .unwrap_err()
+                .to_string()
+                .contains("expected unet, unetpp or pspnet")
+        );
         assert_eq!("paper".parse::<Preset>().unwrap(), Preset::Paper);
     }
 }

@@ -1,8 +1,8 @@
 //! PSPNet (Zhao et al. 2017) in the report's variant: a small stride-4 convolutional encoder
 //! instead of a ResNet, the pyramid pooling module, and a convolutional decoder.
 
-use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::PaddingConfig2d;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::prelude::*;
 use burn::tensor::module::adaptive_avg_pool2d;
 
@@ -55,12 +55,25 @@ impl PspNetConfig {
         let stages = self
             .pool_sizes
             .iter()
-            .map(|&size| PyramidStage { conv: conv(f, self.stage_channels, 1, 1, 0), bn: bn(self.stage_channels), size })
+            .map(|&size| PyramidStage {
+                conv: conv(f, self.stage_channels, 1, 1, 0),
+                bn: bn(self.stage_channels),
+                size,
+            })
             .collect();
         let concat = f + self.pool_sizes.len() * self.stage_channels;
         PspNet {
-            encoder: Encoder { conv1: conv(self.in_channels, f / 2, 3, 2, 1), bn1: bn(f / 2), conv2: conv(f / 2, f, 3, 2, 1), bn2: bn(f) },
-            ppm: PyramidPooling { stages, bottleneck: conv(concat, f, 1, 1, 0), bottleneck_bn: bn(f) },
+            encoder: Encoder {
+                conv1: conv(self.in_channels, f / 2, 3, 2, 1),
+                bn1: bn(f / 2),
+                conv2: conv(f / 2, f, 3, 2, 1),
+                bn2: bn(f),
+            },
+            ppm: PyramidPooling {
+                stages,
+                bottleneck: conv(concat, f, 1, 1, 0),
+                bottleneck_bn: bn(f),
+            },
             decoder: Decoder {
                 conv: conv(f, self.decoder_channels, 3, 1, 1),
                 bn: bn(self.decoder_channels),
@@ -147,8 +160,12 @@ impl PspNet {
     pub fn describe(layer: &str) -> Option<&'static str> {
         Some(match layer {
             "encoder" => "Encoder, 1/4 resolution: local features of colour and texture.",
-            "ppm" => "Pyramid pooling, 1/4 resolution: each position joined with the average of the whole photo, halves, thirds and sixths (context).",
-            "decoder" => "Decoder, 1/4 resolution: the last features before the 1x1 layer that scores each pixel, then upsampled to the photo.",
+            "ppm" => {
+                "Pyramid pooling, 1/4 resolution: each position joined with the average of the whole photo, halves, thirds and sixths (context)."
+            }
+            "decoder" => {
+                "Decoder, 1/4 resolution: the last features before the 1x1 layer that scores each pixel, then upsampled to the photo."
+            }
             _ => return None,
         })
     }
@@ -217,12 +234,18 @@ mod tests {
 
     #[test]
     fn paper_preset_has_pytorchs_parameter_count() {
-        assert_eq!(Model::PspNet(PspNetConfig::paper().init(&Device::flex())).trainable_params(), 3_156_993);
+        assert_eq!(
+            Model::PspNet(PspNetConfig::paper().init(&Device::flex())).trainable_params(),
+            3_156_993
+        );
     }
 
     #[test]
     fn web_preset_size() {
-        assert_eq!(Model::PspNet(PspNetConfig::web().init(&Device::flex())).trainable_params(), 792_065);
+        assert_eq!(
+            Model::PspNet(PspNetConfig::web().init(&Device::flex())).trainable_params(),
+            792_065
+        );
     }
 
     #[test]

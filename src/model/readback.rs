@@ -26,7 +26,10 @@ struct Place {
 
 impl ModuleMapper for Place {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let data = self.values.next().expect("one value per parameter, in visiting order");
+        let data = self
+            .values
+            .next()
+            .expect("one value per parameter, in visiting order");
         let device = self.device.clone();
         param.map(|_| Tensor::from_data(data, &device))
     }
@@ -36,15 +39,24 @@ impl ModuleMapper for Place {
 /// it), parameter ids kept. All parameters are read in one transaction.
 pub async fn copy_to(model: &Model, target: &Device) -> Result<Model, Error> {
     let model = model.valid();
-    let mut collect = Collect { transaction: Some(Transaction::default()) };
+    let mut collect = Collect {
+        transaction: Some(Transaction::default()),
+    };
     model.visit(&mut collect);
     let values = collect
         .transaction
         .expect("present after visiting")
         .execute_async()
         .await
-        .map_err(|e| Error::Invalid(format!("reading the weights back from the device failed: {e:?}")))?;
-    Ok(model.map(&mut Place { values: values.into_iter(), device: target.clone() }))
+        .map_err(|e| {
+            Error::Invalid(format!(
+                "reading the weights back from the device failed: {e:?}"
+            ))
+        })?;
+    Ok(model.map(&mut Place {
+        values: values.into_iter(),
+        device: target.clone(),
+    }))
 }
 
 #[cfg(test)]
@@ -57,7 +69,11 @@ mod tests {
         let device = Device::flex();
         let model = Model::init(Architecture::PspNet, Preset::Web, &device);
         let copy = pollster::block_on(copy_to(&model, &Device::flex())).unwrap();
-        let x = Tensor::<4>::random([1, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let x = Tensor::<4>::random(
+            [1, 3, 32, 32],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            &device,
+        );
         let a = model.valid().forward_heads(x.clone()).remove(0);
         let b = copy.forward_heads(x).remove(0);
         assert_eq!((a - b).abs().max().into_scalar::<f32>(), 0.0);

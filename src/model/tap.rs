@@ -15,7 +15,11 @@ pub struct Tap<'a> {
 impl<'a> Tap<'a> {
     /// A tap on `layer`.
     pub fn new(layer: &'a str, intercept: &'a mut dyn FnMut(Tensor<4>) -> Tensor<4>) -> Self {
-        Self { layer, intercept, hit: false }
+        Self {
+            layer,
+            intercept,
+            hit: false,
+        }
     }
 
     /// Whether the forward pass went through the layer.

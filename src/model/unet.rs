@@ -32,7 +32,11 @@ impl UNetConfig {
     /// Builds the module.
     pub fn init(&self, device: &Device) -> UNet {
         let w = self.widths;
-        let up = |i: usize, o: usize| ConvTranspose2dConfig::new([i, o], [2, 2]).with_stride([2, 2]).init(device);
+        let up = |i: usize, o: usize| {
+            ConvTranspose2dConfig::new([i, o], [2, 2])
+                .with_stride([2, 2])
+                .init(device)
+        };
         UNet {
             enc1: DoubleConvConfig::same(self.in_channels, w[0]).init(device),
             enc2: DoubleConvConfig::same(w[0], w[1]).init(device),
@@ -93,7 +97,17 @@ pub struct UNet {
 
 impl UNet {
     /// Layers whose activations CAM and Grad-CAM can read, input side first.
-    pub const LAYERS: [&'static str; 9] = ["enc1", "enc2", "enc3", "enc4", "bottleneck", "dec4", "dec3", "dec2", "dec1"];
+    pub const LAYERS: [&'static str; 9] = [
+        "enc1",
+        "enc2",
+        "enc3",
+        "enc4",
+        "bottleneck",
+        "dec4",
+        "dec3",
+        "dec2",
+        "dec1",
+    ];
 
     /// What a layer does, in one line for people learning the network.
     pub fn describe(layer: &str) -> Option<&'static str> {
@@ -102,11 +116,21 @@ impl UNet {
             "enc2" => "Encoder, 1/2 resolution: small patterns such as dots and network lines.",
             "enc3" => "Encoder, 1/4 resolution: larger patterns and blob shapes.",
             "enc4" => "Encoder, 1/8 resolution: parts of the lesion and its surroundings.",
-            "bottleneck" => "Bottleneck, 1/16 resolution: the most abstract, coarsest view of the whole photo.",
-            "dec4" => "Decoder, 1/8 resolution: upsamples the bottleneck and joins enc4 through a skip connection.",
-            "dec3" => "Decoder, 1/4 resolution: upsamples and joins enc3 through a skip connection.",
-            "dec2" => "Decoder, 1/2 resolution: upsamples and joins enc2 through a skip connection.",
-            "dec1" => "Decoder, full resolution: joins enc1; the last features before the 1x1 layer that scores each pixel.",
+            "bottleneck" => {
+                "Bottleneck, 1/16 resolution: the most abstract, coarsest view of the whole photo."
+            }
+            "dec4" => {
+                "Decoder, 1/8 resolution: upsamples the bottleneck and joins enc4 through a skip connection."
+            }
+            "dec3" => {
+                "Decoder, 1/4 resolution: upsamples and joins enc3 through a skip connection."
+            }
+            "dec2" => {
+                "Decoder, 1/2 resolution: upsamples and joins enc2 through a skip connection."
+            }
+            "dec1" => {
+                "Decoder, full resolution: joins enc1; the last features before the 1x1 layer that scores each pixel."
+            }
             _ => return None,
         })
     }
@@ -132,11 +156,35 @@ impl UNet {
         let s2 = tap(t, "enc2", self.enc2.forward(self.pool.forward(s1.clone())));
         let s3 = tap(t, "enc3", self.enc3.forward(self.pool.forward(s2.clone())));
         let s4 = tap(t, "enc4", self.enc4.forward(self.pool.forward(s3.clone())));
-        let b = tap(t, "bottleneck", self.bottleneck.forward(self.pool.forward(s4.clone())));
-        let d4 = tap(t, "dec4", self.dec4.forward(Tensor::cat(vec![s4, conv_transpose2x2(&self.up4, b)], 1)));
-        let d3 = tap(t, "dec3", self.dec3.forward(Tensor::cat(vec![s3, conv_transpose2x2(&self.up3, d4)], 1)));
-        let d2 = tap(t, "dec2", self.dec2.forward(Tensor::cat(vec![s2, conv_transpose2x2(&self.up2, d3)], 1)));
-        let d1 = tap(t, "dec1", self.dec1.forward(Tensor::cat(vec![s1, conv_transpose2x2(&self.up1, d2)], 1)));
+        let b = tap(
+            t,
+            "bottleneck",
+            self.bottleneck.forward(self.pool.forward(s4.clone())),
+        );
+        let d4 = tap(
+            t,
+            "dec4",
+            self.dec4
+                .forward(Tensor::cat(vec![s4, conv_transpose2x2(&self.up4, b)], 1)),
+        );
+        let d3 = tap(
+            t,
+            "dec3",
+            self.dec3
+                .forward(Tensor::cat(vec![s3, conv_transpose2x2(&self.up3, d4)], 1)),
+        );
+        let d2 = tap(
+            t,
+            "dec2",
+            self.dec2
+                .forward(Tensor::cat(vec![s2, conv_transpose2x2(&self.up2, d3)], 1)),
+        );
+        let d1 = tap(
+            t,
+            "dec1",
+            self.dec1
+                .forward(Tensor::cat(vec![s1, conv_transpose2x2(&self.up1, d2)], 1)),
+        );
         conv2d(&self.final_conv, d1)
     }
 }
@@ -172,7 +220,9 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "U-Net needs an input height and width that are multiples of 16, got 40x48")]
+    #[should_panic(
+        expected = "U-Net needs an input height and width that are multiples of 16, got 40x48"
+    )]
     fn rejects_sizes_that_are_not_multiples_of_16() {
         let device = Device::flex();
         let x = Tensor::<4>::zeros([1, 3, 40, 48], &device);

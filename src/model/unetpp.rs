@@ -38,7 +38,11 @@ impl NestedUNetConfig {
         let n = self.nb_filter;
         let block = |i: usize, o: usize| DoubleConvConfig::new(i, o, o).init(device);
         let head = || Conv2dConfig::new([n[0], 1], [1, 1]).init(device);
-        let heads = if self.deep_supervision { (0..4).map(|_| head()).collect() } else { vec![head()] };
+        let heads = if self.deep_supervision {
+            (0..4).map(|_| head()).collect()
+        } else {
+            vec![head()]
+        };
         NestedUNet {
             conv0_0: block(self.in_channels, n[0]),
             conv1_0: block(n[0], n[1]),
@@ -83,7 +87,9 @@ impl core::str::FromStr for InferenceMode {
             "fast2" => Ok(InferenceMode::Fast(2)),
             "fast3" => Ok(InferenceMode::Fast(3)),
             "fast4" => Ok(InferenceMode::Fast(4)),
-            _ => Err(crate::Error::Invalid(format!("unknown mode '{s}': expected accurate, fast or fast1 to fast4"))),
+            _ => Err(crate::Error::Invalid(format!(
+                "unknown mode '{s}': expected accurate, fast or fast1 to fast4"
+            ))),
         }
     }
 }
@@ -160,8 +166,10 @@ impl NestedUNet {
     }
 
     /// Layers whose activations CAM and Grad-CAM can read: the nodes x{depth}_{column}.
-    pub const LAYERS: [&'static str; 15] =
-        ["x0_0", "x1_0", "x2_0", "x3_0", "x4_0", "x0_1", "x1_1", "x2_1", "x3_1", "x0_2", "x1_2", "x2_2", "x0_3", "x1_3", "x0_4"];
+    pub const LAYERS: [&'static str; 15] = [
+        "x0_0", "x1_0", "x2_0", "x3_0", "x4_0", "x0_1", "x1_1", "x2_1", "x3_1", "x0_2", "x1_2",
+        "x2_2", "x0_3", "x1_3", "x0_4",
+    ];
 
     /// The layers a prediction in `mode` computes: all of them, except in a fast mode, which
     /// runs only the nodes x{depth}_{column} with depth + column <= level.
@@ -170,7 +178,10 @@ impl NestedUNet {
             (InferenceMode::Fast(level), true) => level as usize,
             _ => 4,
         };
-        Self::LAYERS.into_iter().filter(|name| node_position(name).is_some_and(|(d, c)| d + c <= level)).collect()
+        Self::LAYERS
+            .into_iter()
+            .filter(|name| node_position(name).is_some_and(|(d, c)| d + c <= level))
+            .collect()
     }
 
     /// What a node does, in one line for people learning the network.
@@ -181,12 +192,18 @@ impl NestedUNet {
             d => format!("1/{} resolution", 1 << d),
         };
         Some(match (depth, column) {
-            (4, 0) => format!("Bottleneck, {scale}: the deepest, most abstract view of the whole photo."),
-            (_, 0) => format!("Encoder (backbone) node, {scale}: features the skips pass to every later node of its row."),
+            (4, 0) => {
+                format!("Bottleneck, {scale}: the deepest, most abstract view of the whole photo.")
+            }
+            (_, 0) => format!(
+                "Encoder (backbone) node, {scale}: features the skips pass to every later node of its row."
+            ),
             (0, c) => format!(
                 "Top-row nested skip node, {scale}: joins the {c} earlier top-row nodes with the upsampled node below; head L{c} reads it."
             ),
-            (_, c) => format!("Nested skip node, {scale}: joins the {c} earlier nodes of its row with the upsampled node below."),
+            (_, c) => format!(
+                "Nested skip node, {scale}: joins the {c} earlier nodes of its row with the upsampled node below."
+            ),
         })
     }
 
@@ -194,7 +211,12 @@ impl NestedUNet {
     pub fn forward_tapped(&self, x: Tensor<4>, t: Option<&mut Tap<'_>>) -> Vec<Tensor<4>> {
         let nodes = self.nodes(x, 4, t);
         if self.deep_supervision() {
-            nodes.top.into_iter().zip(&self.heads).map(|(t, h)| conv2d(h, t)).collect()
+            nodes
+                .top
+                .into_iter()
+                .zip(&self.heads)
+                .map(|(t, h)| conv2d(h, t))
+                .collect()
         } else {
             vec![conv2d(&self.heads[0], nodes.top[3].clone())]
         }
@@ -215,16 +237,28 @@ impl NestedUNet {
 
     /// [`NestedUNet::predict`] with a [`Tap`]. In a fast mode, layers the head does not need
     /// are not computed and the tap is not hit.
-    pub fn predict_tapped(&self, x: Tensor<4>, mode: InferenceMode, t: Option<&mut Tap<'_>>) -> Tensor<4> {
+    pub fn predict_tapped(
+        &self,
+        x: Tensor<4>,
+        mode: InferenceMode,
+        t: Option<&mut Tap<'_>>,
+    ) -> Tensor<4> {
         match (mode, self.deep_supervision()) {
             (_, false) => self.forward_tapped(x, t).remove(0),
             (InferenceMode::Accurate, true) => {
                 let heads = self.forward_tapped(x, t);
                 let n = heads.len() as f64;
-                heads.into_iter().reduce(|a, b| a + b).unwrap().div_scalar(n)
+                heads
+                    .into_iter()
+                    .reduce(|a, b| a + b)
+                    .unwrap()
+                    .div_scalar(n)
             }
             (InferenceMode::Fast(level), true) => {
-                assert!((1..=4).contains(&level), "U-Net++ fast mode takes a level 1..=4, got {level}");
+                assert!(
+                    (1..=4).contains(&level),
+                    "U-Net++ fast mode takes a level 1..=4, got {level}"
+                );
                 let l = level as usize;
                 let nodes = self.nodes(x, l, t);
                 conv2d(&self.heads[l - 1], nodes.top[l - 1].clone())
@@ -239,25 +273,72 @@ impl NestedUNet {
         let p = |t: &Tensor<4>| self.pool.forward(t.clone());
         let x0_0 = tap(t, "x0_0", self.conv0_0.forward(x));
         let x1_0 = tap(t, "x1_0", self.conv1_0.forward(p(&x0_0)));
-        let x0_1 = tap(t, "x0_1", self.conv0_1.forward(cat(vec![x0_0.clone(), up(x1_0.clone())])));
+        let x0_1 = tap(
+            t,
+            "x0_1",
+            self.conv0_1
+                .forward(cat(vec![x0_0.clone(), up(x1_0.clone())])),
+        );
         let mut top = vec![x0_1.clone()];
         if depth >= 2 {
             let x2_0 = tap(t, "x2_0", self.conv2_0.forward(p(&x1_0)));
-            let x1_1 = tap(t, "x1_1", self.conv1_1.forward(cat(vec![x1_0.clone(), up(x2_0.clone())])));
-            let x0_2 = tap(t, "x0_2", self.conv0_2.forward(cat(vec![x0_0.clone(), x0_1.clone(), up(x1_1.clone())])));
+            let x1_1 = tap(
+                t,
+                "x1_1",
+                self.conv1_1
+                    .forward(cat(vec![x1_0.clone(), up(x2_0.clone())])),
+            );
+            let x0_2 = tap(
+                t,
+                "x0_2",
+                self.conv0_2
+                    .forward(cat(vec![x0_0.clone(), x0_1.clone(), up(x1_1.clone())])),
+            );
             top.push(x0_2.clone());
             if depth >= 3 {
                 let x3_0 = tap(t, "x3_0", self.conv3_0.forward(p(&x2_0)));
-                let x2_1 = tap(t, "x2_1", self.conv2_1.forward(cat(vec![x2_0.clone(), up(x3_0.clone())])));
-                let x1_2 = tap(t, "x1_2", self.conv1_2.forward(cat(vec![x1_0.clone(), x1_1.clone(), up(x2_1.clone())])));
-                let x0_3 = tap(t, "x0_3", self.conv0_3.forward(cat(vec![x0_0.clone(), x0_1.clone(), x0_2.clone(), up(x1_2.clone())])));
+                let x2_1 = tap(
+                    t,
+                    "x2_1",
+                    self.conv2_1
+                        .forward(cat(vec![x2_0.clone(), up(x3_0.clone())])),
+                );
+                let x1_2 = tap(
+                    t,
+                    "x1_2",
+                    self.conv1_2
+                        .forward(cat(vec![x1_0.clone(), x1_1.clone(), up(x2_1.clone())])),
+                );
+                let x0_3 = tap(
+                    t,
+                    "x0_3",
+                    self.conv0_3.forward(cat(vec![
+                        x0_0.clone(),
+                        x0_1.clone(),
+                        x0_2.clone(),
+                        up(x1_2.clone()),
+                    ])),
+                );
                 top.push(x0_3.clone());
                 if depth >= 4 {
                     let x4_0 = tap(t, "x4_0", self.conv4_0.forward(p(&x3_0)));
                     let x3_1 = tap(t, "x3_1", self.conv3_1.forward(cat(vec![x3_0, up(x4_0)])));
-                    let x2_2 = tap(t, "x2_2", self.conv2_2.forward(cat(vec![x2_0, x2_1, up(x3_1)])));
-                    let x1_3 = tap(t, "x1_3", self.conv1_3.forward(cat(vec![x1_0, x1_1, x1_2, up(x2_2)])));
-                    let x0_4 = tap(t, "x0_4", self.conv0_4.forward(cat(vec![x0_0, x0_1, x0_2, x0_3, up(x1_3)])));
+                    let x2_2 = tap(
+                        t,
+                        "x2_2",
+                        self.conv2_2.forward(cat(vec![x2_0, x2_1, up(x3_1)])),
+                    );
+                    let x1_3 = tap(
+                        t,
+                        "x1_3",
+                        self.conv1_3.forward(cat(vec![x1_0, x1_1, x1_2, up(x2_2)])),
+                    );
+                    let x0_4 = tap(
+                        t,
+                        "x0_4",
+                        self.conv0_4
+                            .forward(cat(vec![x0_0, x0_1, x0_2, x0_3, up(x1_3)])),
+                    );
                     top.push(x0_4);
                 }
             }
@@ -283,9 +364,18 @@ mod tests {
 
     #[test]
     fn mode_names_parse() {
-        assert_eq!("accurate".parse::<InferenceMode>().unwrap(), InferenceMode::Accurate);
-        assert_eq!("Fast".parse::<InferenceMode>().unwrap(), InferenceMode::Fast(2));
-        assert_eq!("fast4".parse::<InferenceMode>().unwrap(), InferenceMode::Fast(4));
+        assert_eq!(
+            "accurate".parse::<InferenceMode>().unwrap(),
+            InferenceMode::Accurate
+        );
+        assert_eq!(
+            "Fast".parse::<InferenceMode>().unwrap(),
+            InferenceMode::Fast(2)
+        );
+        assert_eq!(
+            "fast4".parse::<InferenceMode>().unwrap(),
+            InferenceMode::Fast(4)
+        );
         let err = "fast5".parse::<InferenceMode>().unwrap_err().to_string();
         assert!(err.contains("fast5") && err.contains("accurate"), "{err}");
     }
@@ -293,7 +383,9 @@ mod tests {
     #[test]
     fn paper_preset_has_pytorchs_parameter_count() {
         let device = Device::flex();
-        let plain = NestedUNetConfig::paper().with_deep_supervision(false).init(&device);
+        let plain = NestedUNetConfig::paper()
+            .with_deep_supervision(false)
+            .init(&device);
         assert_eq!(Model::NestedUNet(plain).trainable_params(), 9_163_329);
         // Three more 1x1 heads of 32 weights and a bias each.
         let ds = NestedUNetConfig::paper().init(&device);
@@ -313,11 +405,19 @@ mod tests {
         let x = Tensor::<4>::random([1, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
         let heads = model.forward(x.clone());
         assert_eq!(heads.len(), 4);
-        let mean = heads.iter().cloned().reduce(|a, b| a + b).unwrap().div_scalar(4.0);
+        let mean = heads
+            .iter()
+            .cloned()
+            .reduce(|a, b| a + b)
+            .unwrap()
+            .div_scalar(4.0);
         assert!(max_abs(model.predict(x.clone(), InferenceMode::Accurate), mean) < 1e-6);
         for level in 1..=4u8 {
             let fast = model.predict(x.clone(), InferenceMode::Fast(level));
-            assert!(max_abs(fast, heads[level as usize - 1].clone()) < 1e-6, "level {level}");
+            assert!(
+                max_abs(fast, heads[level as usize - 1].clone()) < 1e-6,
+                "level {level}"
+            );
         }
         // The heads differ, so the comparisons above are not vacuous.
         assert!(max_abs(heads[0].clone(), heads[3].clone()) > 1e-4);
@@ -326,7 +426,10 @@ mod tests {
     #[test]
     fn without_deep_supervision_every_mode_is_the_single_head() {
         let device = Device::flex();
-        let model = NestedUNetConfig::new([4, 4, 8, 8, 8]).with_deep_supervision(false).init(&device).valid();
+        let model = NestedUNetConfig::new([4, 4, 8, 8, 8])
+            .with_deep_supervision(false)
+            .init(&device)
+            .valid();
         let x = Tensor::<4>::random([1, 3, 16, 16], Distribution::Normal(0.0, 1.0), &device);
         let single = model.forward(x.clone()).remove(0);
         assert!(max_abs(model.predict(x, InferenceMode::Fast(1)), single) < 1e-6);
@@ -336,6 +439,8 @@ mod tests {
     #[should_panic(expected = "multiples of 16")]
     fn rejects_sizes_that_are_not_multiples_of_16() {
         let device = Device::flex();
-        NestedUNetConfig::new([2, 2, 2, 2, 2]).init(&device).forward(Tensor::<4>::zeros([1, 3, 24, 32], &device));
+        NestedUNetConfig::new([2, 2, 2, 2, 2])
+            .init(&device)
+            .forward(Tensor::<4>::zeros([1, 3, 24, 32], &device));
     }
 }

@@ -101,7 +101,11 @@ impl BatchNorm2d {
             self.forward_train(input, relu)
         } else {
             let out = self.forward_eval(input);
-            if relu { burn::tensor::activation::relu(out) } else { out }
+            if relu {
+                burn::tensor::activation::relu(out)
+            } else {
+                out
+            }
         }
     }
 
@@ -129,16 +133,43 @@ impl BatchNorm2d {
                 self.epsilon,
                 relu,
             );
-            (Tensor::from_dispatch(out.output), Tensor::<1>::from_dispatch(out.mean), Tensor::<1>::from_dispatch(out.variance))
+            (
+                Tensor::from_dispatch(out.output),
+                Tensor::<1>::from_dispatch(out.mean),
+                Tensor::<1>::from_dispatch(out.variance),
+            )
         } else {
-            let out = burn::tensor::module::batch_norm_train(input, self.weight.val(), self.bias.val(), self.epsilon);
-            let output = if relu { burn::tensor::activation::relu(out.output) } else { out.output };
+            let out = burn::tensor::module::batch_norm_train(
+                input,
+                self.weight.val(),
+                self.bias.val(),
+                self.epsilon,
+            );
+            let output = if relu {
+                burn::tensor::activation::relu(out.output)
+            } else {
+                out.output
+            };
             (output, out.mean, out.variance)
         };
-        let unbiased = if count > 1.0 { count / (count - 1.0) } else { 1.0 };
+        let unbiased = if count > 1.0 {
+            count / (count - 1.0)
+        } else {
+            1.0
+        };
         let m = self.momentum;
-        let mean = self.running_mean.value_sync().to_device(&device).mul_scalar(1.0 - m).add(mean.detach().mul_scalar(m));
-        let var = self.running_var.value_sync().to_device(&device).mul_scalar(1.0 - m).add(variance.detach().mul_scalar(m * unbiased));
+        let mean = self
+            .running_mean
+            .value_sync()
+            .to_device(&device)
+            .mul_scalar(1.0 - m)
+            .add(mean.detach().mul_scalar(m));
+        let var = self
+            .running_var
+            .value_sync()
+            .to_device(&device)
+            .mul_scalar(1.0 - m)
+            .add(variance.detach().mul_scalar(m * unbiased));
         self.running_mean.update(mean.detach());
         self.running_var.update(var.detach());
         output

@@ -35,7 +35,14 @@ fn map_channels<R: Send>(channels: usize, f: impl Fn(usize) -> R + Send + Sync) 
 
 /// The output (`gamma · (x - mean) / sqrt(var + eps) + beta`, then ReLU when asked) and the
 /// batch mean and biased variance of every channel.
-pub fn forward<T: Real>(p: Planes, x: &[T], gamma: &[T], beta: &[T], epsilon: f64, relu: bool) -> (Vec<T>, Vec<T>, Vec<T>) {
+pub fn forward<T: Real>(
+    p: Planes,
+    x: &[T],
+    gamma: &[T],
+    beta: &[T],
+    epsilon: f64,
+    relu: bool,
+) -> (Vec<T>, Vec<T>, Vec<T>) {
     let n = (p.batch * p.pixels) as f64;
     let stats: Vec<(f64, f64)> = map_channels(p.channels, |c| {
         // One pass: Σx and Σx² in f64 (eight lanes, which the compiler vectorises); in f64 the
@@ -131,8 +138,17 @@ pub fn backward<T: Real>(
         let (a, k) = (T::narrow(-scale * mean_dy_xhat * inv), T::narrow(scale));
         let c0 = T::narrow(scale * (-mean_dy + mean_dy_xhat * inv * m));
         let (range, mask) = grad(b, c);
-        for (j, ((o, &g), &v)) in out.iter_mut().zip(&dy[range.clone()]).zip(&x[range]).enumerate() {
-            let g = if mask.is_some_and(|y| y[j] <= T::ZERO) { T::ZERO } else { g };
+        for (j, ((o, &g), &v)) in out
+            .iter_mut()
+            .zip(&dy[range.clone()])
+            .zip(&x[range])
+            .enumerate()
+        {
+            let g = if mask.is_some_and(|y| y[j] <= T::ZERO) {
+                T::ZERO
+            } else {
+                g
+            };
             *o = a * v + k * g + c0;
         }
     };
@@ -156,7 +172,9 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 33) as f64 / (1u64 << 31) as f64) * 4.0 - 1.0
             })
             .collect()
@@ -164,16 +182,27 @@ mod tests {
 
     /// `L = Σ r ⊙ relu?(bn(x))` computed directly, for finite differences.
     fn loss(p: Planes, x: &[f64], gamma: &[f64], beta: &[f64], r: &[f64], relu: bool) -> f64 {
-        forward(p, x, gamma, beta, 1e-5, relu).0.iter().zip(r).map(|(a, b)| a * b).sum()
+        forward(p, x, gamma, beta, 1e-5, relu)
+            .0
+            .iter()
+            .zip(r)
+            .map(|(a, b)| a * b)
+            .sum()
     }
 
     #[test]
     fn statistics_and_output_follow_the_definition() {
-        let p = Planes { batch: 3, channels: 2, pixels: 5 };
+        let p = Planes {
+            batch: 3,
+            channels: 2,
+            pixels: 5,
+        };
         let x = values(30, 1);
         let (y, mean, var) = forward(p, &x, &[2.0, 0.5], &[0.1, -0.3], 1e-5, false);
         for c in 0..2 {
-            let vals: Vec<f64> = (0..3).flat_map(|b| x[(b * 2 + c) * 5..][..5].to_vec()).collect();
+            let vals: Vec<f64> = (0..3)
+                .flat_map(|b| x[(b * 2 + c) * 5..][..5].to_vec())
+                .collect();
             let m = vals.iter().sum::<f64>() / 15.0;
             let v = vals.iter().map(|a| (a - m).powi(2)).sum::<f64>() / 15.0;
             assert!((mean[c] - m).abs() < 1e-12 && (var[c] - v).abs() < 1e-12);
@@ -184,34 +213,57 @@ mod tests {
 
     #[test]
     fn gradients_match_finite_differences_with_and_without_relu() {
-        let p = Planes { batch: 2, channels: 3, pixels: 7 };
+        let p = Planes {
+            batch: 2,
+            channels: 3,
+            pixels: 7,
+        };
         let x = values(42, 2);
         let gamma = vec![1.5, 0.7, -0.4];
         let beta = vec![0.2, -0.1, 0.05];
         let r = values(42, 3);
         for relu in [false, true] {
             let (y, mean, var) = forward(p, &x, &gamma, &beta, 1e-5, relu);
-            let (dx, dgamma, dbeta) = backward(p, &x, relu.then_some(&y[..]), &r, &gamma, &mean, &var, 1e-5);
+            let (dx, dgamma, dbeta) =
+                backward(p, &x, relu.then_some(&y[..]), &r, &gamma, &mean, &var, 1e-5);
             let h = 1e-6;
             let check = |analytic: f64, plus: f64, minus: f64, what: &str| {
                 let numeric = (plus - minus) / (2.0 * h);
-                assert!((analytic - numeric).abs() < 1e-5 * (1.0 + numeric.abs()), "{what} (relu {relu}): {analytic} vs {numeric}");
+                assert!(
+                    (analytic - numeric).abs() < 1e-5 * (1.0 + numeric.abs()),
+                    "{what} (relu {relu}): {analytic} vs {numeric}"
+                );
             };
             for i in 0..x.len() {
                 let (mut a, mut b) = (x.clone(), x.clone());
                 a[i] += h;
                 b[i] -= h;
-                check(dx[i], loss(p, &a, &gamma, &beta, &r, relu), loss(p, &b, &gamma, &beta, &r, relu), &format!("dx[{i}]"));
+                check(
+                    dx[i],
+                    loss(p, &a, &gamma, &beta, &r, relu),
+                    loss(p, &b, &gamma, &beta, &r, relu),
+                    &format!("dx[{i}]"),
+                );
             }
             for c in 0..3 {
                 let (mut a, mut b) = (gamma.clone(), gamma.clone());
                 a[c] += h;
                 b[c] -= h;
-                check(dgamma[c], loss(p, &x, &a, &beta, &r, relu), loss(p, &x, &b, &beta, &r, relu), "dgamma");
+                check(
+                    dgamma[c],
+                    loss(p, &x, &a, &beta, &r, relu),
+                    loss(p, &x, &b, &beta, &r, relu),
+                    "dgamma",
+                );
                 let (mut a, mut b) = (beta.clone(), beta.clone());
                 a[c] += h;
                 b[c] -= h;
-                check(dbeta[c], loss(p, &x, &gamma, &a, &r, relu), loss(p, &x, &gamma, &b, &r, relu), "dbeta");
+                check(
+                    dbeta[c],
+                    loss(p, &x, &gamma, &a, &r, relu),
+                    loss(p, &x, &gamma, &b, &r, relu),
+                    "dbeta",
+                );
             }
         }
     }

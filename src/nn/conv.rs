@@ -43,7 +43,8 @@ pub fn conv_bn_relu(conv: &Conv2d, bn: &BatchNorm2d, x: Tensor<4>) -> Tensor<4> 
     // Batch statistics whenever the convolution's output is tracked (its input or its weight),
     // as batch norm would decide from that output. The benchmark's reference runs the model as
     // it was before the fold: conv, then batch norm.
-    let training = bn.uses_batch_statistics(&device) || bn.uses_batch_statistics(&conv.weight.device());
+    let training =
+        bn.uses_batch_statistics(&device) || bn.uses_batch_statistics(&conv.weight.device());
     if training || (on_cpu(&device) && !cpu_kernels()) {
         return bn.forward_relu(conv2d(conv, x));
     }
@@ -63,13 +64,29 @@ pub fn conv_bn_relu(conv: &Conv2d, bn: &BatchNorm2d, x: Tensor<4>) -> Tensor<4> 
 /// - x: `[batch, in_channels, height, width]`
 /// - weight: `[out_channels, in_channels, kh, kw]`, bias: `[out_channels]`
 /// - output: `[batch, out_channels, out_height, out_width]`
-pub fn conv2d_with(conv: &Conv2d, x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, relu: bool) -> Tensor<4> {
+pub fn conv2d_with(
+    conv: &Conv2d,
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    relu: bool,
+) -> Tensor<4> {
     let Some(options) = cpu_options(conv, &x) else {
         let options = burn_options(conv, &x);
         let y = burn::tensor::module::conv2d(x, weight, Some(bias), options);
-        return if relu { burn::tensor::activation::relu(y) } else { y };
+        return if relu {
+            burn::tensor::activation::relu(y)
+        } else {
+            y
+        };
     };
-    Tensor::from_dispatch(Dispatch::lesion_conv2d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), options, relu))
+    Tensor::from_dispatch(Dispatch::lesion_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        options,
+        relu,
+    ))
 }
 
 fn forward(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
@@ -86,11 +103,14 @@ fn forward(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
 fn cpu_options(conv: &Conv2d, x: &Tensor<4>) -> Option<ConvOptions<2>> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => [0, 0],
-        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => [top, left],
+        PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
+            [top, left]
+        }
         _ => return None,
     };
     let supported = conv.groups == 1 && matches!(x.dtype(), DType::F32 | DType::F64);
-    (supported && on_cpu(&x.device())).then(|| ConvOptions::new(conv.stride, padding, conv.dilation, 1))
+    (supported && on_cpu(&x.device()))
+        .then(|| ConvOptions::new(conv.stride, padding, conv.dilation, 1))
 }
 
 /// The options `Conv2d::forward` computes, for Burn's convolution.
@@ -101,11 +121,17 @@ fn burn_options(conv: &Conv2d, x: &Tensor<4>) -> ConvOptions<2> {
         PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)][axis],
         PaddingConfig2d::Same => {
             let out = size.div_ceil(conv.stride[axis]);
-            let total = ((out.max(1) - 1) * conv.stride[axis] + conv.kernel_size[axis]).saturating_sub(size);
+            let total = ((out.max(1) - 1) * conv.stride[axis] + conv.kernel_size[axis])
+                .saturating_sub(size);
             (total / 2, total - total / 2)
         }
     };
-    ConvOptions::new_with_padding(conv.stride, [pad(h, 0), pad(w, 1)], conv.dilation, conv.groups)
+    ConvOptions::new_with_padding(
+        conv.stride,
+        [pad(h, 0), pad(w, 1)],
+        conv.dilation,
+        conv.groups,
+    )
 }
 
 /// `up.forward(x)` for U-Net's 2x2, stride-2 transposed convolutions, on LesionLab's kernels
@@ -115,8 +141,14 @@ fn burn_options(conv: &Conv2d, x: &Tensor<4>) -> ConvOptions<2> {
 /// - x: `[batch, in_channels, height, width]`
 /// - output: `[batch, out_channels, 2 · height, 2 · width]`
 pub fn conv_transpose2x2(up: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
-    let plain = up.kernel_size == [2, 2] && up.stride == [2, 2] && up.padding == [0, 0] && up.padding_out == [0, 0];
-    let simple = plain && up.dilation == [1, 1] && up.groups == 1 && matches!(x.dtype(), DType::F32 | DType::F64);
+    let plain = up.kernel_size == [2, 2]
+        && up.stride == [2, 2]
+        && up.padding == [0, 0]
+        && up.padding_out == [0, 0];
+    let simple = plain
+        && up.dilation == [1, 1]
+        && up.groups == 1
+        && matches!(x.dtype(), DType::F32 | DType::F64);
     if !(simple && on_cpu(&x.device()) && cpu_kernels()) {
         return up.forward(x);
     }
@@ -125,5 +157,9 @@ pub fn conv_transpose2x2(up: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
         Some(b) => b.val(),
         None => Tensor::zeros([weight.dims()[1]], &weight.device()),
     };
-    Tensor::from_dispatch(Dispatch::lesion_conv_transpose2x2(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch()))
+    Tensor::from_dispatch(Dispatch::lesion_conv_transpose2x2(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+    ))
 }

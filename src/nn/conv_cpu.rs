@@ -19,7 +19,9 @@
 use core::ops::{Add, Mul};
 
 /// The element types the CPU kernels run on (`f32`, `f64`).
-pub trait Real: bytemuck::Pod + Default + PartialOrd + Send + Sync + Add<Output = Self> + Mul<Output = Self> {
+pub trait Real:
+    bytemuck::Pod + Default + PartialOrd + Send + Sync + Add<Output = Self> + Mul<Output = Self>
+{
     /// Zero.
     const ZERO: Self;
     /// One.
@@ -117,13 +119,25 @@ impl Geometry {
 /// range, for a kernel tap at `offset = j·dilation - padding`.
 fn inside(ow: usize, stride: usize, offset: isize, width: usize) -> (usize, usize) {
     let first = if offset >= 0 { 0 } else { (-offset) as usize }.div_ceil(stride);
-    let end = if (width as isize) <= offset { 0 } else { (width as isize - offset) as usize }.div_ceil(stride);
+    let end = if (width as isize) <= offset {
+        0
+    } else {
+        (width as isize - offset) as usize
+    }
+    .div_ceil(stride);
     (first.min(ow), end.min(ow).max(first.min(ow)))
 }
 
 /// Calls `each(row, oy, ox0, ox1, p)` for every (kernel row `(c, i, j)`, stretch of one output
 /// row `oy` from `ox0` to `ox1`) covering output pixels `p0..p1`; `p` is the stretch's first pixel.
-fn stretches(g: &Geometry, p0: usize, p1: usize, c0: usize, c1: usize, mut each: impl FnMut(usize, usize, usize, usize, usize)) {
+fn stretches(
+    g: &Geometry,
+    p0: usize,
+    p1: usize,
+    c0: usize,
+    c1: usize,
+    mut each: impl FnMut(usize, usize, usize, usize, usize),
+) {
     let [_, ow] = g.out();
     let [kh, kw] = g.kernel;
     for c in c0..c1 {
@@ -178,7 +192,15 @@ fn im2col<T: Real>(g: &Geometry, x: &[T], p0: usize, p1: usize, col: &mut [T]) {
 /// Adds the column matrix of output pixels `p0..p1` back into one image's input gradient: the
 /// transpose of [`im2col`], for channels `c0..c1` only (`col` holds their rows, `dx` their planes).
 #[allow(clippy::too_many_arguments)]
-fn col2im<T: Real>(g: &Geometry, col: &[T], p0: usize, p1: usize, c0: usize, c1: usize, dx: &mut [T]) {
+fn col2im<T: Real>(
+    g: &Geometry,
+    col: &[T],
+    p0: usize,
+    p1: usize,
+    c0: usize,
+    c1: usize,
+    dx: &mut [T],
+) {
     let n = p1 - p0;
     let [kh, kw] = g.kernel;
     let ([sh, sw], [ph, pw], [dh, dw]) = (g.stride, g.padding, g.dilation);
@@ -286,11 +308,19 @@ fn for_each<I: Send, F: Fn(I) + Send + Sync>(items: Vec<I>, work: F) {
 /// The forward pass: `[batch, c_out, oh, ow]` from `x` (`[batch, c_in, h, w]`), `weight`
 /// (`[c_out, c_in, kh, kw]`) and an optional bias (`[c_out]`); with `relu`, negative outputs
 /// become zero in the same pass.
-pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>, relu: bool) -> Vec<T> {
+pub fn forward<T: Real>(
+    g: &Geometry,
+    x: &[T],
+    weight: &[T],
+    bias: Option<&[T]>,
+    relu: bool,
+) -> Vec<T> {
     let (k, n) = (g.k(), g.out_pixels());
     let mut y = vec![T::ZERO; g.batch * g.c_out * n];
     let out = Shared(y.as_mut_ptr());
-    let items: Vec<(usize, (usize, usize))> = (0..g.batch).flat_map(|b| g.tiles().map(move |t| (b, t))).collect();
+    let items: Vec<(usize, (usize, usize))> = (0..g.batch)
+        .flat_map(|b| g.tiles().map(move |t| (b, t)))
+        .collect();
     for_each(items, |(b, (p0, p1))| {
         let out = out;
         let image = &x[b * g.c_in * g.h * g.w..(b + 1) * g.c_in * g.h * g.w];
@@ -307,7 +337,18 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>,
         let product = |col: *const T, col_rs: usize| {
             // SAFETY: dst holds t pixels of c_out channels (channel stride n); col is k rows of
             // t pixels (row stride col_rs); weight is c_out x k.
-            unsafe { matmul([t, g.c_out, k], dst, [1, n as isize], bias.is_some(), col, [1, col_rs as isize], weight.as_ptr(), [1, k as isize]) }
+            unsafe {
+                matmul(
+                    [t, g.c_out, k],
+                    dst,
+                    [1, n as isize],
+                    bias.is_some(),
+                    col,
+                    [1, col_rs as isize],
+                    weight.as_ptr(),
+                    [1, k as isize],
+                )
+            }
         };
         if g.is_pointwise() {
             product(image[p0..].as_ptr(), n);
@@ -334,14 +375,25 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>,
 /// the output gradient `dy` (`[batch, c_out, oh, ow]`).
 pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], dy: &[T]) -> (Vec<T>, Vec<T>) {
     let (k, n) = (g.k(), g.out_pixels());
-    let items: Vec<(usize, (usize, usize))> = (0..g.batch).flat_map(|b| g.tiles().map(move |t| (b, t))).collect();
+    let items: Vec<(usize, (usize, usize))> = (0..g.batch)
+        .flat_map(|b| g.tiles().map(move |t| (b, t)))
+        .collect();
     let partial = |(b, (p0, p1)): (usize, (usize, usize)), dw: &mut Vec<T>| {
         let image = &x[b * g.c_in * g.h * g.w..(b + 1) * g.c_in * g.h * g.w];
         let grad = &dy[b * g.c_out * n..(b + 1) * g.c_out * n];
         let t = p1 - p0;
         // dWᵀ[k, c_out] += col[k, t] · dyᵀ[t, c_out] (k, the long side, first).
         let mut product = |col: *const T, col_rs: usize| unsafe {
-            matmul([k, g.c_out, t], dw.as_mut_ptr(), [1, k as isize], true, col, [col_rs as isize, 1], grad[p0..].as_ptr(), [1, n as isize])
+            matmul(
+                [k, g.c_out, t],
+                dw.as_mut_ptr(),
+                [1, k as isize],
+                true,
+                col,
+                [col_rs as isize, 1],
+                grad[p0..].as_ptr(),
+                [1, n as isize],
+            )
         };
         if g.is_pointwise() {
             product(image[p0..].as_ptr(), n);
@@ -375,7 +427,9 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], dy: &[T]) -> (Vec<T>, Vec<T>)
     let mut db = vec![T::ZERO; g.c_out];
     for b in 0..g.batch {
         for (c, sum) in db.iter_mut().enumerate() {
-            *sum = dy[(b * g.c_out + c) * n..][..n].iter().fold(*sum, |s, &v| s + v);
+            *sum = dy[(b * g.c_out + c) * n..][..n]
+                .iter()
+                .fold(*sum, |s, &v| s + v);
         }
     }
     (dw, db)
@@ -396,7 +450,8 @@ pub fn input_grad<T: Real>(g: &Geometry, weight: &[T], dy: &[T]) -> Vec<T> {
             for c in 0..g.c_in {
                 for i in 0..kh {
                     for j in 0..kw {
-                        flipped[((c * g.c_out + o) * kh + kh - 1 - i) * kw + kw - 1 - j] = weight[((o * g.c_in + c) * kh + i) * kw + j];
+                        flipped[((c * g.c_out + o) * kh + kh - 1 - i) * kw + kw - 1 - j] =
+                            weight[((o * g.c_in + c) * kh + i) * kw + j];
                     }
                 }
             }
@@ -424,24 +479,50 @@ fn scatter_input_grad<T: Real>(g: &Geometry, weight: &[T], dy: &[T]) -> Vec<T> {
     // Channel groups small enough that every image has work for each thread.
     let groups = if g.batch >= 4 { 1 } else { 4.min(g.c_in) };
     let per = g.c_in.div_ceil(groups);
-    let items: Vec<(usize, usize)> = (0..g.batch).flat_map(|b| (0..g.c_in).step_by(per).map(move |c0| (b, c0))).collect();
+    let items: Vec<(usize, usize)> = (0..g.batch)
+        .flat_map(|b| (0..g.c_in).step_by(per).map(move |c0| (b, c0)))
+        .collect();
     for_each(items, |(b, c0)| {
         let out = out;
         let c1 = (c0 + per).min(g.c_in);
         let rows = (c1 - c0) * kk;
         let grad = &dy[b * g.c_out * n..(b + 1) * g.c_out * n];
         // SAFETY: this item owns planes c0..c1 of image b.
-        let dst = unsafe { core::slice::from_raw_parts_mut(out.0.add((b * g.c_in + c0) * plane), (c1 - c0) * plane) };
+        let dst = unsafe {
+            core::slice::from_raw_parts_mut(out.0.add((b * g.c_in + c0) * plane), (c1 - c0) * plane)
+        };
         // Wᵀ restricted to these channels' rows: element (r, o) is weight[o, c0·kk + r].
         let lhs = weight[c0 * kk..].as_ptr();
         if g.is_pointwise() {
-            unsafe { matmul([rows, n, g.c_out], dst.as_mut_ptr(), [n as isize, 1], false, lhs, [1, k as isize], grad.as_ptr(), [n as isize, 1]) };
+            unsafe {
+                matmul(
+                    [rows, n, g.c_out],
+                    dst.as_mut_ptr(),
+                    [n as isize, 1],
+                    false,
+                    lhs,
+                    [1, k as isize],
+                    grad.as_ptr(),
+                    [n as isize, 1],
+                )
+            };
             return;
         }
         for (p0, p1) in g.tiles() {
             let t = p1 - p0;
             with_scratch(rows * t, |col: &mut [T]| {
-                unsafe { matmul([rows, t, g.c_out], col.as_mut_ptr(), [t as isize, 1], false, lhs, [1, k as isize], grad[p0..].as_ptr(), [n as isize, 1]) };
+                unsafe {
+                    matmul(
+                        [rows, t, g.c_out],
+                        col.as_mut_ptr(),
+                        [t as isize, 1],
+                        false,
+                        lhs,
+                        [1, k as isize],
+                        grad[p0..].as_ptr(),
+                        [n as isize, 1],
+                    )
+                };
                 col2im(g, col, p0, p1, c0, c1, dst);
             });
         }
@@ -466,10 +547,17 @@ mod tests {
                         for c in 0..g.c_in {
                             for i in 0..kh {
                                 for j in 0..kw {
-                                    let iy = (oy * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0] as isize;
-                                    let ix = (ox * g.stride[1] + j * g.dilation[1]) as isize - g.padding[1] as isize;
-                                    if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
-                                        s += x[((b * g.c_in + c) * g.h + iy as usize) * g.w + ix as usize]
+                                    let iy = (oy * g.stride[0] + i * g.dilation[0]) as isize
+                                        - g.padding[0] as isize;
+                                    let ix = (ox * g.stride[1] + j * g.dilation[1]) as isize
+                                        - g.padding[1] as isize;
+                                    if iy >= 0
+                                        && ix >= 0
+                                        && (iy as usize) < g.h
+                                        && (ix as usize) < g.w
+                                    {
+                                        s += x[((b * g.c_in + c) * g.h + iy as usize) * g.w
+                                            + ix as usize]
                                             * w[((o * g.c_in + c) * kh + i) * kw + j];
                                     }
                                 }
@@ -487,7 +575,9 @@ mod tests {
         let mut s = seed;
         (0..n)
             .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                s = s
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 ((s >> 33) as f64 / (1u64 << 31) as f64) - 0.5
             })
             .collect()
@@ -517,7 +607,10 @@ mod tests {
     fn close(a: &[f64], b: &[f64]) {
         assert_eq!(a.len(), b.len());
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!((x - y).abs() < 1e-9 * (1.0 + y.abs()), "element {i}: {x} vs {y}");
+            assert!(
+                (x - y).abs() < 1e-9 * (1.0 + y.abs()),
+                "element {i}: {x} vs {y}"
+            );
         }
     }
 
@@ -527,8 +620,14 @@ mod tests {
             let x = values(g.batch * g.c_in * g.h * g.w, 1);
             let w = values(g.c_out * g.k(), 2);
             let bias = values(g.c_out, 3);
-            close(&forward(&g, &x, &w, Some(&bias), false), &naive(&g, &x, &w, &bias));
-            let relu: Vec<f64> = naive(&g, &x, &w, &bias).into_iter().map(|v| v.max(0.0)).collect();
+            close(
+                &forward(&g, &x, &w, Some(&bias), false),
+                &naive(&g, &x, &w, &bias),
+            );
+            let relu: Vec<f64> = naive(&g, &x, &w, &bias)
+                .into_iter()
+                .map(|v| v.max(0.0))
+                .collect();
             close(&forward(&g, &x, &w, Some(&bias), true), &relu);
         }
     }
@@ -544,7 +643,8 @@ mod tests {
             let [oh, ow] = g.out();
             let [kh, kw] = g.kernel;
             let r = values(g.batch * g.c_out * oh * ow, 6);
-            let (mut dw_ref, mut dx_ref, mut db_ref) = (vec![0.0; w.len()], vec![0.0; x.len()], vec![0.0; g.c_out]);
+            let (mut dw_ref, mut dx_ref, mut db_ref) =
+                (vec![0.0; w.len()], vec![0.0; x.len()], vec![0.0; g.c_out]);
             for b in 0..g.batch {
                 for o in 0..g.c_out {
                     for oy in 0..oh {
@@ -554,10 +654,17 @@ mod tests {
                             for c in 0..g.c_in {
                                 for i in 0..kh {
                                     for j in 0..kw {
-                                        let iy = (oy * g.stride[0] + i * g.dilation[0]) as isize - g.padding[0] as isize;
-                                        let ix = (ox * g.stride[1] + j * g.dilation[1]) as isize - g.padding[1] as isize;
-                                        if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
-                                            let xi = ((b * g.c_in + c) * g.h + iy as usize) * g.w + ix as usize;
+                                        let iy = (oy * g.stride[0] + i * g.dilation[0]) as isize
+                                            - g.padding[0] as isize;
+                                        let ix = (ox * g.stride[1] + j * g.dilation[1]) as isize
+                                            - g.padding[1] as isize;
+                                        if iy >= 0
+                                            && ix >= 0
+                                            && (iy as usize) < g.h
+                                            && (ix as usize) < g.w
+                                        {
+                                            let xi = ((b * g.c_in + c) * g.h + iy as usize) * g.w
+                                                + ix as usize;
                                             let wi = ((o * g.c_in + c) * kh + i) * kw + j;
                                             dw_ref[wi] += x[xi] * ro;
                                             dx_ref[xi] += w[wi] * ro;

@@ -23,7 +23,17 @@ pub struct Up {
 impl Up {
     fn pointwise(&self) -> Geometry {
         let [h, w] = self.size;
-        Geometry { batch: self.batch, c_in: self.c_in, h, w, c_out: 4 * self.c_out, kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1] }
+        Geometry {
+            batch: self.batch,
+            c_in: self.c_in,
+            h,
+            w,
+            c_out: 4 * self.c_out,
+            kernel: [1, 1],
+            stride: [1, 1],
+            padding: [0, 0],
+            dilation: [1, 1],
+        }
     }
 }
 
@@ -115,7 +125,8 @@ mod tests {
                     for xx in 0..2 * wd {
                         let mut s = bias[o];
                         for c in 0..u.c_in {
-                            s += x[((b * u.c_in + c) * h + yy / 2) * wd + xx / 2] * w[((c * u.c_out + o) * 2 + yy % 2) * 2 + xx % 2];
+                            s += x[((b * u.c_in + c) * h + yy / 2) * wd + xx / 2]
+                                * w[((c * u.c_out + o) * 2 + yy % 2) * 2 + xx % 2];
                         }
                         y[((b * u.c_out + o) * 2 * h + yy) * 2 * wd + xx] = s;
                     }
@@ -127,8 +138,17 @@ mod tests {
 
     #[test]
     fn forward_and_gradients_match_the_definition() {
-        let u = Up { batch: 2, c_in: 3, c_out: 4, size: [3, 5] };
-        let f = |n: usize, k: usize| (0..n).map(|i| (((i * k) % 23) as f64 - 11.0) / 7.0).collect::<Vec<_>>();
+        let u = Up {
+            batch: 2,
+            c_in: 3,
+            c_out: 4,
+            size: [3, 5],
+        };
+        let f = |n: usize, k: usize| {
+            (0..n)
+                .map(|i| (((i * k) % 23) as f64 - 11.0) / 7.0)
+                .collect::<Vec<_>>()
+        };
         let (x, w, bias) = (f(2 * 3 * 15, 5), f(3 * 4 * 4, 7), f(4, 3));
         let y = forward(&u, &x, &w, &bias);
         for (a, b) in y.iter().zip(naive(&u, &x, &w, &bias)) {
@@ -136,7 +156,13 @@ mod tests {
         }
         // L = Σ y ⊙ r is linear in x, in w and in the bias: each gradient is L's change along a unit vector.
         let r = f(y.len(), 13);
-        let loss = |x: &[f64], w: &[f64], bias: &[f64]| naive(&u, x, w, bias).iter().zip(&r).map(|(a, b)| a * b).sum::<f64>();
+        let loss = |x: &[f64], w: &[f64], bias: &[f64]| {
+            naive(&u, x, w, bias)
+                .iter()
+                .zip(&r)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+        };
         let (dx, dw, db) = backward(&u, &x, &w, &r);
         let base = loss(&x, &w, &bias);
         let unit = |v: &[f64], i: usize| {
@@ -145,13 +171,22 @@ mod tests {
             v
         };
         for i in 0..x.len() {
-            assert!((dx[i] - (loss(&unit(&x, i), &w, &bias) - base)).abs() < 1e-9, "dx[{i}]");
+            assert!(
+                (dx[i] - (loss(&unit(&x, i), &w, &bias) - base)).abs() < 1e-9,
+                "dx[{i}]"
+            );
         }
         for i in 0..w.len() {
-            assert!((dw[i] - (loss(&x, &unit(&w, i), &bias) - base)).abs() < 1e-9, "dw[{i}]");
+            assert!(
+                (dw[i] - (loss(&x, &unit(&w, i), &bias) - base)).abs() < 1e-9,
+                "dw[{i}]"
+            );
         }
         for i in 0..bias.len() {
-            assert!((db[i] - (loss(&x, &w, &unit(&bias, i)) - base)).abs() < 1e-9, "db[{i}]");
+            assert!(
+                (db[i] - (loss(&x, &w, &unit(&bias, i)) - base)).abs() < 1e-9,
+                "db[{i}]"
+            );
         }
     }
 }

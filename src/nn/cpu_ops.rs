@@ -42,7 +42,10 @@ pub fn cpu_kernels() -> bool {
 
 /// Whether `device` is the CPU backend these operations are implemented for (Flex).
 pub fn on_cpu(device: &Device) -> bool {
-    matches!(device.clone().inner().as_dispatch(), DispatchDevice::Flex(_))
+    matches!(
+        device.clone().inner().as_dispatch(),
+        DispatchDevice::Flex(_)
+    )
 }
 
 /// Batch normalisation's output and the batch statistics it used.
@@ -78,15 +81,27 @@ pub trait CpuOps: Backend {
     ) -> BatchNormOutput<Self>;
 
     /// Bilinear resize of the last two axes to `size` (PyTorch's `align_corners`).
-    fn lesion_resize_bilinear(x: FloatTensor<Self>, size: [usize; 2], align_corners: bool) -> FloatTensor<Self>;
+    fn lesion_resize_bilinear(
+        x: FloatTensor<Self>,
+        size: [usize; 2],
+        align_corners: bool,
+    ) -> FloatTensor<Self>;
 
     /// A 2x2 transposed convolution with stride 2 (U-Net's upsampling): weight
     /// `[in, out, 2, 2]`, bias `[out]`.
-    fn lesion_conv_transpose2x2(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
+    fn lesion_conv_transpose2x2(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 }
 
 fn flex<T: Element + bytemuck::Pod>(values: Vec<T>, shape: &[usize], dtype: DType) -> FlexTensor {
-    FlexTensor::new(Bytes::from_elems(values), Layout::contiguous(Shape::from(shape.to_vec())), dtype)
+    FlexTensor::new(
+        Bytes::from_elems(values),
+        Layout::contiguous(Shape::from(shape.to_vec())),
+        dtype,
+    )
 }
 
 fn geometry(x: &[usize], weight: &[usize], options: &ConvOptions<2>) -> Geometry {
@@ -104,7 +119,11 @@ fn geometry(x: &[usize], weight: &[usize], options: &ConvOptions<2>) -> Geometry
 }
 
 fn planes(shape: &[usize]) -> Planes {
-    Planes { batch: shape[0], channels: shape[1], pixels: shape[2..].iter().product() }
+    Planes {
+        batch: shape[0],
+        channels: shape[1],
+        pixels: shape[2..].iter().product(),
+    }
 }
 
 /// Runs `$body` with `T` the element type of `$tensor` (f32 or f64).
@@ -123,13 +142,23 @@ macro_rules! typed {
     };
 }
 
-fn conv_forward(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, options: &ConvOptions<2>, relu: bool) -> FlexTensor {
+fn conv_forward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: FlexTensor,
+    options: &ConvOptions<2>,
+    relu: bool,
+) -> FlexTensor {
     let _timer = profile::time(Kind::ConvForward);
     if !cpu_kernels() {
         let y = Flex::conv2d(x, weight, Some(bias), options.clone());
         return if relu { Flex::relu(y) } else { y };
     }
-    let (x, weight, bias) = (x.to_contiguous(), weight.to_contiguous(), bias.to_contiguous());
+    let (x, weight, bias) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        bias.to_contiguous(),
+    );
     let g = geometry(x.layout().shape(), weight.layout().shape(), options);
     let [oh, ow] = g.out();
     typed!(x, T => {
@@ -140,19 +169,33 @@ fn conv_forward(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, options: &C
 
 /// Input (when asked for), weight and bias gradients of a convolution, from the gradient of
 /// its output (after the fused ReLU's mask, if any).
-fn conv_backward(x: &FlexTensor, weight: &FlexTensor, grad: &FlexTensor, options: &ConvOptions<2>, input: bool) -> (Option<FlexTensor>, FlexTensor, FlexTensor) {
+fn conv_backward(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    grad: &FlexTensor,
+    options: &ConvOptions<2>,
+    input: bool,
+) -> (Option<FlexTensor>, FlexTensor, FlexTensor) {
     if !cpu_kernels() {
         let dx = input.then(|| {
             let _timer = profile::time(Kind::ConvInputGrad);
             Flex::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), options.clone())
         });
         let _timer = profile::time(Kind::ConvWeightGrad);
-        let dw = Flex::conv2d_weight_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
-        let db = Flex::float_sum_dim(Flex::float_sum_dim(Flex::float_sum_dim(grad.clone(), 3), 2), 0);
+        let dw =
+            Flex::conv2d_weight_backward(x.clone(), weight.clone(), grad.clone(), options.clone());
+        let db = Flex::float_sum_dim(
+            Flex::float_sum_dim(Flex::float_sum_dim(grad.clone(), 3), 2),
+            0,
+        );
         let db = Flex::float_reshape(db, Shape::new([weight.layout().shape()[0]]));
         return (dx, dw, db);
     }
-    let (x, weight, grad) = (x.to_contiguous(), weight.to_contiguous(), grad.to_contiguous());
+    let (x, weight, grad) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        grad.to_contiguous(),
+    );
     let g = geometry(x.layout().shape(), weight.layout().shape(), options);
     typed!(x, T => {
         let dx = input.then(|| {
@@ -165,14 +208,28 @@ fn conv_backward(x: &FlexTensor, weight: &FlexTensor, grad: &FlexTensor, options
     })
 }
 
-fn batch_norm_forward(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilon: f64, relu: bool) -> BatchNormOutput<Flex> {
+fn batch_norm_forward(
+    x: FlexTensor,
+    gamma: FlexTensor,
+    beta: FlexTensor,
+    epsilon: f64,
+    relu: bool,
+) -> BatchNormOutput<Flex> {
     let _timer = profile::time(Kind::BatchNormForward);
     if !cpu_kernels() {
         let r = Flex::batch_norm_train(x, gamma, beta, epsilon);
         let output = if relu { Flex::relu(r.output) } else { r.output };
-        return BatchNormOutput { output, mean: r.mean, variance: r.variance };
+        return BatchNormOutput {
+            output,
+            mean: r.mean,
+            variance: r.variance,
+        };
     }
-    let (x, gamma, beta) = (x.to_contiguous(), gamma.to_contiguous(), beta.to_contiguous());
+    let (x, gamma, beta) = (
+        x.to_contiguous(),
+        gamma.to_contiguous(),
+        beta.to_contiguous(),
+    );
     let shape = x.layout().shape().to_vec();
     typed!(x, T => {
         let (y, mean, var) = batch_norm_cpu::forward::<T>(planes(&shape), x.storage(), gamma.storage(), beta.storage(), epsilon, relu);
@@ -181,7 +238,12 @@ fn batch_norm_forward(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilo
 }
 
 fn resize_geometry(shape: &[usize], size: [usize; 2], align_corners: bool) -> Resize {
-    Resize { planes: shape[0] * shape[1], input: [shape[2], shape[3]], output: size, align_corners }
+    Resize {
+        planes: shape[0] * shape[1],
+        input: [shape[2], shape[3]],
+        output: size,
+        align_corners,
+    }
 }
 
 fn resize_forward(x: FlexTensor, size: [usize; 2], align_corners: bool) -> FlexTensor {
@@ -193,12 +255,21 @@ fn resize_forward(x: FlexTensor, size: [usize; 2], align_corners: bool) -> FlexT
 }
 
 fn up_geometry(x: &[usize], weight: &[usize]) -> Up {
-    Up { batch: x[0], c_in: x[1], c_out: weight[1], size: [x[2], x[3]] }
+    Up {
+        batch: x[0],
+        c_in: x[1],
+        c_out: weight[1],
+        size: [x[2], x[3]],
+    }
 }
 
 fn up_forward(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
     let _timer = profile::time(Kind::ConvTranspose);
-    let (x, weight, bias) = (x.to_contiguous(), weight.to_contiguous(), bias.to_contiguous());
+    let (x, weight, bias) = (
+        x.to_contiguous(),
+        weight.to_contiguous(),
+        bias.to_contiguous(),
+    );
     let u = up_geometry(x.layout().shape(), weight.layout().shape());
     typed!(x, T => {
         let y = conv_transpose_cpu::forward::<T>(&u, x.storage(), weight.storage(), bias.storage());
@@ -207,11 +278,23 @@ fn up_forward(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor
 }
 
 impl CpuOps for Flex {
-    fn lesion_conv2d(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, options: ConvOptions<2>, relu: bool) -> FlexTensor {
+    fn lesion_conv2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        options: ConvOptions<2>,
+        relu: bool,
+    ) -> FlexTensor {
         conv_forward(x, weight, bias, &options, relu)
     }
 
-    fn lesion_batch_norm_train(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, epsilon: f64, relu: bool) -> BatchNormOutput<Flex> {
+    fn lesion_batch_norm_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+        relu: bool,
+    ) -> BatchNormOutput<Flex> {
         batch_norm_forward(x, gamma, beta, epsilon, relu)
     }
 
@@ -231,12 +314,21 @@ impl Backward<Flex, 3> for UpBackward {
     /// Input and weight.
     type State = (NodeId, NodeId);
 
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let _timer = profile::time(Kind::ConvTranspose);
         let [node_x, node_weight, node_bias] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let x = checkpointer.retrieve_node_output::<FlexTensor>(ops.state.0).to_contiguous();
-        let weight = checkpointer.retrieve_node_output::<FlexTensor>(ops.state.1).to_contiguous();
+        let x = checkpointer
+            .retrieve_node_output::<FlexTensor>(ops.state.0)
+            .to_contiguous();
+        let weight = checkpointer
+            .retrieve_node_output::<FlexTensor>(ops.state.1)
+            .to_contiguous();
         let u = up_geometry(x.layout().shape(), weight.layout().shape());
         let (dx, dw, db) = typed!(x, T => {
             let (dx, dw, db) = conv_transpose_cpu::backward::<T>(&u, x.storage(), weight.storage(), grad.storage());
@@ -257,7 +349,12 @@ impl Backward<Flex, 1> for ResizeBackward {
     /// The input's shape, the output size and `align_corners`.
     type State = (Vec<usize>, [usize; 2], bool);
 
-    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
         let _timer = profile::time(Kind::Resize);
         let [node] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
@@ -277,7 +374,12 @@ impl Backward<Flex, 3> for ConvBackward {
     /// Input, weight, options, and the output when a ReLU was fused.
     type State = (NodeId, NodeId, ConvOptions<2>, Option<FlexTensor>);
 
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let [node_x, node_weight, node_bias] = ops.parents;
         let mut grad = grads.consume::<Flex>(&ops.node);
         let (x_state, weight_state, options, relu_output) = ops.state;
@@ -304,15 +406,31 @@ struct BatchNormBackward;
 
 impl Backward<Flex, 3> for BatchNormBackward {
     /// Input, gamma, batch mean and variance, epsilon, and the output when a ReLU was fused.
-    type State = (NodeId, NodeId, FlexTensor, FlexTensor, f64, Option<FlexTensor>);
+    type State = (
+        NodeId,
+        NodeId,
+        FlexTensor,
+        FlexTensor,
+        f64,
+        Option<FlexTensor>,
+    );
 
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
         let _timer = profile::time(Kind::BatchNormBackward);
         let [node_x, node_gamma, node_beta] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (x_state, gamma_state, mean, var, epsilon, output) = ops.state;
-        let x = checkpointer.retrieve_node_output::<FlexTensor>(x_state).to_contiguous();
-        let gamma = checkpointer.retrieve_node_output::<FlexTensor>(gamma_state).to_contiguous();
+        let x = checkpointer
+            .retrieve_node_output::<FlexTensor>(x_state)
+            .to_contiguous();
+        let gamma = checkpointer
+            .retrieve_node_output::<FlexTensor>(gamma_state)
+            .to_contiguous();
         let output = output.map(|o| o.to_contiguous());
         let shape = x.layout().shape().to_vec();
         let (dx, dgamma, dbeta) = if !cpu_kernels() {
@@ -357,8 +475,20 @@ impl<C: CheckpointStrategy> CpuOps for Autodiff<Flex, C> {
         options: ConvOptions<2>,
         relu: bool,
     ) -> FloatTensor<Self> {
-        let run = || conv_forward(x.primitive().clone(), weight.primitive().clone(), bias.primitive().clone(), &options, relu);
-        match ConvBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+        let run = || {
+            conv_forward(
+                x.primitive().clone(),
+                weight.primitive().clone(),
+                bias.primitive().clone(),
+                &options,
+                relu,
+            )
+        };
+        match ConvBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let x_state = prep.checkpoint(&x);
                 let weight_state = prep.checkpoint(&weight);
@@ -377,14 +507,33 @@ impl<C: CheckpointStrategy> CpuOps for Autodiff<Flex, C> {
         epsilon: f64,
         relu: bool,
     ) -> BatchNormOutput<Self> {
-        let run = || batch_norm_forward(x.primitive().clone(), gamma.primitive().clone(), beta.primitive().clone(), epsilon, relu);
-        let (output, mean, variance) = match BatchNormBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful() {
+        let run = || {
+            batch_norm_forward(
+                x.primitive().clone(),
+                gamma.primitive().clone(),
+                beta.primitive().clone(),
+                epsilon,
+                relu,
+            )
+        };
+        let (output, mean, variance) = match BatchNormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let x_state = prep.checkpoint(&x);
                 let gamma_state = prep.checkpoint(&gamma);
                 let r = run();
                 let output = relu.then(|| r.output.clone());
-                let state = (x_state, gamma_state, r.mean.clone(), r.variance.clone(), epsilon, output);
+                let state = (
+                    x_state,
+                    gamma_state,
+                    r.mean.clone(),
+                    r.variance.clone(),
+                    epsilon,
+                    output,
+                );
                 (prep.finish(state, r.output), r.mean, r.variance)
             }
             OpsKind::UnTracked(prep) => {
@@ -393,12 +542,30 @@ impl<C: CheckpointStrategy> CpuOps for Autodiff<Flex, C> {
             }
         };
         // The statistics feed the running averages, never the gradient.
-        BatchNormOutput { output, mean: <FloatTensor<Self>>::new(mean), variance: <FloatTensor<Self>>::new(variance) }
+        BatchNormOutput {
+            output,
+            mean: <FloatTensor<Self>>::new(mean),
+            variance: <FloatTensor<Self>>::new(variance),
+        }
     }
 
-    fn lesion_conv_transpose2x2(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        let run = || up_forward(x.primitive().clone(), weight.primitive().clone(), bias.primitive().clone());
-        match UpBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+    fn lesion_conv_transpose2x2(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let run = || {
+            up_forward(
+                x.primitive().clone(),
+                weight.primitive().clone(),
+                bias.primitive().clone(),
+            )
+        };
+        match UpBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(mut prep) => {
                 let state = (prep.checkpoint(&x), prep.checkpoint(&weight));
                 prep.finish(state, run())
@@ -407,10 +574,18 @@ impl<C: CheckpointStrategy> CpuOps for Autodiff<Flex, C> {
         }
     }
 
-    fn lesion_resize_bilinear(x: FloatTensor<Self>, size: [usize; 2], align_corners: bool) -> FloatTensor<Self> {
+    fn lesion_resize_bilinear(
+        x: FloatTensor<Self>,
+        size: [usize; 2],
+        align_corners: bool,
+    ) -> FloatTensor<Self> {
         let shape = x.primitive().layout().shape().to_vec();
         let y = resize_forward(x.primitive().clone(), size, align_corners);
-        match ResizeBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+        match ResizeBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => prep.finish((shape, size, align_corners), y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         }

@@ -18,7 +18,11 @@ pub fn taps(out: usize, input: usize, align_corners: bool) -> Vec<(usize, usize,
     (0..out)
         .map(|o| {
             let src = if align_corners {
-                if out > 1 { o as f64 * (input as f64 - 1.0) / (out as f64 - 1.0) } else { 0.0 }
+                if out > 1 {
+                    o as f64 * (input as f64 - 1.0) / (out as f64 - 1.0)
+                } else {
+                    0.0
+                }
             } else {
                 // Half-pixel centres; PyTorch clamps negative source coordinates to 0.
                 ((o as f64 + 0.5) * input as f64 / out as f64 - 0.5).max(0.0)
@@ -53,7 +57,11 @@ pub fn resize_bilinear(x: Tensor<4>, size: [usize; 2], align_corners: bool) -> T
     }
     let device = x.device();
     if on_cpu(&device) && cpu_kernels() {
-        return Tensor::from_dispatch(Dispatch::lesion_resize_bilinear(x.into_dispatch(), size, align_corners));
+        return Tensor::from_dispatch(Dispatch::lesion_resize_bilinear(
+            x.into_dispatch(),
+            size,
+            align_corners,
+        ));
     }
     let rows = interpolation_matrix(size[0], h, align_corners);
     let rows = Tensor::<2>::from_data(TensorData::new(rows, [size[0], h]), &device);
@@ -83,7 +91,13 @@ mod tests {
 
     #[test]
     fn rows_of_the_matrix_sum_to_one() {
-        for &(o, i, ac) in &[(7, 3, true), (7, 3, false), (3, 7, false), (1, 5, true), (6, 1, false)] {
+        for &(o, i, ac) in &[
+            (7, 3, true),
+            (7, 3, false),
+            (3, 7, false),
+            (1, 5, true),
+            (6, 1, false),
+        ] {
             let m = interpolation_matrix(o, i, ac);
             for r in 0..o {
                 let s: f32 = m[r * i..(r + 1) * i].iter().sum();
@@ -98,7 +112,10 @@ mod tests {
         let x = Tensor::<4>::random([2, 3, 6, 9], Distribution::Normal(0.0, 1.0), &device);
         for size in [[12, 18], [16, 13], [3, 4], [1, 1], [48, 64]] {
             for ac in [true, false] {
-                let err = max_abs(resize_bilinear(x.clone(), size, ac), reference(x.clone(), size, ac));
+                let err = max_abs(
+                    resize_bilinear(x.clone(), size, ac),
+                    reference(x.clone(), size, ac),
+                );
                 assert!(err < 1e-5, "size {size:?} align_corners {ac}: error {err}");
             }
         }

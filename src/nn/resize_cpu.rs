@@ -21,23 +21,33 @@ pub struct Resize {
 
 /// Each output coordinate's first tap, second tap and the second tap's weight.
 fn weights<T: Real>(out: usize, input: usize, align_corners: bool) -> Vec<(usize, usize, T, T)> {
-    taps(out, input, align_corners).into_iter().map(|(i0, i1, f)| (i0, i1, T::narrow(1.0 - f), T::narrow(f))).collect()
+    taps(out, input, align_corners)
+        .into_iter()
+        .map(|(i0, i1, f)| (i0, i1, T::narrow(1.0 - f), T::narrow(f)))
+        .collect()
 }
 
 fn for_planes<T: Real>(data: &mut [T], plane: usize, f: impl Fn(usize, &mut [T]) + Send + Sync) {
     #[cfg(not(target_family = "wasm"))]
     {
         use rayon::prelude::*;
-        data.par_chunks_mut(plane).enumerate().for_each(|(i, p)| f(i, p));
+        data.par_chunks_mut(plane)
+            .enumerate()
+            .for_each(|(i, p)| f(i, p));
     }
     #[cfg(target_family = "wasm")]
-    data.chunks_mut(plane).enumerate().for_each(|(i, p)| f(i, p));
+    data.chunks_mut(plane)
+        .enumerate()
+        .for_each(|(i, p)| f(i, p));
 }
 
 /// The resized planes.
 pub fn forward<T: Real>(r: &Resize, x: &[T]) -> Vec<T> {
     let ([h, w], [oh, ow]) = (r.input, r.output);
-    let (rows, cols) = (weights::<T>(oh, h, r.align_corners), weights::<T>(ow, w, r.align_corners));
+    let (rows, cols) = (
+        weights::<T>(oh, h, r.align_corners),
+        weights::<T>(ow, w, r.align_corners),
+    );
     let mut y = vec![T::ZERO; r.planes * oh * ow];
     for_planes(&mut y, oh * ow, |p, out| {
         let src = &x[p * h * w..(p + 1) * h * w];
@@ -61,7 +71,10 @@ pub fn forward<T: Real>(r: &Resize, x: &[T]) -> Vec<T> {
 /// The gradient of the input planes from that of the output: the transpose of [`forward`].
 pub fn backward<T: Real>(r: &Resize, dy: &[T]) -> Vec<T> {
     let ([h, w], [oh, ow]) = (r.input, r.output);
-    let (rows, cols) = (weights::<T>(oh, h, r.align_corners), weights::<T>(ow, w, r.align_corners));
+    let (rows, cols) = (
+        weights::<T>(oh, h, r.align_corners),
+        weights::<T>(ow, w, r.align_corners),
+    );
     let mut dx = vec![T::ZERO; r.planes * h * w];
     for_planes(&mut dx, h * w, |p, out| {
         let grad = &dy[p * oh * ow..(p + 1) * oh * ow];
@@ -90,7 +103,10 @@ mod tests {
     /// `R_h · x · R_wᵀ` with the portable path's matrices.
     fn dense(r: &Resize, x: &[f64]) -> Vec<f64> {
         let ([h, w], [oh, ow]) = (r.input, r.output);
-        let (rh, rw) = (interpolation_matrix(oh, h, r.align_corners), interpolation_matrix(ow, w, r.align_corners));
+        let (rh, rw) = (
+            interpolation_matrix(oh, h, r.align_corners),
+            interpolation_matrix(ow, w, r.align_corners),
+        );
         let mut y = vec![0.0; r.planes * oh * ow];
         for p in 0..r.planes {
             for oy in 0..oh {
@@ -98,7 +114,9 @@ mod tests {
                     let mut s = 0.0;
                     for iy in 0..h {
                         for ix in 0..w {
-                            s += rh[oy * h + iy] as f64 * rw[ox * w + ix] as f64 * x[(p * h + iy) * w + ix];
+                            s += rh[oy * h + iy] as f64
+                                * rw[ox * w + ix] as f64
+                                * x[(p * h + iy) * w + ix];
                         }
                     }
                     y[(p * oh + oy) * ow + ox] = s;
@@ -110,20 +128,36 @@ mod tests {
 
     #[test]
     fn forward_equals_the_matrix_form_and_backward_is_its_transpose() {
-        for (input, output, align) in [([4, 6], [8, 12], true), ([3, 5], [7, 9], false), ([6, 6], [2, 3], false), ([1, 1], [4, 4], false)] {
-            let r = Resize { planes: 3, input, output, align_corners: align };
+        for (input, output, align) in [
+            ([4, 6], [8, 12], true),
+            ([3, 5], [7, 9], false),
+            ([6, 6], [2, 3], false),
+            ([1, 1], [4, 4], false),
+        ] {
+            let r = Resize {
+                planes: 3,
+                input,
+                output,
+                align_corners: align,
+            };
             let n = 3 * input[0] * input[1];
             let x: Vec<f64> = (0..n).map(|i| ((i * 37 % 17) as f64) - 8.0).collect();
             let y = forward(&r, &x);
             for (a, b) in y.iter().zip(dense(&r, &x)) {
-                assert!((a - b).abs() < 1e-5 * (1.0 + b.abs()), "{input:?}->{output:?}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() < 1e-5 * (1.0 + b.abs()),
+                    "{input:?}->{output:?}: {a} vs {b}"
+                );
             }
             // <forward(x), g> = <x, backward(g)> for any g.
             let g: Vec<f64> = (0..y.len()).map(|i| ((i * 13 % 11) as f64) - 5.0).collect();
             let dx = backward(&r, &g);
             let lhs: f64 = y.iter().zip(&g).map(|(a, b)| a * b).sum();
             let rhs: f64 = x.iter().zip(&dx).map(|(a, b)| a * b).sum();
-            assert!((lhs - rhs).abs() < 1e-9 * (1.0 + lhs.abs()), "{lhs} vs {rhs}");
+            assert!(
+                (lhs - rhs).abs() < 1e-9 * (1.0 + lhs.abs()),
+                "{lhs} vs {rhs}"
+            );
         }
     }
 }

@@ -15,7 +15,9 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use super::session::{Inner, Session};
 use super::{js_error, set, to_js};
-use crate::data::{Augmentation, Dataset, Sample, decode_pair, pair_files, resized_sample, split_by_id};
+use crate::data::{
+    Augmentation, Dataset, Sample, decode_pair, pair_files, resized_sample, split_by_id,
+};
 use crate::segment::predict_input;
 use crate::train::{EpochRecord, Flow, Outcome, Progress, TrainConfig, Trainer, evaluate};
 use crate::{Error, InferenceMode, Model, Preset};
@@ -30,7 +32,10 @@ pub fn pair_names(names: Vec<String>) -> Result<JsValue, JsValue> {
         pairs: &'a [(String, String, String)],
         skipped: &'a [crate::data::Skipped],
     }
-    to_js(&Out { pairs: &pairing.pairs, skipped: &pairing.skipped })
+    to_js(&Out {
+        pairs: &pairing.pairs,
+        skipped: &pairing.skipped,
+    })
 }
 
 /// Settings from the page, in the JS API's names.
@@ -78,22 +83,36 @@ pub struct FineTune {
 
 impl FineTune {
     fn config(&self) -> Result<TrainConfig, JsValue> {
-        self.state.borrow().config.clone().ok_or_else(|| js_error("no settings"))
+        self.state
+            .borrow()
+            .config
+            .clone()
+            .ok_or_else(|| js_error("no settings"))
     }
 }
 
 fn config_from(settings: &str, session: &Inner) -> Result<TrainConfig, Error> {
-    let s: Settings = serde_json::from_str(settings).map_err(|e| Error::Invalid(format!("fine-tuning settings: {e}")))?;
+    let s: Settings = serde_json::from_str(settings)
+        .map_err(|e| Error::Invalid(format!("fine-tuning settings: {e}")))?;
     let arch = session.model.borrow().architecture();
     let multiple = arch.size_multiple();
     if s.size < 32 || s.size > 512 || s.size % multiple.max(16) != 0 {
-        return Err(Error::Invalid(format!("input size {} is not supported: use 32 to 512, a multiple of 16", s.size)));
+        return Err(Error::Invalid(format!(
+            "input size {} is not supported: use 32 to 512, a multiple of 16",
+            s.size
+        )));
     }
     if !(0.0..1.0).contains(&s.val_fraction) {
-        return Err(Error::Invalid(format!("validation fraction {} must be at least 0 and below 1", s.val_fraction)));
+        return Err(Error::Invalid(format!(
+            "validation fraction {} must be at least 0 and below 1",
+            s.val_fraction
+        )));
     }
     if !(s.lr > 0.0 && s.lr < 1.0) {
-        return Err(Error::Invalid(format!("learning rate {} must be between 0 and 1", s.lr)));
+        return Err(Error::Invalid(format!(
+            "learning rate {} must be between 0 and 1",
+            s.lr
+        )));
     }
     let mut config = TrainConfig::report(arch, Preset::Web);
     config.epochs = s.epochs;
@@ -114,18 +133,34 @@ impl FineTune {
     pub fn new(session: &Session, settings: String) -> Result<FineTune, JsValue> {
         let inner = session.inner();
         let config = config_from(&settings, &inner).map_err(js_error)?;
-        let state = State { config: Some(config), ..State::default() };
-        Ok(FineTune { session: inner, state: Rc::new(RefCell::new(state)) })
+        let state = State {
+            config: Some(config),
+            ..State::default()
+        };
+        Ok(FineTune {
+            session: inner,
+            state: Rc::new(RefCell::new(state)),
+        })
     }
 
     /// Decodes one pair, checks it and keeps it resized. Returns `null`, or
     /// `{ file, reason }` when the pair is skipped.
     #[wasm_bindgen(js_name = addPair)]
-    pub fn add_pair(&self, id: String, image_name: String, image: Vec<u8>, mask_name: String, mask: Vec<u8>) -> Result<JsValue, JsValue> {
+    pub fn add_pair(
+        &self,
+        id: String,
+        image_name: String,
+        image: Vec<u8>,
+        mask_name: String,
+        mask: Vec<u8>,
+    ) -> Result<JsValue, JsValue> {
         let size = self.config()?.size as u32;
         match decode_pair(&image_name, &image, &mask_name, &mask) {
             Ok((image, mask)) => {
-                self.state.borrow_mut().samples.push(resized_sample(&id, &image, &mask, size));
+                self.state
+                    .borrow_mut()
+                    .samples
+                    .push(resized_sample(&id, &image, &mask, size));
                 Ok(JsValue::NULL)
             }
             Err((file, reason)) => to_js(&crate::data::Skipped { file, reason }),
@@ -150,7 +185,10 @@ impl FineTune {
     /// file again. Empty once [`FineTune::start`] has taken the pairs.
     #[wasm_bindgen(js_name = datasetBytes)]
     pub fn dataset_bytes(&self) -> Vec<u8> {
-        Dataset { samples: self.state.borrow().samples.clone() }.to_bytes()
+        Dataset {
+            samples: self.state.borrow().samples.clone(),
+        }
+        .to_bytes()
     }
 
     /// The settings as the crate stores them (JSON).
@@ -164,7 +202,11 @@ impl FineTune {
     pub fn start(&self) -> Promise {
         let (session, state) = (self.session.clone(), self.state.clone());
         future_to_promise(async move {
-            let config = state.borrow().config.clone().ok_or_else(|| js_error("no settings"))?;
+            let config = state
+                .borrow()
+                .config
+                .clone()
+                .ok_or_else(|| js_error("no settings"))?;
             // The pairs move into the split: call `dataset_bytes` before `start`.
             let samples = std::mem::take(&mut state.borrow_mut().samples);
             if samples.is_empty() {
@@ -172,10 +214,14 @@ impl FineTune {
             }
             let (train, val) = split_by_id(samples, config.val_fraction, config.seed);
             if train.is_empty() {
-                return Err(js_error("every pair went to validation: lower the validation fraction or add pairs"));
+                return Err(js_error(
+                    "every pair went to validation: lower the validation fraction or add pairs",
+                ));
             }
             let model = session.model.borrow().clone();
-            let before = score(&model, &train, &val, &config, &session.device).await.map_err(js_error)?;
+            let before = score(&model, &train, &val, &config, &session.device)
+                .await
+                .map_err(js_error)?;
             let trainer = Trainer::new(model.clone(), config, &session.device).map_err(js_error)?;
             let out = Object::new();
             set(&out, "train", &JsValue::from(train.len() as u32))?;
@@ -194,9 +240,15 @@ impl FineTune {
     /// Restores a run from a checkpoint and its dataset bytes, onto `session`'s device.
     /// `before` is the JSON of the starting scores saved with it. The session's model is the
     /// starting model of the before/after comparison.
-    pub fn restore(session: &Session, checkpoint: Vec<u8>, dataset: Vec<u8>, before: String) -> Result<FineTune, JsValue> {
+    pub fn restore(
+        session: &Session,
+        checkpoint: Vec<u8>,
+        dataset: Vec<u8>,
+        before: String,
+    ) -> Result<FineTune, JsValue> {
         let inner = session.inner();
-        let trainer = Trainer::resume(&checkpoint, "the saved run", &inner.device).map_err(js_error)?;
+        let trainer =
+            Trainer::resume(&checkpoint, "the saved run", &inner.device).map_err(js_error)?;
         if trainer.model().architecture() != inner.model.borrow().architecture() {
             return Err(js_error(format!(
                 "the saved run trains {}, this session runs {}",
@@ -216,7 +268,10 @@ impl FineTune {
             train,
             val,
         };
-        Ok(FineTune { session: inner, state: Rc::new(RefCell::new(state)) })
+        Ok(FineTune {
+            session: inner,
+            state: Rc::new(RefCell::new(state)),
+        })
     }
 
     /// Trains to the end of the current epoch. `on_progress(p)` gets
@@ -230,14 +285,24 @@ impl FineTune {
         future_to_promise(async move {
             let (mut trainer, train, val) = {
                 let mut s = state.borrow_mut();
-                let trainer = s.trainer.take().ok_or_else(|| js_error("the run is not started (call start or restore)"))?;
-                (trainer, std::mem::take(&mut s.train), std::mem::take(&mut s.val))
+                let trainer = s
+                    .trainer
+                    .take()
+                    .ok_or_else(|| js_error("the run is not started (call start or restore)"))?;
+                (
+                    trainer,
+                    std::mem::take(&mut s.train),
+                    std::mem::take(&mut s.val),
+                )
             };
             trainer.set_step_hook(Box::new(move || {
                 let promise = between_steps.call0(&JsValue::NULL);
                 Box::pin(async move {
                     let cancel = match promise {
-                        Ok(p) => JsFuture::from(Promise::resolve(&p)).await.map(|v| v.is_truthy()).unwrap_or(true),
+                        Ok(p) => JsFuture::from(Promise::resolve(&p))
+                            .await
+                            .map(|v| v.is_truthy())
+                            .unwrap_or(true),
                         Err(_) => true,
                     };
                     if cancel { Flow::Stop } else { Flow::Continue }
@@ -246,7 +311,10 @@ impl FineTune {
             let mut epoch_ended = false;
             let mut report = |p: Progress| -> Flow {
                 let value = progress_value(&p);
-                let stop = on_progress.call1(&JsValue::NULL, &value).map(|v| v.is_truthy()).unwrap_or(false);
+                let stop = on_progress
+                    .call1(&JsValue::NULL, &value)
+                    .map(|v| v.is_truthy())
+                    .unwrap_or(false);
                 if let Progress::Epoch(_) = p {
                     // Back to the worker after every epoch, to store the checkpoint.
                     epoch_ended = true;
@@ -273,7 +341,11 @@ impl FineTune {
     /// The epochs finished so far: `[{ epoch, trainLoss, valLoss, valIoU, valDice }]`.
     pub fn history(&self) -> Result<JsValue, JsValue> {
         let s = self.state.borrow();
-        let history: Vec<JsValue> = s.trainer.as_ref().map(|t| t.history.iter().map(record_value).collect()).unwrap_or_default();
+        let history: Vec<JsValue> = s
+            .trainer
+            .as_ref()
+            .map(|t| t.history.iter().map(record_value).collect())
+            .unwrap_or_default();
         Ok(history.into_iter().collect::<js_sys::Array>().into())
     }
 
@@ -291,10 +363,16 @@ impl FineTune {
     pub fn checkpoint(&self) -> Promise {
         let (session, state) = (self.session.clone(), self.state.clone());
         future_to_promise(async move {
-            let trainer = state.borrow_mut().trainer.take().ok_or_else(|| js_error("the run is not started"))?;
+            let trainer = state
+                .borrow_mut()
+                .trainer
+                .take()
+                .ok_or_else(|| js_error("the run is not started"))?;
             // Burn reads optimiser state synchronously only, which WebGPU forbids: there the
             // checkpoint keeps weights, settings and history, and Adam restarts on resume.
-            let bytes = trainer.checkpoint_async(&Device::flex(), session.backend == "cpu").await;
+            let bytes = trainer
+                .checkpoint_async(&Device::flex(), session.backend == "cpu")
+                .await;
             state.borrow_mut().trainer = Some(trainer);
             Ok(Uint8Array::from(&bytes.map_err(js_error)?[..]).into())
         })
@@ -303,7 +381,10 @@ impl FineTune {
     /// Makes the session segment with the fine-tuned weights.
     pub fn apply(&self) -> Result<(), JsValue> {
         let s = self.state.borrow();
-        let trainer = s.trainer.as_ref().ok_or_else(|| js_error("the run is not started"))?;
+        let trainer = s
+            .trainer
+            .as_ref()
+            .ok_or_else(|| js_error("the run is not started"))?;
         *self.session.model.borrow_mut() = trainer.model().valid();
         Ok(())
     }
@@ -315,9 +396,13 @@ impl FineTune {
         future_to_promise(async move {
             let (samples, start, now) = {
                 let s = state.borrow();
-                let trainer = s.trainer.as_ref().ok_or_else(|| js_error("the run is not started"))?;
+                let trainer = s
+                    .trainer
+                    .as_ref()
+                    .ok_or_else(|| js_error("the run is not started"))?;
                 let source = if s.val.is_empty() { &s.train } else { &s.val };
-                let samples: Vec<Sample> = source.samples.iter().take(n as usize).cloned().collect();
+                let samples: Vec<Sample> =
+                    source.samples.iter().take(n as usize).cloned().collect();
                 (samples, s.start_model.clone(), trainer.model().valid())
             };
             let out = js_sys::Array::new();
@@ -326,14 +411,24 @@ impl FineTune {
                 let item = Object::new();
                 set(&item, "id", &JsValue::from_str(&sample.id))?;
                 set(&item, "size", &JsValue::from(size))?;
-                let rgba: Vec<u8> = sample.image.pixels().flat_map(|p| [p.0[0], p.0[1], p.0[2], 255]).collect();
+                let rgba: Vec<u8> = sample
+                    .image
+                    .pixels()
+                    .flat_map(|p| [p.0[0], p.0[1], p.0[2], 255])
+                    .collect();
                 set(&item, "rgba", &Uint8Array::from(&rgba[..]))?;
-                let truth: Vec<u8> = sample.mask.pixels().map(|p| if p.0[0] > 0 { 255 } else { 0 }).collect();
+                let truth: Vec<u8> = sample
+                    .mask
+                    .pixels()
+                    .map(|p| if p.0[0] > 0 { 255 } else { 0 })
+                    .collect();
                 set(&item, "truth", &Uint8Array::from(&truth[..]))?;
                 for (key, model) in [("before", start.as_ref()), ("after", Some(&now))] {
                     let Some(model) = model else { continue };
                     let x = crate::segment::input_tensor(&sample.image, size, &session.device);
-                    let p = predict_input(model, x, InferenceMode::Accurate, false).await.map_err(js_error)?;
+                    let p = predict_input(model, x, InferenceMode::Accurate, false)
+                        .await
+                        .map_err(js_error)?;
                     let mask: Vec<u8> = p.iter().map(|&v| if v > 0.5 { 255 } else { 0 }).collect();
                     set(&item, key, &Uint8Array::from(&mask[..]))?;
                 }
@@ -348,18 +443,40 @@ impl FineTune {
 /// large set does not wait minutes before its first step.
 const BEFORE_TRAIN_PAIRS: usize = 64;
 
-async fn score(model: &Model, train: &Dataset, val: &Dataset, config: &TrainConfig, device: &Device) -> Result<Scores, Error> {
+async fn score(
+    model: &Model,
+    train: &Dataset,
+    val: &Dataset,
+    config: &TrainConfig,
+    device: &Device,
+) -> Result<Scores, Error> {
     let loss = config.loss();
     let batch = config.batch_size.max(4);
-    let head = Dataset { samples: train.samples.iter().take(BEFORE_TRAIN_PAIRS).cloned().collect() };
-    let (train_loss, _) = evaluate(model, &head, loss, batch, device).await.map_err(Error::Invalid)?;
+    let head = Dataset {
+        samples: train
+            .samples
+            .iter()
+            .take(BEFORE_TRAIN_PAIRS)
+            .cloned()
+            .collect(),
+    };
+    let (train_loss, _) = evaluate(model, &head, loss, batch, device)
+        .await
+        .map_err(Error::Invalid)?;
     let (val_loss, val_scores) = if val.is_empty() {
         (None, None)
     } else {
-        let (l, s) = evaluate(model, val, loss, batch, device).await.map_err(Error::Invalid)?;
+        let (l, s) = evaluate(model, val, loss, batch, device)
+            .await
+            .map_err(Error::Invalid)?;
         (Some(l), s.mean())
     };
-    Ok(Scores { train_loss, val_loss, val_iou: val_scores.map(|s| s.jaccard), val_dice: val_scores.map(|s| s.dice) })
+    Ok(Scores {
+        train_loss,
+        val_loss,
+        val_iou: val_scores.map(|s| s.jaccard),
+        val_dice: val_scores.map(|s| s.dice),
+    })
 }
 
 fn record_value(r: &EpochRecord) -> JsValue {
@@ -375,7 +492,12 @@ fn record_value(r: &EpochRecord) -> JsValue {
 
 fn progress_value(p: &Progress) -> JsValue {
     match p {
-        Progress::Step { epoch, step, steps, loss } => {
+        Progress::Step {
+            epoch,
+            step,
+            steps,
+            loss,
+        } => {
             let o = Object::new();
             let _ = set(&o, "kind", &JsValue::from_str("step"));
             let _ = set(&o, "epoch", &JsValue::from(*epoch as u32));

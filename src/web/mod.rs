@@ -48,7 +48,9 @@ fn now() -> f64 {
 }
 
 fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| js_error(e.to_string()))
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| js_error(e.to_string()))
 }
 
 fn js_error(e: impl std::fmt::Display) -> JsValue {

@@ -10,8 +10,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::{js_error, now, set, to_js};
-use crate::explain::{Method, Target, explain};
 use crate::data::resize_rgb;
+use crate::explain::{Method, Target, explain};
 use crate::photo_check::check_photo;
 use crate::segment::{input_tensor, predict_input, resize_probability};
 use crate::{Architecture, Error, InferenceMode, Model, weights};
@@ -65,16 +65,28 @@ impl Session {
     /// Loads `weights` (safetensors bytes; `source` names them in errors) for `model`
     /// (`unet`, `unetpp`, `pspnet`) on `backend` (`webgpu` or `cpu`). `size` overrides the
     /// input size the file records.
-    pub async fn create(model: String, backend: String, weights: Vec<u8>, source: String, size: Option<u32>) -> Result<Session, JsValue> {
+    pub async fn create(
+        model: String,
+        backend: String,
+        weights: Vec<u8>,
+        source: String,
+        size: Option<u32>,
+    ) -> Result<Session, JsValue> {
         let arch: Architecture = model.parse().map_err(js_error)?;
         let (device, backend) = match backend.as_str() {
             "cpu" => (Device::flex(), "cpu"),
             "webgpu" => (webgpu_device().await.map_err(js_error)?, "webgpu"),
-            other => return Err(js_error(format!("unknown backend '{other}': expected webgpu or cpu"))),
+            other => {
+                return Err(js_error(format!(
+                    "unknown backend '{other}': expected webgpu or cpu"
+                )));
+            }
         };
         let size = match size {
             Some(s) => s,
-            None => weights::input_size(&weights).map(|s| s as u32).unwrap_or(DEFAULT_SIZE),
+            None => weights::input_size(&weights)
+                .map(|s| s as u32)
+                .unwrap_or(DEFAULT_SIZE),
         };
         let multiple = arch.size_multiple() as u32;
         if size < 32 || size > 1024 || size % multiple != 0 {
@@ -84,7 +96,14 @@ impl Session {
             )));
         }
         let model = weights::load(weights, arch, &source, &device).map_err(js_error)?;
-        Ok(Session { inner: Rc::new(Inner { model: RefCell::new(model), device, backend, size }) })
+        Ok(Session {
+            inner: Rc::new(Inner {
+                model: RefCell::new(model),
+                device,
+                backend,
+                size,
+            }),
+        })
     }
 
     /// `webgpu` or `cpu`: where the model runs.
@@ -107,7 +126,13 @@ impl Session {
 
     /// The layers CAM and Grad-CAM can read.
     pub fn layers(&self) -> Array {
-        self.inner.model.borrow().layers().iter().map(|l| JsValue::from_str(l)).collect()
+        self.inner
+            .model
+            .borrow()
+            .layers()
+            .iter()
+            .map(|l| JsValue::from_str(l))
+            .collect()
     }
 
     /// The layers a prediction in `mode` computes, input side first, each with what it does:
@@ -121,8 +146,14 @@ impl Session {
         }
         let mode: InferenceMode = mode.parse().map_err(js_error)?;
         let model = self.inner.model.borrow();
-        let layers: Vec<Layer> =
-            model.layers_in(mode).into_iter().map(|name| Layer { name, description: model.describe_layer(name).unwrap_or_default() }).collect();
+        let layers: Vec<Layer> = model
+            .layers_in(mode)
+            .into_iter()
+            .map(|name| Layer {
+                name,
+                description: model.describe_layer(name).unwrap_or_default(),
+            })
+            .collect();
         to_js(&layers)
     }
 
@@ -131,7 +162,10 @@ impl Session {
     pub fn default_layer(&self, method: String, mode: String) -> Result<String, JsValue> {
         let method: Method = method.parse().map_err(js_error)?;
         let mode: InferenceMode = mode.parse().map_err(js_error)?;
-        Ok(crate::explain::default_layer(self.inner.model.borrow().architecture(), method, mode).to_string())
+        Ok(
+            crate::explain::default_layer(self.inner.model.borrow().architecture(), method, mode)
+                .to_string(),
+        )
     }
 
     /// Replaces the model's weights with a safetensors file, checked first (model, every
@@ -151,8 +185,11 @@ impl Session {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let model = inner.model.borrow().clone();
-            let cpu = crate::model::readback::copy_to(&model, &Device::flex()).await.map_err(js_error)?;
-            let bytes = weights::save_with_input_size(&cpu, Some(inner.size as usize)).map_err(js_error)?;
+            let cpu = crate::model::readback::copy_to(&model, &Device::flex())
+                .await
+                .map_err(js_error)?;
+            let bytes =
+                weights::save_with_input_size(&cpu, Some(inner.size as usize)).map_err(js_error)?;
             Ok(Uint8Array::from(&bytes[..]).into())
         })
     }
@@ -161,7 +198,14 @@ impl Session {
     /// Resolves to `{ probability: Float32Array, check, ms: { preprocess, model, postprocess } }`,
     /// `check` saying whether the photo looks like dermoscopy ([`crate::photo_check`]); `tta`
     /// averages over the eight orientations ([`predict_input`]).
-    pub fn segment(&self, rgba: Vec<u8>, width: u32, height: u32, mode: String, tta: bool) -> Promise {
+    pub fn segment(
+        &self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        mode: String,
+        tta: bool,
+    ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let t0 = now();
@@ -169,14 +213,18 @@ impl Session {
             let photo = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
             let model = inner.model.borrow().clone();
             let size = inner.size;
-            model.validate_input([1, 3, size as usize, size as usize]).map_err(js_error)?;
+            model
+                .validate_input([1, 3, size as usize, size as usize])
+                .map_err(js_error)?;
             // Squashed once: the model input and the dermoscopy check both start from it.
             let small = resize_rgb(&photo, size);
             drop(photo);
             let check = check_photo(&small);
             let x = input_tensor(&small, size, &inner.device);
             let t1 = now();
-            let values = predict_input(&model, x, mode, tta).await.map_err(js_error)?;
+            let values = predict_input(&model, x, mode, tta)
+                .await
+                .map_err(js_error)?;
             let t2 = now();
             let values = resize_probability(values, (size, size), (width, height));
             let out = Object::new();
@@ -196,7 +244,16 @@ impl Session {
     /// `gradcam`; `layer` one of [`Session::layers`] (the method's default when absent);
     /// `target` `lesion`, `center` or `pixel:Y,X`. Resolves to `{ heatmap: Float32Array, layer,
     /// meanLogit, blankNote }`: the model's mean output logit, and why the map is blank (or null).
-    pub fn explain(&self, rgba: Vec<u8>, width: u32, height: u32, method: String, layer: Option<String>, target: String, mode: String) -> Promise {
+    pub fn explain(
+        &self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        method: String,
+        layer: Option<String>,
+        target: String,
+        mode: String,
+    ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let method: Method = method.parse().map_err(js_error)?;
@@ -204,14 +261,30 @@ impl Session {
             let mode: InferenceMode = mode.parse().map_err(js_error)?;
             let photo = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
             let model = inner.model.borrow().clone();
-            let heatmap = explain(&model, &photo, inner.size, method, layer.as_deref(), target, mode, &inner.device)
-                .await
-                .map_err(js_error)?;
+            let heatmap = explain(
+                &model,
+                &photo,
+                inner.size,
+                method,
+                layer.as_deref(),
+                target,
+                mode,
+                &inner.device,
+            )
+            .await
+            .map_err(js_error)?;
             let out = Object::new();
             set(&out, "heatmap", &Float32Array::from(&heatmap.values[..]))?;
             set(&out, "layer", &JsValue::from_str(&heatmap.layer))?;
-            set(&out, "meanLogit", &JsValue::from_f64(heatmap.mean_logit as f64))?;
-            let note = heatmap.blank_note(method).map(|n| JsValue::from_str(&n)).unwrap_or(JsValue::NULL);
+            set(
+                &out,
+                "meanLogit",
+                &JsValue::from_f64(heatmap.mean_logit as f64),
+            )?;
+            let note = heatmap
+                .blank_note(method)
+                .map(|n| JsValue::from_str(&n))
+                .unwrap_or(JsValue::NULL);
             set(&out, "blankNote", &note)?;
             Ok(out.into())
         })
@@ -222,8 +295,14 @@ impl Session {
 fn rgb_from_rgba(rgba: Vec<u8>, width: u32, height: u32) -> Result<RgbImage, Error> {
     let expected = width as usize * height as usize * 4;
     if width == 0 || height == 0 || rgba.len() != expected {
-        return Err(Error::Invalid(format!("image data of {} bytes does not match {width}x{height} RGBA", rgba.len())));
+        return Err(Error::Invalid(format!(
+            "image data of {} bytes does not match {width}x{height} RGBA",
+            rgba.len()
+        )));
     }
-    let rgb = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let rgb = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
     Ok(RgbImage::from_raw(width, height, rgb).expect("length checked"))
 }

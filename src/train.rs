@@ -266,7 +266,11 @@ impl Trainer {
                 model.architecture().display_name()
             )));
         }
-        if config.batch_size == 0 || config.epochs == 0 || !(config.learning_rate > 0.0) {
+        if config.batch_size == 0
+            || config.epochs == 0
+            || config.learning_rate.is_nan()
+            || config.learning_rate <= 0.0
+        {
             return Err(Error::Invalid(
                 "batch size and epochs must be at least 1 and the learning rate positive".into(),
             ));
@@ -358,10 +362,10 @@ impl Trainer {
                     steps,
                     loss: value,
                 });
-                if flow == Flow::Continue {
-                    if let Some(hook) = self.step_hook.as_mut() {
-                        flow = hook().await;
-                    }
+                if flow == Flow::Continue
+                    && let Some(hook) = self.step_hook.as_mut()
+                {
+                    flow = hook().await;
                 }
                 if flow == Flow::Stop {
                     // The epoch is not finished: the next call starts it again.

@@ -36,8 +36,8 @@ pub fn blend(photo: &RgbImage, heatmap: &[f32], opacity: f32) -> RgbImage {
 /// Mixes `color` into a pixel: `(1 - alpha) · pixel + alpha · color`.
 pub fn mix(pixel: &mut image::Rgb<u8>, color: [u8; 3], alpha: f32) {
     let a = alpha.clamp(0.0, 1.0);
-    for i in 0..3 {
-        pixel.0[i] = (pixel.0[i] as f32 * (1.0 - a) + color[i] as f32 * a).round() as u8;
+    for (p, &c) in pixel.0.iter_mut().zip(&color) {
+        *p = (*p as f32 * (1.0 - a) + c as f32 * a).round() as u8;
     }
 }
 

@@ -124,7 +124,8 @@ pub fn normalize(values: &mut [f32]) {
             (lo.min(v), hi.max(v))
         });
     let range = hi - lo;
-    if !(range > 1e-12) || !range.is_finite() {
+    // NaN ranges land here too.
+    if range.is_nan() || range <= 1e-12 || !range.is_finite() {
         values.iter_mut().for_each(|v| *v = 0.0);
     } else {
         values.iter_mut().for_each(|v| *v = (*v - lo) / range);
@@ -222,6 +223,7 @@ async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
 /// Computes a heatmap of `photo` at `layer` (or the method's default) and resizes it to the
 /// photo's size. The model runs at `size x size` on `device` (its inference form); Grad-CAM
 /// runs the model on the same device with autodiff, in evaluation mode.
+#[allow(clippy::too_many_arguments)]
 pub async fn explain(
     model: &Model,
     photo: &RgbImage,

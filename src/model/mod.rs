@@ -116,6 +116,9 @@ impl FromStr for Preset {
 }
 
 /// Any of the three networks, so callers (CLI, browser, training) hold one type.
+// The variants differ in size, but a model is built once and moved as a whole; boxing them
+// would put a `Box` in every match for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Model {
     /// U-Net.

@@ -276,6 +276,14 @@ struct Shared<T>(*mut T);
 unsafe impl<T> Send for Shared<T> {}
 unsafe impl<T> Sync for Shared<T> {}
 
+impl<T> Shared<T> {
+    /// The pointer. A method, so that closures capture the `Send` wrapper rather than its
+    /// field (closures capture only the fields they name).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
 std::thread_local! {
     static SCRATCH: core::cell::RefCell<Vec<u64>> = const { core::cell::RefCell::new(Vec::new()) };
 }
@@ -322,11 +330,10 @@ pub fn forward<T: Real>(
         .flat_map(|b| g.tiles().map(move |t| (b, t)))
         .collect();
     for_each(items, |(b, (p0, p1))| {
-        let out = out;
         let image = &x[b * g.c_in * g.h * g.w..(b + 1) * g.c_in * g.h * g.w];
         let t = p1 - p0;
         // SAFETY: this item owns columns p0..p1 of image b's output rows.
-        let dst = unsafe { out.0.add(b * g.c_out * n + p0) };
+        let dst = unsafe { out.get().add(b * g.c_out * n + p0) };
         if let Some(bias) = bias {
             for (c, &v) in bias.iter().enumerate() {
                 unsafe { core::slice::from_raw_parts_mut(dst.add(c * n), t) }.fill(v);
@@ -483,13 +490,15 @@ fn scatter_input_grad<T: Real>(g: &Geometry, weight: &[T], dy: &[T]) -> Vec<T> {
         .flat_map(|b| (0..g.c_in).step_by(per).map(move |c0| (b, c0)))
         .collect();
     for_each(items, |(b, c0)| {
-        let out = out;
         let c1 = (c0 + per).min(g.c_in);
         let rows = (c1 - c0) * kk;
         let grad = &dy[b * g.c_out * n..(b + 1) * g.c_out * n];
         // SAFETY: this item owns planes c0..c1 of image b.
         let dst = unsafe {
-            core::slice::from_raw_parts_mut(out.0.add((b * g.c_in + c0) * plane), (c1 - c0) * plane)
+            core::slice::from_raw_parts_mut(
+                out.get().add((b * g.c_in + c0) * plane),
+                (c1 - c0) * plane,
+            )
         };
         // Wᵀ restricted to these channels' rows: element (r, o) is weight[o, c0·kk + r].
         let lhs = weight[c0 * kk..].as_ptr();

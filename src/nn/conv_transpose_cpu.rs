@@ -170,21 +170,21 @@ mod tests {
             v[i] += 1.0;
             v
         };
-        for i in 0..x.len() {
+        for (i, &g) in dx.iter().enumerate() {
             assert!(
-                (dx[i] - (loss(&unit(&x, i), &w, &bias) - base)).abs() < 1e-9,
+                (g - (loss(&unit(&x, i), &w, &bias) - base)).abs() < 1e-9,
                 "dx[{i}]"
             );
         }
-        for i in 0..w.len() {
+        for (i, &g) in dw.iter().enumerate() {
             assert!(
-                (dw[i] - (loss(&x, &unit(&w, i), &bias) - base)).abs() < 1e-9,
+                (g - (loss(&x, &unit(&w, i), &bias) - base)).abs() < 1e-9,
                 "dw[{i}]"
             );
         }
-        for i in 0..bias.len() {
+        for (i, &g) in db.iter().enumerate() {
             assert!(
-                (db[i] - (loss(&x, &w, &unit(&bias, i)) - base)).abs() < 1e-9,
+                (g - (loss(&x, &w, &unit(&bias, i)) - base)).abs() < 1e-9,
                 "db[{i}]"
             );
         }

@@ -96,7 +96,7 @@ fn config_from(settings: &str, session: &Inner) -> Result<TrainConfig, Error> {
         .map_err(|e| Error::Invalid(format!("fine-tuning settings: {e}")))?;
     let arch = session.model.borrow().architecture();
     let multiple = arch.size_multiple();
-    if s.size < 32 || s.size > 512 || s.size % multiple.max(16) != 0 {
+    if !(32..=512).contains(&s.size) || !s.size.is_multiple_of(multiple.max(16)) {
         return Err(Error::Invalid(format!(
             "input size {} is not supported: use 32 to 512, a multiple of 16",
             s.size

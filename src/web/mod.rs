@@ -20,10 +20,10 @@ pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         let global = js_sys::global();
-        if let Ok(report) = js_sys::Reflect::get(&global, &JsValue::from_str("lesionlabPanic")) {
-            if let Some(report) = report.dyn_ref::<js_sys::Function>() {
-                let _ = report.call1(&global, &JsValue::from_str(&info.to_string()));
-            }
+        if let Ok(report) = js_sys::Reflect::get(&global, &JsValue::from_str("lesionlabPanic"))
+            && let Some(report) = report.dyn_ref::<js_sys::Function>()
+        {
+            let _ = report.call1(&global, &JsValue::from_str(&info.to_string()));
         }
     }));
 }

@@ -89,7 +89,7 @@ impl Session {
                 .unwrap_or(DEFAULT_SIZE),
         };
         let multiple = arch.size_multiple() as u32;
-        if size < 32 || size > 1024 || size % multiple != 0 {
+        if !(32..=1024).contains(&size) || !size.is_multiple_of(multiple) {
             return Err(js_error(format!(
                 "unsupported input size {size} for {}: use 32 to 1024, a multiple of {multiple}",
                 arch.display_name()
@@ -244,6 +244,8 @@ impl Session {
     /// `gradcam`; `layer` one of [`Session::layers`] (the method's default when absent);
     /// `target` `lesion`, `center` or `pixel:Y,X`. Resolves to `{ heatmap: Float32Array, layer,
     /// meanLogit, blankNote }`: the model's mean output logit, and why the map is blank (or null).
+    // The worker passes the arguments positionally, one per JS value.
+    #[allow(clippy::too_many_arguments)]
     pub fn explain(
         &self,
         rgba: Vec<u8>,

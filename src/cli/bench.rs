@@ -90,23 +90,31 @@ fn forward_batch_ms(
     )
 }
 
+/// A random training batch: normal images and 0/1 masks.
+///
+/// # Shapes
+/// - returns: `[batch, 3, size, size]`, `[batch, 1, size, size]`
+fn random_batch(batch: usize, size: usize, device: &Device) -> (Tensor<4>, Tensor<4>) {
+    let x = Tensor::<4>::random(
+        [batch, 3, size, size],
+        Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    let y = Tensor::<4>::random(
+        [batch, 1, size, size],
+        Distribution::Uniform(0.0, 1.0),
+        device,
+    );
+    (x, y.round())
+}
+
 /// Median training step, and the median time of its optimiser update alone.
 fn train_step_ms(arch: Architecture, preset: Preset, args: &BenchArgs) -> (f64, f64) {
     let device = Device::flex().autodiff();
     let mut model = Some(Model::init(arch, preset, &device));
     let mut optim = AdamConfig::new().init();
     let s = args.size;
-    let x = Tensor::<4>::random(
-        [args.train_batch, 3, s, s],
-        Distribution::Normal(0.0, 1.0),
-        &device,
-    );
-    let y = Tensor::<4>::random(
-        [args.train_batch, 1, s, s],
-        Distribution::Uniform(0.0, 1.0),
-        &device,
-    )
-    .round();
+    let (x, y) = random_batch(args.train_batch, s, &device);
     let mut optimiser = Vec::new();
     let total = median_ms(
         || {
@@ -158,17 +166,7 @@ fn profile(arch: Architecture, preset: Preset, args: &BenchArgs) {
     let device = device.autodiff();
     let mut model = Some(Model::init(arch, preset, &device));
     let mut optim = AdamConfig::new().init();
-    let x = Tensor::<4>::random(
-        [args.train_batch, 3, s, s],
-        Distribution::Normal(0.0, 1.0),
-        &device,
-    );
-    let y = Tensor::<4>::random(
-        [args.train_batch, 1, s, s],
-        Distribution::Uniform(0.0, 1.0),
-        &device,
-    )
-    .round();
+    let (x, y) = random_batch(args.train_batch, s, &device);
     let mut optimiser = 0.0;
     let (train, train_kinds) = profiled(repeats, || {
         let m = model.take().unwrap();

@@ -248,8 +248,8 @@ fn reflect(i: i64, n: u32) -> usize {
 fn rotate_hue(image: &mut RgbImage, angle: f32) {
     let (sin, cos) = angle.sin_cos();
     for p in image.pixels_mut() {
+        let y = luma(p.0);
         let [r, g, b] = p.0.map(|v| v as f32);
-        let y = 0.299 * r + 0.587 * g + 0.114 * b;
         let i = 0.596 * r - 0.274 * g - 0.322 * b;
         let q = 0.211 * r - 0.523 * g + 0.312 * b;
         let (i, q) = (i * cos - q * sin, i * sin + q * cos);

@@ -11,12 +11,14 @@ pub mod metrics;
 pub mod model;
 pub mod nn;
 pub mod photo_check;
+pub mod prepared;
 pub mod profile;
+pub mod rules;
 pub mod segment;
 pub mod train;
 #[cfg(target_family = "wasm")]
 pub mod web;
 pub mod weights;
 
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use model::{Architecture, InferenceMode, Model, Preset};

@@ -99,12 +99,7 @@ pub async fn predict_input(
     } else {
         sigmoid(model.predict(x, mode))
     };
-    let data = prob
-        .into_data_async()
-        .await
-        .map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
-    data.try_to_vec::<f32>()
-        .map_err(|e| Error::Invalid(format!("{e:?}")))
+    crate::model::readback::read_floats(prob).await
 }
 
 /// The orientations of a square that test-time augmentation averages over.
@@ -132,7 +127,7 @@ fn flip(x: Tensor<4>, k: usize) -> Tensor<4> {
     }
 }
 
-/// Overlay colours, the same as the page's (`www/render.js`): a two-tone outline, dark outside
+/// Overlay colours, which the page reads from `www/rules.js` ([`crate::rules`]): a two-tone outline, dark outside
 /// and yellow inside it, so that one of the two stands out at least 3.8:1 (WCAG contrast) on
 /// any photo, pink, brown or black; and a cyan tint, a hue no skin or lesion has.
 pub const OUTLINE_DARK: [u8; 3] = [0, 0, 0];

@@ -70,7 +70,7 @@ impl std::str::FromStr for Schedule {
         match s {
             "constant" => Ok(Schedule::Constant),
             "cosine" => Ok(Schedule::Cosine),
-            _ => Err(Error::Invalid(format!(
+            _ => Err(Error::BadArgument(format!(
                 "unknown learning-rate schedule '{s}': expected constant or cosine"
             ))),
         }
@@ -205,35 +205,11 @@ pub enum Outcome {
     Cancelled,
 }
 
-/// Why training stopped with an error. The trainer keeps the weights from before the failed
-/// step in every case.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// The loss became NaN or infinite.
-    #[error(
-        "the loss became {value} at epoch {epoch}, step {step}; training stopped and the weights from before that step are kept. Try a smaller learning rate"
-    )]
-    NonFinite {
-        /// Epoch number.
-        epoch: usize,
-        /// Step in the epoch.
-        step: usize,
-        /// The loss value.
-        value: f64,
-    },
-    /// The device failed (a lost GPU, out of memory).
-    #[error(
+/// The error of a device failure during training, which keeps the weights from before the step.
+fn device_failed(epoch: usize, message: impl std::fmt::Display) -> Error {
+    Error::Device(format!(
         "the device failed at epoch {epoch}: {message}. The weights from before that step are kept; try a smaller batch or input size"
-    )]
-    Device {
-        /// Epoch number.
-        epoch: usize,
-        /// What the backend said.
-        message: String,
-    },
-    /// Bad settings or data.
-    #[error(transparent)]
-    Invalid(#[from] Error),
+    ))
 }
 
 /// Awaited after every step with nothing trained in between: the browser yields to its event
@@ -260,7 +236,7 @@ impl Trainer {
     pub fn new(model: Model, config: TrainConfig, device: &Device) -> Result<Self, Error> {
         let arch = config.arch()?;
         if arch != model.architecture() {
-            return Err(Error::Invalid(format!(
+            return Err(Error::BadArgument(format!(
                 "the settings are for {}, the model is {}",
                 arch.display_name(),
                 model.architecture().display_name()
@@ -271,7 +247,7 @@ impl Trainer {
             || config.learning_rate.is_nan()
             || config.learning_rate <= 0.0
         {
-            return Err(Error::Invalid(
+            return Err(Error::BadArgument(
                 "batch size and epochs must be at least 1 and the learning rate positive".into(),
             ));
         }
@@ -316,9 +292,9 @@ impl Trainer {
         train: &Dataset,
         val: &Dataset,
         progress: &mut dyn FnMut(Progress) -> Flow,
-    ) -> Result<Outcome, TrainError> {
+    ) -> Result<Outcome, Error> {
         if train.is_empty() {
-            return Err(Error::Invalid("no training images".into()).into());
+            return Err(Error::BadArgument("no training images".into()));
         }
         let loss_kind = self.config.loss();
         while self.history.len() < self.config.epochs {
@@ -338,15 +314,12 @@ impl Trainer {
                     Ok(v) => v as f64,
                     Err(e) => {
                         self.model = Some(model);
-                        return Err(TrainError::Device {
-                            epoch,
-                            message: e.to_string(),
-                        });
+                        return Err(device_failed(epoch, e));
                     }
                 };
                 if !value.is_finite() {
                     self.model = Some(model);
-                    return Err(TrainError::NonFinite {
+                    return Err(Error::NonFiniteLoss {
                         epoch,
                         step: i + 1,
                         value,
@@ -386,7 +359,7 @@ impl Trainer {
                     &self.device,
                 )
                 .await
-                .map_err(|message| TrainError::Device { epoch, message })?;
+                .map_err(|message| device_failed(epoch, message))?;
                 (Some(l), s.mean())
             };
             let record = EpochRecord {
@@ -426,7 +399,10 @@ impl Trainer {
     }
 
     fn write_checkpoint(&self, model: &Model, with_optimizer: bool) -> Result<Vec<u8>, Error> {
-        let fail = |e: String| Error::Invalid(format!("cannot write the checkpoint: {e}"));
+        let fail = |e: String| Error::Io {
+            path: "the checkpoint".into(),
+            message: format!("cannot be written: {e}"),
+        };
         let weights = model
             .clone()
             .into_record()
@@ -468,8 +444,8 @@ impl Trainer {
 
     /// Restores a run from [`Trainer::checkpoint`] bytes onto `device`.
     pub fn resume(bytes: &[u8], source: &str, device: &Device) -> Result<Self, Error> {
-        let bad = |m: String| Error::Io {
-            path: source.into(),
+        let bad = |m: String| Error::UnsupportedFormat {
+            file: source.into(),
             message: m,
         };
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
@@ -581,7 +557,10 @@ pub async fn evaluate(
             .unwrap_or_default();
         let per = p.len() / batch.len();
         for i in 0..batch.len() {
-            let pred: Vec<bool> = p[i * per..(i + 1) * per].iter().map(|&v| v > 0.5).collect();
+            let pred: Vec<bool> = p[i * per..(i + 1) * per]
+                .iter()
+                .map(|&v| v > crate::rules::THRESHOLD)
+                .collect();
             let truth: Vec<bool> = t[i * per..(i + 1) * per].iter().map(|&v| v > 0.5).collect();
             scores.add(Confusion::from_masks(&pred, &truth));
         }

@@ -7,7 +7,7 @@ use burn::prelude::*;
 use lesionlab::data::{dir_sources, load_pairs, split_by_id};
 
 use lesionlab::model::UNetConfig;
-use lesionlab::train::{Flow, Outcome, Progress, TrainConfig, TrainError, Trainer};
+use lesionlab::train::{Flow, Outcome, Progress, TrainConfig, Trainer};
 use lesionlab::{Architecture, Model, Preset};
 
 fn fixture() -> PathBuf {
@@ -236,7 +236,7 @@ fn a_non_finite_loss_stops_with_a_clear_error_and_keeps_the_weights() {
     // A learning rate of 1e30 sends the weights to ±1e30 after one step; the next loss overflows.
     let (mut trainer, train, val) = tiny_run(2, 1e30);
     let err = pollster::block_on(trainer.train(&train, &val, &mut |_| Flow::Continue)).unwrap_err();
-    let TrainError::NonFinite { epoch, step, .. } = err else {
+    let lesionlab::Error::NonFiniteLoss { epoch, step, .. } = err else {
         panic!("{err}")
     };
     assert_eq!((epoch, step), (1, 2));

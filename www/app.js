@@ -9,6 +9,7 @@
 
 import { setupFineTune } from './finetune-ui.js';
 import { LesionLab } from './lesionlab.js';
+import { MODELS } from './rules.js';
 import {
   area, dice, download, downloadNames, drawColorbar, heatmapOverlay, isicId, maskImage, overlay, photoPixels, pngBlob, show,
   threshold,
@@ -22,7 +23,7 @@ const SAMPLES = [
   { id: 'ISIC_0001152', label: 'Many colours: brown, blue-grey, pink' },
   { id: 'ISIC_0013652', label: 'Faint pink spot, hard to see' },
 ];
-const NAMES = { unet: 'U-Net', unetpp: 'U-Net++', pspnet: 'PSPNet' };
+const NAMES = Object.fromEntries(MODELS.map((m) => [m.id, m.name]));
 const METHOD_NAMES = { activation: 'Mean activation', cam: 'CAM', gradcam: 'Grad-CAM' };
 
 const $ = (id) => document.getElementById(id);

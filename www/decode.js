@@ -1,8 +1,8 @@
 // Turning what a user gives (a file, a bitmap, pixels) into RGBA pixels, with errors that name
 // the file and the problem. Runs in the worker; the browser's own decoders do the work.
 
-/** Largest accepted photo, as natively: 50 megapixels (the largest ISIC original is 30 MP). */
-export const MAX_PIXELS = 50_000_000;
+import { fail } from './errors.js';
+import { MAX_PIXELS } from './rules.js';
 
 const JPEG = [0xff, 0xd8, 0xff];
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -36,10 +36,10 @@ export function headerSize(bytes) {
 }
 
 function checkSize(width, height, name) {
-  if (!width || !height) throw new Error(`${name}: the image has no pixels`);
+  if (!width || !height) throw fail('unreadable-image', `${name}: the image has no pixels`);
   if (width * height > MAX_PIXELS) {
     const mp = Math.round((width * height) / 1e6);
-    throw new Error(`${name}: the image is ${width}x${height} (${mp} megapixels); the limit is ${MAX_PIXELS / 1e6} megapixels`);
+    throw fail('too-large', `${name}: the image is ${width}x${height} (${mp} megapixels); the limit is ${MAX_PIXELS / 1e6} megapixels`);
   }
 }
 
@@ -48,7 +48,7 @@ async function bitmapFromBlob(blob, name) {
   const isJpeg = startsWith(bytes, JPEG);
   const isPng = startsWith(bytes, PNG);
   if (!isJpeg && !isPng && !(blob.type || '').startsWith('image/')) {
-    throw new Error(`${name}: not an image (expected a JPEG or PNG photo)`);
+    throw fail('unsupported-format', `${name}: not an image (expected a JPEG or PNG photo)`);
   }
   const size = headerSize(bytes);
   if (size) checkSize(size.width, size.height, name);
@@ -56,7 +56,7 @@ async function bitmapFromBlob(blob, name) {
     return await createImageBitmap(blob, { imageOrientation: 'from-image', colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch (err) {
     const kind = isJpeg ? 'JPEG' : isPng ? 'PNG' : 'image';
-    throw new Error(`${name}: the ${kind} is corrupt or truncated; the browser could not decode it`);
+    throw fail('unreadable-image', `${name}: the ${kind} is corrupt or truncated; the browser could not decode it`);
   }
 }
 
@@ -88,7 +88,7 @@ export async function decodePixels(source, name = 'image') {
     data = pixelsOf(bitmap);
     bitmap.close();
   } else {
-    throw new Error(`${name}: unsupported source; pass a Blob, File, ImageBitmap, ImageData or HTMLImageElement`);
+    throw fail('bad-argument', `${name}: unsupported source; pass a Blob, File, ImageBitmap, ImageData or HTMLImageElement`);
   }
   return { rgba: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width, height };
 }

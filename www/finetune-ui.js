@@ -4,10 +4,12 @@
 // cancelled | error.
 
 import { LesionLab } from './lesionlab.js';
+import { drawTrainingChart } from './finetune-chart.js';
 import { download, overlay, show } from './render.js';
+import { FINE_TUNE_FORM, FINE_TUNE_LIMITS, MODELS } from './rules.js';
 
 const $ = (id) => document.getElementById(id);
-const NAMES = { unet: 'U-Net', unetpp: 'U-Net++', pspnet: 'PSPNet' };
+const NAMES = Object.fromEntries(MODELS.map((m) => [m.id, m.name]));
 
 let files = [];
 let pairsFound = 0; // pairs among `files` by name; Start needs at least one
@@ -112,51 +114,7 @@ function onProgress(p) {
 function drawChart() {
   const canvas = $('tune-chart');
   canvas.hidden = false;
-  const ctx = canvas.getContext('2d');
-  const { width: w, height: h } = canvas;
-  const pad = 40;
-  const dark = matchMedia('(prefers-color-scheme: dark)').matches;
-  ctx.fillStyle = dark ? '#202026' : '#fff';
-  ctx.fillRect(0, 0, w, h);
-  ctx.font = '14px system-ui, sans-serif';
-  ctx.fillStyle = dark ? '#ececf1' : '#1b1b1f';
-  ctx.strokeStyle = dark ? '#3a3a42' : '#d6d3cf';
-  ctx.strokeRect(pad, 10, w - 2 * pad, h - pad - 10);
-  const perEpoch = steps.length ? steps[steps.length - 1].steps : 1;
-  const total = Math.max(Number($('tune-epochs').value) || 1, ...epochs.map((e) => e.epoch), ...steps.map((s) => s.epoch)) * perEpoch;
-  const x = (i) => pad + ((w - 2 * pad) * i) / Math.max(total, 1);
-  const maxLoss = 1.1 * Math.max(1e-6, ...steps.map((s) => s.loss));
-  const yLoss = (v) => 10 + (h - pad - 10) * (1 - v / maxLoss);
-  const yScore = (v) => 10 + (h - pad - 10) * (1 - v);
-  ctx.strokeStyle = '#b0125b';
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  steps.forEach((s, i) => {
-    const at = (s.epoch - 1) * s.steps + s.step;
-    if (i === 0) ctx.moveTo(x(at), yLoss(s.loss));
-    else ctx.lineTo(x(at), yLoss(s.loss));
-  });
-  ctx.stroke();
-  for (const [key, color] of [['valIoU', '#1f6feb'], ['valDice', '#1a7f37']]) {
-    ctx.fillStyle = color;
-    for (const e of epochs) {
-      if (e[key] == null) continue;
-      ctx.beginPath();
-      ctx.arc(x(e.epoch * perEpoch), yScore(e[key]), 5, 0, 2 * Math.PI);
-      ctx.fill();
-    }
-  }
-  // Legend under the plot: training loss (left axis, 0 to the top value) and validation scores
-  // (right axis, 0 to 1).
-  const legendY = h - 12;
-  ctx.fillStyle = '#b0125b';
-  ctx.fillText(`— training loss per step (0 to ${maxLoss.toFixed(3)})`, pad, legendY);
-  ctx.fillStyle = '#1f6feb';
-  ctx.fillText('● validation IoU', pad + 300, legendY);
-  ctx.fillStyle = '#1a7f37';
-  ctx.fillText('● validation Dice (0 to 1)', pad + 440, legendY);
-  ctx.fillStyle = dark ? '#a9a9b3' : '#55555f';
-  ctx.fillText('steps →', w - pad - 60, legendY);
+  drawTrainingChart(canvas, steps, epochs, Number($('tune-epochs').value) || 1);
 }
 
 function fmt(v) {
@@ -221,7 +179,7 @@ async function train(start, earlier = []) {
     say(`Done: ${run.history.length} epoch(s), this session's part in ${took} on ${lab.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}.`);
   } catch (err) {
     tuneState('error');
-    say(`Stopped: ${err.message}${/memory|device|lost/i.test(err.message) ? ' Try a smaller batch size or input size.' : ''}`);
+    say(`Stopped: ${err.message}${err.kind === 'internal' ? ' If the page ran out of memory, try a smaller batch size or input size.' : ''}`);
     offerResume();
   }
 }
@@ -289,7 +247,19 @@ async function offerResume() {
 }
 
 /** Wires the section. `useWeights(model, bytes)` makes the page segment with `bytes`. */
+/** The form's starting values and limits, the crate's (rules.js). */
+function fillForm() {
+  const fields = { epochs: 'tune-epochs', batchSize: 'tune-batch', lr: 'tune-lr', valFraction: 'tune-val' };
+  for (const [key, id] of Object.entries(fields)) {
+    [$(id).min, $(id).max] = FINE_TUNE_LIMITS[key].map(String);
+    $(id).value = FINE_TUNE_FORM[key];
+  }
+  $('tune-size').value = FINE_TUNE_FORM.size;
+  $('tune-augment').checked = FINE_TUNE_FORM.augment;
+}
+
 export function setupFineTune({ useWeights }) {
+  fillForm();
   $('tune-model').value = ($('model').value || 'unetpp').replace('-fast', '');
   $('tune-files').addEventListener('change', (e) => takeFiles(e.target.files));
   $('tune-folder').addEventListener('change', (e) => takeFiles(e.target.files));

@@ -9,6 +9,7 @@
 
 import { LesionLab } from './lesionlab.js';
 import { area, overlay, photoPixels, show } from './render.js';
+import { THRESHOLD } from './rules.js';
 
 const STYLE = new URL('./lesion-lab-element.css', import.meta.url).href;
 
@@ -115,7 +116,7 @@ class LesionLabElement extends HTMLElement {
     this.#status(`Segmenting ${name}…`);
     try {
       const lab = await this.#getLab();
-      const r = await lab.segment(blob, { threshold: Number(this.getAttribute('threshold') || 0.5) });
+      const r = await lab.segment(blob, { threshold: Number(this.getAttribute('threshold') || THRESHOLD) });
       const pixels = await photoPixels(blob);
       if (mine !== this.#run) return null;
       const canvas = this.#shadow.querySelector('canvas');

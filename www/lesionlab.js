@@ -8,11 +8,17 @@
 //   lab.dispose();
 //
 // The model runs in a Web Worker (`worker.js`); every call is answered by a promise that
-// resolves or rejects with an Error whose message says what went wrong, a crash included.
+// resolves or rejects with an Error whose message says what went wrong, a crash included, and
+// whose `kind` ('weights', 'unreadable-image', 'device', ...; see errors.js) says what kind of
+// thing it was.
 
+import { deserialise, fail } from './errors.js';
+import { MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
 import { clearRun, loadRun } from './store.js';
 
-const MODELS = ['unet', 'unetpp', 'pspnet'];
+export { LesionLabError } from './errors.js';
+
+const MODELS = MODEL_RULES.map((m) => m.id);
 const BACKENDS = ['auto', 'webgpu', 'cpu'];
 
 /** URL of a shipped default weights file. */
@@ -35,12 +41,24 @@ async function weightsBytes(weights, model) {
     try {
       response = await fetch(url);
     } catch (err) {
-      throw new Error(`could not load the weights from ${url}: ${err.message}`);
+      throw fail('io', `could not load the weights from ${url}: ${err.message}`);
     }
-    if (!response.ok) throw new Error(`could not load the weights from ${url}: HTTP ${response.status}`);
+    if (!response.ok) throw fail('io', `could not load the weights from ${url}: HTTP ${response.status}`);
     return { bytes: await response.arrayBuffer(), source: url };
   }
-  throw new Error('weights must be an ArrayBuffer, a typed array, a Blob, a URL or a URL string');
+  throw fail('bad-argument', 'weights must be an ArrayBuffer, a typed array, a Blob, a URL or a URL string');
+}
+
+// The worker keeps the last photo it was given, decoded and resized, under a key: the same
+// Blob (never changed) or ImageData object given again is not decoded again, so that
+// segment, CAM and Grad-CAM of one photo decode it once. Other sources get a new key each time.
+const photoKeys = new WeakMap();
+let lastKey = 0;
+function photoKey(source) {
+  const keyed = source instanceof Blob || (typeof ImageData !== 'undefined' && source instanceof ImageData);
+  if (!keyed) return `photo-${++lastKey}`;
+  if (!photoKeys.has(source)) photoKeys.set(source, `photo-${++lastKey}`);
+  return photoKeys.get(source);
 }
 
 function sourceName(source) {
@@ -53,7 +71,7 @@ async function transferable(source) {
   if (source instanceof Blob || source instanceof ImageData) return { source, transfer: [] };
   if (typeof HTMLImageElement !== 'undefined' && source instanceof HTMLImageElement) {
     if (!source.complete) await source.decode();
-    if (!source.naturalWidth) throw new Error(`${source.src || 'image'}: the image element has no loaded picture`);
+    if (!source.naturalWidth) throw fail('unreadable-image', `${source.src || 'image'}: the image element has no loaded picture`);
   }
   if (source instanceof ImageBitmap) {
     const copy = await createImageBitmap(source);
@@ -63,7 +81,7 @@ async function transferable(source) {
     const bitmap = await createImageBitmap(source);
     return { source: bitmap, transfer: [bitmap] };
   } catch {
-    throw new Error('unsupported source: pass a Blob, File, ImageBitmap, ImageData or HTMLImageElement');
+    throw fail('bad-argument', 'unsupported source: pass a Blob, File, ImageBitmap, ImageData or HTMLImageElement');
   }
 }
 
@@ -83,7 +101,7 @@ export class LesionLab {
   #disposed = false;
 
   constructor(token) {
-    if (token !== LesionLab.#token) throw new Error('use `await LesionLab.create(options)`');
+    if (token !== LesionLab.#token) throw fail('bad-argument', 'use `await LesionLab.create(options)`');
   }
 
   static #token = Symbol('LesionLab');
@@ -97,8 +115,8 @@ export class LesionLab {
   static async create(options = {}) {
     const model = options.model ?? 'unetpp';
     const backend = options.backend ?? 'auto';
-    if (!MODELS.includes(model)) throw new Error(`unknown model '${model}': expected ${MODELS.join(', ')}`);
-    if (!BACKENDS.includes(backend)) throw new Error(`unknown backend '${backend}': expected ${BACKENDS.join(', ')}`);
+    if (!MODELS.includes(model)) throw fail('bad-argument', `unknown model '${model}': expected ${MODELS.join(', ')}`);
+    if (!BACKENDS.includes(backend)) throw fail('bad-argument', `unknown backend '${backend}': expected ${BACKENDS.join(', ')}`);
     const lab = new LesionLab(LesionLab.#token);
     lab.#options = { model, backend, size: options.size };
     lab.#weights = await weightsBytes(options.weights, model);
@@ -143,13 +161,13 @@ export class LesionLab {
     if (!pending) return;
     this.#pending.delete(message.id);
     if (message.ok) pending.resolve(message.result);
-    else pending.reject(new Error(message.error));
+    else pending.reject(deserialise(message.error));
   }
 
   // The wasm module cannot be trusted after a panic: fail what is pending, drop the worker,
   // and let the next call start a fresh one with the same model and weights.
   #crash(message) {
-    const error = new Error(`LesionLab stopped on an internal error: ${message}. The next call restarts it.`);
+    const error = fail('internal', `LesionLab stopped on an internal error: ${message}. The next call restarts it.`);
     this.#worker?.terminate();
     this.#worker = null;
     for (const { reject } of this.#pending.values()) reject(error);
@@ -165,7 +183,7 @@ export class LesionLab {
   }
 
   async #ready() {
-    if (this.#disposed) throw new Error('this LesionLab was disposed');
+    if (this.#disposed) throw fail('bad-argument', 'this LesionLab was disposed');
     // `#start` sets the worker before its first await, so calls made together after a crash
     // share one restart; the worker answers them in order, after 'create'.
     if (!this.#worker) await this.#start();
@@ -186,7 +204,7 @@ export class LesionLab {
   #mode(options) {
     const mode = parseMode(options);
     const info = this.#info.modes[mode === 'fast' ? 'fast2' : mode];
-    if (!info) throw new Error(`unknown mode '${mode}': expected accurate, or fast with a level of 1 to 4`);
+    if (!info) throw fail('bad-argument', `unknown mode '${mode}': expected accurate, or fast with a level of 1 to 4`);
     return info;
   }
 
@@ -202,26 +220,31 @@ export class LesionLab {
   /** The layer `explain` reads for `method` ('gradcam' | 'cam' | 'activation') in a mode. */
   defaultLayer(method = 'gradcam', options = {}) {
     const layer = this.#mode(options).defaults[method];
-    if (!layer) throw new Error(`unknown method '${method}': expected gradcam, cam or activation`);
+    if (!layer) throw fail('bad-argument', `unknown method '${method}': expected gradcam, cam or activation`);
     return layer;
   }
 
   /**
-   * Segments a photo (Blob | File | ImageBitmap | ImageData | HTMLImageElement).
+   * Segments a photo (Blob | File | ImageBitmap | ImageData | HTMLImageElement). The photo is
+   * decoded once per Blob or ImageData object: `explain` of the same object reuses it (and CAM
+   * and the mean activation reuse the segmenting pass), so give a new ImageData for new pixels.
    * `options.threshold` (default 0.5); `options.mode`: 'accurate' | 'fast' (U-Net++ only;
    * `options.level` 1-4, default 2); `options.tta`: average the model over the photo's eight
    * flips and quarter turns (test-time augmentation: eight times the model time, a steadier
    * mask; default false). Resolves to `{ width, height, mask, probability, ms }`
-   * at the photo's own size: `mask` is 0 or 255 per pixel, `probability` in [0, 1]. `check`
+   * at the photo's own size: `mask` is 0 or 255 per pixel, `probability` in [0, 1]; `decoded`
+   * whether this call decoded the photo, `passes` the forward passes run on it so far. `check`
    * says whether the photo looks like dermoscopy: `{ looksLikeDermoscopy, warning, reasons,
    * saturation, detail, offSkin }`; on anything else the mask means nothing.
    */
   async segment(source, options = {}) {
-    const threshold = options.threshold ?? 0.5;
-    if (!(threshold >= 0 && threshold <= 1)) throw new Error(`threshold must be between 0 and 1, got ${threshold}`);
+    const threshold = options.threshold ?? THRESHOLD;
+    if (!(threshold >= 0 && threshold <= 1)) throw fail('bad-argument', `threshold must be between 0 and 1, got ${threshold}`);
     await this.#ready();
     const { source: s, transfer } = await transferable(source);
-    return this.#call('segment', { source: s, name: sourceName(source), threshold, mode: parseMode(options), tta: Boolean(options.tta) }, transfer);
+    return this.#call('segment', {
+      source: s, key: photoKey(source), name: sourceName(source), threshold, mode: parseMode(options), tta: Boolean(options.tta),
+    }, transfer);
   }
 
   /**
@@ -229,7 +252,7 @@ export class LesionLab {
    * 'activation'; `options.layer`: one of `layers()` (default: the report's layer for the
    * method and mode, see `defaultLayer`); `options.target`: 'lesion' (default) | 'center' |
    * 'pixel:Y,X'; `options.mode`/`level` as in `segment`. Resolves to `{ width, height, heatmap,
-   * layer, method, meanLogit, blankNote }`, `heatmap` in [0, 1] at the photo's size, `meanLogit`
+   * layer, method, meanLogit, blankNote, decoded, passes }`, `heatmap` in [0, 1] at the photo's size, `meanLogit`
    * the model's mean output over the photo (the report's CAM is blank when it is negative) and
    * `blankNote` why the map is blank, or null.
    */
@@ -238,7 +261,8 @@ export class LesionLab {
     await this.#ready();
     const { source: s, transfer } = await transferable(source);
     return this.#call('explain', {
-      source: s, name: sourceName(source), method, layer: options.layer, target: options.target ?? 'lesion', mode: parseMode(options),
+      source: s, key: photoKey(source), name: sourceName(source), method, layer: options.layer, target: options.target ?? 'lesion',
+      mode: parseMode(options),
     }, transfer);
   }
 
@@ -256,7 +280,7 @@ export class LesionLab {
    */
   async finetune(files, options = {}) {
     const list = [...(files ?? [])];
-    if (!list.length) throw new Error('finetune needs files: images and masks, or zips of them');
+    if (!list.length) throw fail('bad-argument', 'finetune needs files: images and masks, or zips of them');
     await this.#ready();
     const { onProgress, signal, ...settings } = options;
     return this.#training('finetune', { files: list, options: settings }, onProgress, signal);
@@ -349,7 +373,7 @@ export class LesionLab {
     this.#disposed = true;
     this.#worker?.terminate();
     this.#worker = null;
-    for (const { reject } of this.#pending.values()) reject(new Error('this LesionLab was disposed'));
+    for (const { reject } of this.#pending.values()) reject(fail('cancelled', 'this LesionLab was disposed'));
     this.#pending.clear();
   }
 

@@ -1,5 +1,8 @@
 // Drawing results: mask overlays, outlines, heatmaps, PNG export and the Dice score. Pure
 // functions over ImageData and typed arrays, shared by the page and the <lesion-lab> element.
+// Colours, the threshold and the naming rules are the crate's (rules.js).
+
+import { ISIC_ID, MASK_SUFFIXES, OVERLAY, THRESHOLD, TURBO } from './rules.js';
 
 /** The photo's pixels at its own size, upright per EXIF, as the worker sees them. */
 export async function photoPixels(blob) {
@@ -12,7 +15,7 @@ export async function photoPixels(blob) {
 }
 
 /** 0/255 mask from probabilities: lesion where p > threshold, as in the crate. */
-export function threshold(probability, t) {
+export function threshold(probability, t = THRESHOLD) {
   const mask = new Uint8Array(probability.length);
   for (let i = 0; i < probability.length; i++) mask[i] = probability[i] > t ? 255 : 0;
   return mask;
@@ -36,19 +39,6 @@ export function dice(a, b) {
   }
   return sa + sb === 0 ? 1 : (2 * inter) / (sa + sb);
 }
-
-/**
- * The overlay's colours, the same as the crate's (`src/segment.rs`): a two-tone outline, dark
- * outside and yellow inside it, so one of the two stands out at least 3.8:1 (WCAG contrast) on
- * any photo, pink, brown or black; a cyan tint, a hue no skin or lesion has; and the expert's
- * outline in white and black dashes, drawn just outside the expert's mask.
- */
-export const COLORS = {
-  outlineDark: [0, 0, 0],
-  outlineLight: [255, 212, 0],
-  fill: [0, 200, 255],
-  truth: [[255, 255, 255], [0, 0, 0]],
-};
 
 // For every pixel with mask[i] == inside, its distance to the nearest pixel that is not,
 // along its row or column, capped at cap + 1 (two linear passes each way). With
@@ -78,45 +68,36 @@ function paint(d, j, color, a) {
 }
 
 /**
- * The photo with the lesion outlined in two tones (bands of max(1, longest side / 300) pixels)
- * and its inside tinted at `opacity`; with `outlineOnly` the inside is left as it is. `truth`
- * (a 0/255 mask of the same size) adds the expert's outline in dashes.
+ * The photo with the lesion outlined in two tones (bands of max(1, longest side / 300) pixels):
+ * dark outside and yellow inside it, so one of the two stands out at least 3.8:1 (WCAG
+ * contrast) on any photo; the inside tinted cyan at `opacity` (a hue no skin or lesion has);
+ * with `outlineOnly` the inside is left as it is. `truth` (a 0/255 mask of the same size) adds
+ * the expert's outline in white and black dashes, just outside the expert's mask. As the
+ * crate's `segment::overlay`, with its colours.
  */
 export function overlay(photo, mask, { opacity = 0.4, outlineOnly = false, truth = null } = {}) {
   const { width, height } = photo;
   const out = new ImageData(new Uint8ClampedArray(photo.data), width, height);
-  const band = Math.max(1, Math.floor(Math.max(width, height) / 300));
+  const band = Math.max(1, Math.floor(Math.max(width, height) / OVERLAY.bandDivisor));
   const depth = depthMap(mask, width, height, 2 * band);
   const d = out.data;
   for (let i = 0; i < mask.length; i++) {
     if (!mask[i]) continue;
     const k = depth[i];
-    if (k <= band) paint(d, i * 4, COLORS.outlineDark, 1);
-    else if (k <= 2 * band) paint(d, i * 4, COLORS.outlineLight, 1);
-    else if (!outlineOnly && opacity > 0) paint(d, i * 4, COLORS.fill, opacity);
+    if (k <= band) paint(d, i * 4, OVERLAY.outlineDark, 1);
+    else if (k <= 2 * band) paint(d, i * 4, OVERLAY.outlineLight, 1);
+    else if (!outlineOnly && opacity > 0) paint(d, i * 4, OVERLAY.fill, opacity);
   }
   if (truth) {
     const outside = depthMap(truth, width, height, band, false, false);
     for (let i = 0; i < truth.length; i++) {
       if (truth[i] || outside[i] > band) continue;
       const x = i % width, y = (i / width) | 0;
-      paint(d, i * 4, COLORS.truth[Math.floor((x + y) / (4 * band)) % 2], 1);
+      paint(d, i * 4, OVERLAY.truth[Math.floor((x + y) / (4 * band)) % 2], 1);
     }
   }
   return out;
 }
-
-/** Google's Turbo colour map (polynomial fit), as in the crate. */
-export function turbo(t) {
-  t = Math.min(1, Math.max(0, t));
-  const t2 = t * t, t3 = t2 * t, t4 = t3 * t, t5 = t4 * t;
-  const r = 0.13572138 + 4.6153926 * t - 42.66032258 * t2 + 132.13108234 * t3 - 152.94239396 * t4 + 59.28637943 * t5;
-  const g = 0.09140261 + 2.19418839 * t + 4.84296658 * t2 - 14.18503333 * t3 + 4.27729857 * t4 + 2.82956604 * t5;
-  const b = 0.1066733 + 12.64194608 * t - 60.58204836 * t2 + 110.36276771 * t3 - 89.90310912 * t4 + 27.34824973 * t5;
-  return [r, g, b].map((v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
-}
-
-const TURBO = Array.from({ length: 256 }, (_, i) => turbo(i / 255));
 
 /** Draws the Turbo scale from 0 (left) to 1 (right) across a canvas. */
 export function drawColorbar(canvas) {
@@ -168,9 +149,10 @@ export async function pngBlob(image) {
   return canvas.convertToBlob({ type: 'image/png' });
 }
 
-/** The ISIC id (`ISIC_0012345`) in a file name, or null. */
+/** The ISIC id (`ISIC_0012345`) of a file name (folders and extension aside), or null. */
 export function isicId(name) {
-  const m = /ISIC_(\d{7})/.exec(name || '');
+  const stem = (name || '').split(/[/\\]/).pop().replace(/\.[^.]*$/, '');
+  const m = new RegExp(ISIC_ID, 'i').exec(stem);
   return m ? `ISIC_${m[1]}` : null;
 }
 
@@ -178,7 +160,8 @@ export function isicId(name) {
 export function downloadNames(inputName) {
   const id = isicId(inputName);
   const base = id ?? ((inputName || 'photo').replace(/\.[^.]*$/, '') || 'photo');
-  return { mask: id ? `${id}_segmentation.png` : `${base}_mask.png`, overlay: `${base}_overlay.png` };
+  const [isicSuffix, plainSuffix] = MASK_SUFFIXES;
+  return { mask: id ? `${id}${isicSuffix}.png` : `${base}${plainSuffix}.png`, overlay: `${base}_overlay.png` };
 }
 
 /** Starts a download of a Blob under `name`, without leaving the page. */

@@ -3,6 +3,8 @@
 // paired, skipped, status: 'running' | 'finished', savedAt }. Used by the worker (writes) and the
 // page (reads, discards).
 
+import { fail } from './errors.js';
+
 const DB = 'lesionlab';
 const STORE = 'runs';
 const KEY = 'current';
@@ -12,7 +14,7 @@ function open() {
     const request = indexedDB.open(DB, 1);
     request.onupgradeneeded = () => request.result.createObjectStore(STORE);
     request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(new Error(`the browser's storage (IndexedDB) is unavailable: ${request.error?.message}`));
+    request.onerror = () => reject(fail('io', `the browser's storage (IndexedDB) is unavailable: ${request.error?.message}`));
   });
 }
 
@@ -23,7 +25,7 @@ async function transact(mode, work) {
       const tx = db.transaction(STORE, mode);
       const result = work(tx.objectStore(STORE));
       tx.oncomplete = () => resolve(result.result);
-      tx.onerror = () => reject(new Error(`saving the run failed: ${tx.error?.message ?? 'unknown error'}${/quota/i.test(tx.error?.name ?? '') ? ' (the browser\'s storage is full)' : ''}`));
+      tx.onerror = () => reject(fail('io', `saving the run failed: ${tx.error?.message ?? 'unknown error'}${/quota/i.test(tx.error?.name ?? '') ? ' (the browser\'s storage is full)' : ''}`));
       tx.onabort = tx.onerror;
     });
   } finally {
@@ -44,7 +46,7 @@ export function saveRun(run) {
 /** Updates fields of the saved run; fails when there is none (it could not be stored). */
 export async function updateRun(fields) {
   const run = await loadRun();
-  if (!run) throw new Error('the run is not in the browser\'s storage');
+  if (!run) throw fail('io', 'the run is not in the browser\'s storage');
   await saveRun({ ...run, ...fields });
 }
 

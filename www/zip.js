@@ -2,6 +2,8 @@
 // from the end, and each entry is sliced and inflated on demand (DecompressionStream). The
 // official ISIC zips are gigabytes, with ZIP64 records; both are handled.
 
+import { fail } from './errors.js';
+
 const EOCD = 0x06054b50;
 const ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_EOCD = 0x06064b50;
@@ -29,33 +31,33 @@ export async function isZip(file) {
  */
 export async function zipEntries(file) {
   const label = file.name || 'archive.zip';
-  const fail = (why) => new Error(`${label}: ${why}`);
+  const broken = (why) => fail('unsupported-format', `${label}: ${why}`);
   const tailLength = Math.min(file.size, 65557);
   const tail = await bytesAt(file, file.size - tailLength, tailLength);
   let at = -1;
   for (let i = tailLength - 22; i >= 0; i--) {
     if (tail.getUint32(i, true) === EOCD) { at = i; break; }
   }
-  if (at < 0) throw fail('not a zip file (no central directory)');
+  if (at < 0) throw broken('not a zip file (no central directory)');
   let count = tail.getUint16(at + 10, true);
   let dirSize = tail.getUint32(at + 12, true);
   let dirOffset = tail.getUint32(at + 16, true);
   if (count === 0xffff || dirOffset === 0xffffffff || dirSize === 0xffffffff) {
     const loc = at - 20;
-    if (loc < 0 || tail.getUint32(loc, true) !== ZIP64_LOCATOR) throw fail('broken ZIP64 record');
+    if (loc < 0 || tail.getUint32(loc, true) !== ZIP64_LOCATOR) throw broken('broken ZIP64 record');
     const z = await bytesAt(file, u64(tail, loc + 8), 56);
-    if (z.getUint32(0, true) !== ZIP64_EOCD) throw fail('broken ZIP64 record');
+    if (z.getUint32(0, true) !== ZIP64_EOCD) throw broken('broken ZIP64 record');
     count = u64(z, 32);
     dirSize = u64(z, 40);
     dirOffset = u64(z, 48);
   }
-  if (dirOffset + dirSize > file.size) throw fail('truncated (the central directory is past the end)');
+  if (dirOffset + dirSize > file.size) throw broken('truncated (the central directory is past the end)');
   const dir = await bytesAt(file, dirOffset, dirSize);
   const decoder = new TextDecoder();
   const entries = [];
   let p = 0;
   for (let n = 0; n < count; n++) {
-    if (p + 46 > dir.byteLength || dir.getUint32(p, true) !== CENTRAL) throw fail('corrupt central directory');
+    if (p + 46 > dir.byteLength || dir.getUint32(p, true) !== CENTRAL) throw broken('corrupt central directory');
     const method = dir.getUint16(p + 10, true);
     let compressed = dir.getUint32(p + 20, true);
     let size = dir.getUint32(p + 24, true);
@@ -83,16 +85,16 @@ export async function zipEntries(file) {
       name: `${label}/${name}`,
       size,
       async read() {
-        if (method !== 0 && method !== 8) throw new Error(`${label}/${name}: unsupported compression method ${method}`);
+        if (method !== 0 && method !== 8) throw fail('unsupported-format', `${label}/${name}: unsupported compression method ${method}`);
         const header = await bytesAt(file, local, 30);
-        if (header.getUint32(0, true) !== LOCAL) throw new Error(`${label}/${name}: corrupt entry`);
+        if (header.getUint32(0, true) !== LOCAL) throw fail('unreadable-image', `${label}/${name}: corrupt entry`);
         const start = local + 30 + header.getUint16(26, true) + header.getUint16(28, true);
         const data = file.slice(start, start + compressed);
         if (method === 0) return data.arrayBuffer();
         try {
           return await new Response(data.stream().pipeThrough(new DecompressionStream('deflate-raw'))).arrayBuffer();
         } catch {
-          throw new Error(`${label}/${name}: corrupt compressed data`);
+          throw fail('unreadable-image', `${label}/${name}: corrupt compressed data`);
         }
       },
     });

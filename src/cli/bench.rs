@@ -220,7 +220,7 @@ const OTHER: &str = ": pooling, concatenation, the loss, autodiff's bookkeeping 
 /// Prints the table.
 pub fn run(args: BenchArgs) -> Result<(), Error> {
     if !args.size.is_multiple_of(16) {
-        return Err(Error::Invalid(format!(
+        return Err(Error::BadArgument(format!(
             "--size must be a multiple of 16, got {}",
             args.size
         )));

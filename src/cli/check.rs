@@ -56,7 +56,7 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
     }
     let checked = stats[0].len();
     if checked == 0 {
-        return Err(Error::Invalid("no photo could be read".into()));
+        return Err(Error::BadArgument("no photo could be read".into()));
     }
     println!(
         "{flagged} of {checked} photos do not look like dermoscopy ({:.2}%)",

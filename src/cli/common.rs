@@ -36,11 +36,12 @@ pub fn load_model(
     let path = weights_path
         .map(Path::to_path_buf)
         .unwrap_or_else(|| default_weights(arch));
-    let bytes = read(&path).map_err(|e| match weights_path {
-        None => Error::Invalid(format!(
-            "{e} (the shipped default weights; pass --weights FILE)"
-        )),
-        Some(_) => e,
+    let bytes = read(&path).map_err(|e| match (weights_path, e) {
+        (None, Error::Io { path, message }) => Error::Io {
+            path,
+            message: format!("{message} (the shipped default weights; pass --weights FILE)"),
+        },
+        (_, e) => e,
     })?;
     let device = Device::flex();
     let size = size
@@ -78,4 +79,18 @@ pub fn photos(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 /// other files in a folder are left alone.
 fn is_photo(path: &Path) -> bool {
     matches!(classify(&path.to_string_lossy()), FileKind::Image(_))
+}
+
+/// Writes through a temporary file, so an interrupted write never replaces a good file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
 }

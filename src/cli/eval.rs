@@ -65,8 +65,8 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
     for (_, image_name, mask_name) in &pairs {
         let (photo, mask) = match catalog.read_pair(&mut sources, image_name, mask_name) {
             Ok(pair) => pair,
-            Err((file, reason)) => {
-                skipped.push(Skipped { file, reason });
+            Err(e) => {
+                skipped.push(Skipped::because(&e));
                 continue;
             }
         };
@@ -78,14 +78,14 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
             args.tta,
             &device,
         ))?;
-        let pred = binarize_probability(&probability.values, 0.5);
+        let pred = binarize_probability(&probability.values, lesionlab::rules::THRESHOLD);
         scores.add(Confusion::from_masks(&pred, &binarize_mask(mask.as_raw())));
     }
     for s in &skipped {
         eprintln!("skipped {}: {}", s.file, s.reason);
     }
     let Some(mean) = scores.mean() else {
-        return Err(Error::Invalid(format!(
+        return Err(Error::BadArgument(format!(
             "no image/mask pair could be scored in {}",
             args.data.display()
         )));

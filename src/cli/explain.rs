@@ -7,8 +7,8 @@ use lesionlab::data::decode_image;
 use lesionlab::explain::{Method, Target, blend, default_layer, explain};
 use lesionlab::{Architecture, Error, InferenceMode, Model, Preset};
 
+use super::common::write_atomic;
 use super::common::{load_model, read};
-use super::train::write_atomic;
 
 /// Options of `lesionlab explain`.
 #[derive(Args, Debug)]
@@ -75,7 +75,7 @@ pub fn run(args: ExplainArgs) -> Result<(), Error> {
     let mut png = std::io::Cursor::new(Vec::new());
     overlay
         .write_to(&mut png, image::ImageFormat::Png)
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+        .map_err(|e| Error::BadArgument(e.to_string()))?;
     write_atomic(&args.out, &png.into_inner())?;
     println!("{} at layer {} -> {}", name, heat.layer, args.out.display());
     if let Some(note) = heat.blank_note(args.method) {

@@ -8,7 +8,7 @@ use clap::Args;
 use lesionlab::{Architecture, Error, weights};
 
 use super::common::read;
-use super::train::write_atomic;
+use super::common::write_atomic;
 
 /// Options of `lesionlab export`.
 #[derive(Args, Debug)]

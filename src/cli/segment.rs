@@ -8,8 +8,8 @@ use lesionlab::photo_check::check_photo;
 use lesionlab::segment::{overlay, predict};
 use lesionlab::{Architecture, Error, InferenceMode};
 
+use super::common::write_atomic;
 use super::common::{load_model, photos, read};
-use super::train::write_atomic;
 
 /// Options of `lesionlab segment`.
 #[derive(Args, Debug)]
@@ -30,7 +30,7 @@ pub struct SegmentArgs {
     #[arg(long)]
     overlay: bool,
     /// Probability above which a pixel is lesion.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = lesionlab::rules::THRESHOLD)]
     threshold: f32,
     /// Model input size (default: the size the weights were trained at).
     #[arg(long)]
@@ -110,7 +110,7 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
         }
     }
     if failed > 0 {
-        return Err(Error::Invalid(format!(
+        return Err(Error::BadArgument(format!(
             "{failed} of {} photos could not be segmented",
             files.len()
         )));
@@ -121,6 +121,6 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
 fn png(img: &image::DynamicImage) -> Result<Vec<u8>, Error> {
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+        .map_err(|e| Error::BadArgument(e.to_string()))?;
     Ok(out.into_inner())
 }

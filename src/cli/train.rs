@@ -1,7 +1,7 @@
 //! `lesionlab train`: train a model on an ISIC folder or zip, with a checkpoint after every
 //! epoch.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use burn::prelude::*;
 use clap::Args;
@@ -9,6 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use lesionlab::data::{Augmentation, dir_sources, load_pairs, split_by_id};
 use lesionlab::train::{Flow, Outcome, Progress, Schedule, TrainConfig, Trainer};
 use lesionlab::{Architecture, Error, Model, Preset, weights};
+
+use super::common::{read, write_atomic};
 
 /// Options of `lesionlab train`.
 #[derive(Args, Debug)]
@@ -76,27 +78,6 @@ enum AugmentLevel {
     None,
     Basic,
     Strong,
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// Writes through a temporary file, so an interrupted write never replaces a good file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io = |e: std::io::Error| Error::Io {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
 }
 
 /// Runs the command.
@@ -237,7 +218,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             Err(e) => {
                 bar.finish_and_clear();
                 save_all(&trainer)?;
-                return Err(Error::Invalid(format!(
+                return Err(Error::BadArgument(format!(
                     "{e} (the last good weights are in {})",
                     args.out.display()
                 )));

@@ -11,9 +11,9 @@ use crate::Error;
 /// (the largest ISIC 2018 original is 6708x4439 = 30 MP).
 pub const MAX_PIXELS: u64 = 50_000_000;
 
-fn invalid(name: &str, message: impl Into<String>) -> Error {
-    Error::Io {
-        path: name.to_string(),
+fn unreadable(name: &str, message: impl Into<String>) -> Error {
+    Error::UnreadableImage {
+        file: name.to_string(),
         message: message.into(),
     }
 }
@@ -21,35 +21,38 @@ fn invalid(name: &str, message: impl Into<String>) -> Error {
 fn open(bytes: &[u8], name: &str) -> Result<DynamicImage, Error> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| invalid(name, format!("cannot read: {e}")))?;
+        .map_err(|e| unreadable(name, format!("cannot read: {e}")))?;
     if reader.format().is_none() {
-        return Err(invalid(name, "not a JPEG or PNG image"));
+        return Err(Error::UnsupportedFormat {
+            file: name.to_string(),
+            message: "not a JPEG or PNG image".into(),
+        });
     }
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_PIXELS * 4 * 2);
     reader.limits(limits);
     let mut decoder = reader
         .into_decoder()
-        .map_err(|e| invalid(name, format!("unreadable image ({e})")))?;
+        .map_err(|e| unreadable(name, format!("unreadable image ({e})")))?;
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
-        return Err(invalid(name, "image has no pixels"));
+        return Err(unreadable(name, "image has no pixels"));
     }
     if w as u64 * h as u64 > MAX_PIXELS {
-        return Err(invalid(
-            name,
-            format!(
+        return Err(Error::TooLarge {
+            file: name.to_string(),
+            message: format!(
                 "image is {w}x{h} ({} megapixels); the limit is {} megapixels",
                 (w as u64 * h as u64) / 1_000_000,
                 MAX_PIXELS / 1_000_000
             ),
-        ));
+        });
     }
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder)
-        .map_err(|e| invalid(name, format!("corrupt image data ({e})")))?;
+        .map_err(|e| unreadable(name, format!("corrupt image data ({e})")))?;
     img.apply_orientation(orientation);
     Ok(img)
 }
@@ -91,9 +94,9 @@ mod tests {
 
     #[test]
     fn corrupt_and_foreign_files_name_the_file() {
-        let msg = decode_image(b"hello, not an image", "notes.jpg")
-            .unwrap_err()
-            .to_string();
+        let err = decode_image(b"hello, not an image", "notes.jpg").unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::UnsupportedFormat);
+        let msg = err.to_string();
         assert!(
             msg.starts_with("notes.jpg: ") && msg.contains("not a JPEG or PNG"),
             "{msg}"
@@ -104,7 +107,9 @@ mod tests {
             image::Rgb([1, 2, 3]),
         )));
         truncated.truncate(truncated.len() / 2);
-        let msg = decode_image(&truncated, "cut.png").unwrap_err().to_string();
+        let err = decode_image(&truncated, "cut.png").unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::UnreadableImage);
+        let msg = err.to_string();
         assert!(msg.starts_with("cut.png: "), "{msg}");
     }
 
@@ -131,7 +136,9 @@ mod tests {
         bytes[20..24].copy_from_slice(&20000u32.to_be_bytes());
         let crc = crc32(&bytes[12..29]);
         bytes[29..33].copy_from_slice(&crc.to_be_bytes());
-        let msg = decode_image(&bytes, "bomb.png").unwrap_err().to_string();
+        let err = decode_image(&bytes, "bomb.png").unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::TooLarge);
+        let msg = err.to_string();
         assert!(
             msg.starts_with("bomb.png: ") && msg.contains("20000x20000"),
             "{msg}"

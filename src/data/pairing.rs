@@ -81,6 +81,16 @@ pub struct Skipped {
     pub reason: String,
 }
 
+impl Skipped {
+    /// The file an error names, and the error's problem.
+    pub fn because(error: &crate::Error) -> Self {
+        Skipped {
+            file: error.file().unwrap_or_default().to_string(),
+            reason: error.problem(),
+        }
+    }
+}
+
 /// The result of pairing: `(id, image file, mask file)` triples sorted by id, and the rest.
 #[derive(Debug, Clone, Default)]
 pub struct Pairing {

@@ -52,8 +52,8 @@ pub struct ZipSource<R: Read + Seek> {
 impl<R: Read + Seek> ZipSource<R> {
     /// Opens an archive; `label` (its file name) prefixes every entry's name.
     pub fn new(reader: R, label: &str) -> Result<Self, Error> {
-        let archive = zip::ZipArchive::new(reader).map_err(|e| Error::Io {
-            path: label.into(),
+        let archive = zip::ZipArchive::new(reader).map_err(|e| Error::UnsupportedFormat {
+            file: label.into(),
             message: format!("not a readable zip file ({e})"),
         })?;
         Ok(Self {
@@ -81,8 +81,8 @@ impl<R: Read + Seek> FileSource for ZipSource<R> {
             message: format!("cannot read from the zip ({e})"),
         })?;
         if file.size() > super::MAX_PIXELS * 4 {
-            return Err(Error::Io {
-                path: name.into(),
+            return Err(Error::TooLarge {
+                file: name.into(),
                 message: format!("{} MB is too large for an image", file.size() / 1_000_000),
             });
         }
@@ -106,7 +106,7 @@ pub fn expand_zips(files: Vec<NamedBytes>) -> (Vec<Box<dyn FileSource>>, Vec<Ski
                 Ok(z) => sources.push(Box::new(z)),
                 Err(e) => skipped.push(Skipped {
                     file: f.name,
-                    reason: e.to_string(),
+                    reason: e.problem(),
                 }),
             }
         } else {
@@ -158,12 +158,9 @@ impl Catalog {
         sources: &mut [Box<dyn FileSource>],
         image_name: &str,
         mask_name: &str,
-    ) -> Result<(image::RgbImage, GrayImage), (String, String)> {
-        let read = |sources: &mut [Box<dyn FileSource>], name: &str| {
-            sources[self.owner[name]]
-                .read(name)
-                .map_err(|e| (name.to_string(), strip_path(name, e.to_string())))
-        };
+    ) -> Result<(image::RgbImage, GrayImage), Error> {
+        let read =
+            |sources: &mut [Box<dyn FileSource>], name: &str| sources[self.owner[name]].read(name);
         let image = read(sources, image_name)?;
         let mask = read(sources, mask_name)?;
         decode_pair(image_name, &image, mask_name, &mask)
@@ -177,16 +174,15 @@ pub fn decode_pair(
     image: &[u8],
     mask_name: &str,
     mask: &[u8],
-) -> Result<(image::RgbImage, GrayImage), (String, String)> {
-    let fail = |name: &str, e: Error| (name.to_string(), strip_path(name, e.to_string()));
-    let image = decode_image(image, image_name).map_err(|e| fail(image_name, e))?;
-    let mask = decode_mask(mask, mask_name).map_err(|e| fail(mask_name, e))?;
+) -> Result<(image::RgbImage, GrayImage), Error> {
+    let image = decode_image(image, image_name)?;
+    let mask = decode_mask(mask, mask_name)?;
     if mask.dimensions() != image.dimensions() {
         let ((mw, mh), (iw, ih)) = (mask.dimensions(), image.dimensions());
-        return Err((
-            mask_name.to_string(),
-            format!("mask is {mw}x{mh} but its image is {iw}x{ih}"),
-        ));
+        return Err(Error::BadMask {
+            file: mask_name.to_string(),
+            message: format!("mask is {mw}x{mh} but its image is {iw}x{ih}"),
+        });
     }
     Ok((image, mask))
 }
@@ -225,7 +221,7 @@ pub fn load_pairs(
     for (done, (id, image_name, mask_name)) in pairs.iter().enumerate() {
         match catalog.read_pair(sources, image_name, mask_name) {
             Ok((image, mask)) => samples.push(resized_sample(id, &image, &mask, size)),
-            Err((file, reason)) => report.skipped.push(Skipped { file, reason }),
+            Err(e) => report.skipped.push(Skipped::because(&e)),
         }
         progress(done + 1, pairs.len());
     }
@@ -238,21 +234,13 @@ pub fn load_pairs(
             .map(|s| format!("{}: {}", s.file, s.reason))
             .collect::<Vec<_>>()
             .join("; ");
-        return Err(Error::Invalid(format!(
+        return Err(Error::BadArgument(format!(
             "no usable image/mask pair found ({} files skipped{}{detail})",
             report.skipped.len(),
             if detail.is_empty() { "" } else { ": " }
         )));
     }
     Ok((samples, report))
-}
-
-/// Errors carry the file name already; the report lists it separately.
-fn strip_path(name: &str, message: String) -> String {
-    message
-        .strip_prefix(&format!("{name}: "))
-        .map(str::to_string)
-        .unwrap_or(message)
 }
 
 #[cfg(not(target_family = "wasm"))]
@@ -280,8 +268,8 @@ mod native {
                 .1;
             let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
             if len > crate::data::MAX_PIXELS * 4 {
-                return Err(Error::Io {
-                    path: name.into(),
+                return Err(Error::TooLarge {
+                    file: name.into(),
                     message: format!("{} MB is too large for an image", len / 1_000_000),
                 });
             }

@@ -24,6 +24,7 @@ use burn::tensor::activation::relu;
 use image::RgbImage;
 
 use crate::model::Tap;
+use crate::model::readback::read_floats;
 use crate::segment::{input_tensor, resize_probability};
 use crate::{Architecture, Error, InferenceMode, Model};
 
@@ -45,7 +46,7 @@ impl std::str::FromStr for Method {
             "cam" => Ok(Method::Cam),
             "activation" | "activations" => Ok(Method::Activation),
             "gradcam" | "grad-cam" => Ok(Method::GradCam),
-            _ => Err(Error::Invalid(format!(
+            _ => Err(Error::BadArgument(format!(
                 "unknown method '{s}': expected cam, activation or gradcam"
             ))),
         }
@@ -68,7 +69,7 @@ impl std::str::FromStr for Target {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
         let bad = || {
-            Error::Invalid(format!(
+            Error::BadArgument(format!(
                 "unknown target '{s}': expected lesion, center or pixel:Y,X"
             ))
         };
@@ -211,15 +212,6 @@ impl Heatmap {
     }
 }
 
-async fn read<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
-    let data = t
-        .into_data_async()
-        .await
-        .map_err(|e| Error::Invalid(format!("the device failed: {e}")))?;
-    data.try_to_vec::<f32>()
-        .map_err(|e| Error::Invalid(format!("{e:?}")))
-}
-
 /// Computes a heatmap of `photo` at `layer` (or the method's default) and resizes it to the
 /// photo's size. The model runs at `size x size` on `device` (its inference form); Grad-CAM
 /// runs the model on the same device with autodiff, in evaluation mode.
@@ -234,10 +226,59 @@ pub async fn explain(
     mode: InferenceMode,
     device: &Device,
 ) -> Result<Heatmap, Error> {
+    let input = input_tensor(photo, size, &device.clone().without_autodiff());
+    explain_input(
+        model,
+        input,
+        photo.dimensions(),
+        method,
+        layer,
+        target,
+        mode,
+        None,
+    )
+    .await
+}
+
+/// One forward pass's output logits and every layer's activation, kept so that CAM and the
+/// mean activation at any computed layer need no second pass ([`record`]).
+#[derive(Clone)]
+pub struct Recorded {
+    /// The model's output logits, `[1, 1, size, size]`.
+    pub output: Tensor<4>,
+    /// Each computed layer's activation, in the order of the forward pass.
+    pub layers: Vec<(String, Tensor<4>)>,
+}
+
+/// Runs `model` (its inference form) on `input` in `mode`, keeping every layer's activation.
+///
+/// # Shapes
+/// - input: `[1, 3, size, size]`
+pub fn record(model: &Model, input: Tensor<4>, mode: InferenceMode) -> Recorded {
+    let mut layers = Vec::new();
+    let mut tap = Tap::every(&mut layers);
+    let output = model.predict_tapped(input, mode, Some(&mut tap));
+    Recorded { output, layers }
+}
+
+/// [`explain`] for a prepared model input (`input_tensor`), the photo being `photo_size`
+/// (width, height). `recorded`, a [`record`] of the same input and mode, serves CAM and the
+/// mean activation without running the model again.
+#[allow(clippy::too_many_arguments)]
+pub async fn explain_input(
+    model: &Model,
+    input: Tensor<4>,
+    photo_size: (u32, u32),
+    method: Method,
+    layer: Option<&str>,
+    target: Target,
+    mode: InferenceMode,
+    recorded: Option<&Recorded>,
+) -> Result<Heatmap, Error> {
     let arch = model.architecture();
     let layer = layer.unwrap_or_else(|| default_layer(arch, method, mode));
     if !model.layers().contains(&layer) {
-        return Err(Error::Invalid(format!(
+        return Err(Error::BadArgument(format!(
             "{} has no layer '{layer}'; its layers are {}",
             arch.display_name(),
             model.layers().join(", ")
@@ -247,22 +288,31 @@ pub async fn explain(
     if !computed.contains(&layer) {
         return Err(mode_error(layer, mode, &computed));
     }
-    model.validate_input([1, 3, size as usize, size as usize])?;
-    let device = device.clone().without_autodiff();
+    let [_, _, size, _] = input.dims();
+    model.validate_input([1, 3, size, size])?;
     let mut captured: Option<Tensor<4>> = None;
     let (map, mean_logit) = match method {
         Method::Cam | Method::Activation => {
-            let model = model.valid();
-            let x = input_tensor(photo, size, &device);
-            let mut keep = |a: Tensor<4>| {
-                captured = Some(a.clone());
-                a
+            let (a, output) = match recorded {
+                Some(r) => {
+                    let a = r
+                        .layers
+                        .iter()
+                        .find(|(name, _)| name == layer)
+                        .map(|(_, a)| a.clone());
+                    (a, r.output.clone())
+                }
+                None => {
+                    let mut keep = |a: Tensor<4>| {
+                        captured = Some(a.clone());
+                        a
+                    };
+                    let mut tap = Tap::new(layer, &mut keep);
+                    let output = model.valid().predict_tapped(input, mode, Some(&mut tap));
+                    (captured.take(), output)
+                }
             };
-            let mut tap = Tap::new(layer, &mut keep);
-            let output = model.predict_tapped(x, mode, Some(&mut tap));
-            let a = captured
-                .take()
-                .ok_or_else(|| mode_error(layer, mode, &computed))?;
+            let a = a.ok_or_else(|| mode_error(layer, mode, &computed))?;
             let mean_logit = output.clone().mean();
             let map = match method {
                 Method::Cam => cam_from(a, output),
@@ -274,11 +324,11 @@ pub async fn explain(
             (map, mean_logit)
         }
         Method::GradCam => {
-            let ad = device.clone().autodiff();
+            let ad = input.device().autodiff();
             // Evaluation mode (running batch-norm statistics) on an autodiff device: `valid`
             // clears the training flags, and parameters need no gradients.
             let model = model.valid().to_device(&ad).no_grad();
-            let x = input_tensor(photo, size, &ad);
+            let x = input.autodiff();
             let mut leaf = |a: Tensor<4>| {
                 let a = a.detach().require_grad();
                 captured = Some(a.clone());
@@ -290,19 +340,19 @@ pub async fn explain(
                 .take()
                 .ok_or_else(|| mode_error(layer, mode, &computed))?;
             let mean_logit = logits.clone().detach().mean();
-            let objective = target_value(logits, target, size as usize).await?;
+            let objective = target_value(logits, target, size).await?;
             let grads = objective.backward();
             let g = a.grad(&grads).ok_or_else(|| {
-                Error::Invalid(format!("layer '{layer}' does not reach the output"))
+                Error::BadArgument(format!("layer '{layer}' does not reach the output"))
             })?;
             (gradcam_from(a.detach(), g), mean_logit)
         }
     };
     let [_, h, w] = map.dims();
-    let mut values = read(map).await?;
-    let mean_logit = read(mean_logit).await?[0];
+    let mut values = read_floats(map).await?;
+    let mean_logit = read_floats(mean_logit).await?[0];
     normalize(&mut values);
-    let (width, height) = photo.dimensions();
+    let (width, height) = photo_size;
     let mut values = resize_probability(values, (w as u32, h as u32), (width, height));
     values.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
     Ok(Heatmap {
@@ -319,7 +369,7 @@ fn mode_error(layer: &str, mode: InferenceMode, computed: &[&str]) -> Error {
         InferenceMode::Fast(level) => format!(" level {level}"),
         InferenceMode::Accurate => String::new(),
     };
-    Error::Invalid(format!(
+    Error::BadArgument(format!(
         "layer '{layer}' is not computed in U-Net++ fast mode{level}, which runs only {}; use one of those or the accurate mode",
         computed.join(", ")
     ))
@@ -337,7 +387,7 @@ async fn target_value(logits: Tensor<4>, target: Target, size: usize) -> Result<
         Target::Center => Ok(pixel(h / 2, w / 2)),
         Target::Pixel(y, x) => {
             if y >= size || x >= size {
-                return Err(Error::Invalid(format!(
+                return Err(Error::BadArgument(format!(
                     "target pixel ({y}, {x}) is outside the {size}x{size} model input"
                 )));
             }
@@ -351,7 +401,7 @@ async fn target_value(logits: Tensor<4>, target: Target, size: usize) -> Result<
                 .any()
                 .into_data_async()
                 .await
-                .map_err(|e| Error::Invalid(e.to_string()))?;
+                .map_err(|e| Error::Device(e.to_string()))?;
             if any.as_slice::<bool>().map(|s| s[0]).unwrap_or(false) {
                 Ok(first.mask_fill(mask.bool_not(), 0.0).sum())
             } else {

@@ -76,7 +76,7 @@ impl FromStr for Architecture {
             "unet" | "u-net" => Ok(Architecture::UNet),
             "unetpp" | "unet++" | "u-net++" | "nestedunet" => Ok(Architecture::UNetPlusPlus),
             "pspnet" | "psp" => Ok(Architecture::PspNet),
-            _ => Err(Error::Invalid(format!(
+            _ => Err(Error::BadArgument(format!(
                 "unknown model '{s}': expected unet, unetpp or pspnet"
             ))),
         }
@@ -108,7 +108,7 @@ impl FromStr for Preset {
         match s.to_ascii_lowercase().as_str() {
             "web" => Ok(Preset::Web),
             "paper" => Ok(Preset::Paper),
-            _ => Err(Error::Invalid(format!(
+            _ => Err(Error::BadArgument(format!(
                 "unknown preset '{s}': expected web or paper"
             ))),
         }
@@ -257,12 +257,12 @@ pub fn check_input_size(model: &str, dims: &[usize; 4], multiple: usize) {
 pub fn validate_input_size(model: &str, dims: &[usize; 4], multiple: usize) -> Result<(), Error> {
     let [_, c, h, w] = *dims;
     if c != 3 {
-        return Err(Error::Invalid(format!(
+        return Err(Error::BadArgument(format!(
             "{model} takes 3-channel RGB input, got {c} channels"
         )));
     }
     if h == 0 || w == 0 || h % multiple != 0 || w % multiple != 0 {
-        return Err(Error::Invalid(format!(
+        return Err(Error::BadArgument(format!(
             "{model} needs an input height and width that are multiples of {multiple}, got {h}x{w}"
         )));
     }

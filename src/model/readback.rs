@@ -8,6 +8,16 @@ use burn::tensor::Transaction;
 use super::Model;
 use crate::Error;
 
+/// A tensor's values as `f32`, read back asynchronously (the only readback WebGPU allows).
+pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {
+    let data = t
+        .into_data_async()
+        .await
+        .map_err(|e| Error::Device(format!("reading a result back from the device failed: {e}")))?;
+    data.try_to_vec::<f32>()
+        .map_err(|e| Error::Device(format!("a result came back in an unexpected type: {e:?}")))
+}
+
 struct Collect {
     transaction: Option<Transaction>,
 }
@@ -49,7 +59,7 @@ pub async fn copy_to(model: &Model, target: &Device) -> Result<Model, Error> {
         .execute_async()
         .await
         .map_err(|e| {
-            Error::Invalid(format!(
+            Error::Device(format!(
                 "reading the weights back from the device failed: {e:?}"
             ))
         })?;

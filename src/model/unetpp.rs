@@ -87,7 +87,7 @@ impl core::str::FromStr for InferenceMode {
             "fast2" => Ok(InferenceMode::Fast(2)),
             "fast3" => Ok(InferenceMode::Fast(3)),
             "fast4" => Ok(InferenceMode::Fast(4)),
-            _ => Err(crate::Error::Invalid(format!(
+            _ => Err(crate::Error::BadArgument(format!(
                 "unknown mode '{s}': expected accurate, fast or fast1 to fast4"
             ))),
         }

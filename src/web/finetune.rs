@@ -14,13 +14,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 
 use super::session::{Inner, Session};
-use super::{js_error, set, to_js};
-use crate::data::{
-    Augmentation, Dataset, Sample, decode_pair, pair_files, resized_sample, split_by_id,
-};
+use super::{bad_argument, set, to_js};
+use crate::data::{Dataset, Sample, decode_pair, pair_files, resized_sample, split_by_id};
+use crate::rules::{FineTuneSettings, THRESHOLD};
 use crate::segment::predict_input;
 use crate::train::{EpochRecord, Flow, Outcome, Progress, TrainConfig, Trainer, evaluate};
-use crate::{Error, InferenceMode, Model, Preset};
+use crate::{Error, InferenceMode, Model};
 
 /// Pairs file names by ISIC id with the native loader's rules. Returns
 /// `{ pairs: [[id, image, mask]], skipped: [{ file, reason }] }`.
@@ -36,20 +35,6 @@ pub fn pair_names(names: Vec<String>) -> Result<JsValue, JsValue> {
         pairs: &pairing.pairs,
         skipped: &pairing.skipped,
     })
-}
-
-/// Settings from the page, in the JS API's names.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Settings {
-    epochs: usize,
-    batch_size: usize,
-    lr: f64,
-    size: usize,
-    val_fraction: f64,
-    augment: bool,
-    #[serde(default)]
-    seed: u64,
 }
 
 /// Validation scores of the starting weights.
@@ -87,42 +72,14 @@ impl FineTune {
             .borrow()
             .config
             .clone()
-            .ok_or_else(|| js_error("no settings"))
+            .ok_or_else(|| bad_argument("no settings"))
     }
 }
 
 fn config_from(settings: &str, session: &Inner) -> Result<TrainConfig, Error> {
-    let s: Settings = serde_json::from_str(settings)
-        .map_err(|e| Error::Invalid(format!("fine-tuning settings: {e}")))?;
-    let arch = session.model.borrow().architecture();
-    let multiple = arch.size_multiple();
-    if !(32..=512).contains(&s.size) || !s.size.is_multiple_of(multiple.max(16)) {
-        return Err(Error::Invalid(format!(
-            "input size {} is not supported: use 32 to 512, a multiple of 16",
-            s.size
-        )));
-    }
-    if !(0.0..1.0).contains(&s.val_fraction) {
-        return Err(Error::Invalid(format!(
-            "validation fraction {} must be at least 0 and below 1",
-            s.val_fraction
-        )));
-    }
-    if !(s.lr > 0.0 && s.lr < 1.0) {
-        return Err(Error::Invalid(format!(
-            "learning rate {} must be between 0 and 1",
-            s.lr
-        )));
-    }
-    let mut config = TrainConfig::report(arch, Preset::Web);
-    config.epochs = s.epochs;
-    config.batch_size = s.batch_size;
-    config.learning_rate = s.lr;
-    config.size = s.size;
-    config.val_fraction = s.val_fraction;
-    config.augmentation = s.augment.then(Augmentation::default);
-    config.seed = s.seed;
-    Ok(config)
+    let settings: FineTuneSettings = serde_json::from_str(settings)
+        .map_err(|e| Error::BadArgument(format!("fine-tuning settings: {e}")))?;
+    settings.to_config(session.model.borrow().architecture())
 }
 
 #[wasm_bindgen]
@@ -132,7 +89,7 @@ impl FineTune {
     #[wasm_bindgen(constructor)]
     pub fn new(session: &Session, settings: String) -> Result<FineTune, JsValue> {
         let inner = session.inner();
-        let config = config_from(&settings, &inner).map_err(js_error)?;
+        let config = config_from(&settings, &inner)?;
         let state = State {
             config: Some(config),
             ..State::default()
@@ -163,14 +120,14 @@ impl FineTune {
                     .push(resized_sample(&id, &image, &mask, size));
                 Ok(JsValue::NULL)
             }
-            Err((file, reason)) => to_js(&crate::data::Skipped { file, reason }),
+            Err(e) => to_js(&crate::data::Skipped::because(&e)),
         }
     }
 
     /// Adds the pairs of [`FineTune::dataset_bytes`] (a saved run that had no checkpoint yet).
     #[wasm_bindgen(js_name = addDataset)]
     pub fn add_dataset(&self, bytes: Vec<u8>) -> Result<(), JsValue> {
-        let data = Dataset::from_bytes(&bytes, "the saved run's data").map_err(js_error)?;
+        let data = Dataset::from_bytes(&bytes, "the saved run's data")?;
         self.state.borrow_mut().samples.extend(data.samples);
         Ok(())
     }
@@ -194,7 +151,7 @@ impl FineTune {
     /// The settings as the crate stores them (JSON).
     #[wasm_bindgen(getter)]
     pub fn settings(&self) -> Result<String, JsValue> {
-        serde_json::to_string(&self.config()?).map_err(js_error)
+        serde_json::to_string(&self.config()?).map_err(|e| bad_argument(e.to_string()))
     }
 
     /// Splits the pairs, scores the starting weights on the validation pairs and prepares the
@@ -206,23 +163,23 @@ impl FineTune {
                 .borrow()
                 .config
                 .clone()
-                .ok_or_else(|| js_error("no settings"))?;
+                .ok_or_else(|| bad_argument("no settings"))?;
             // The pairs move into the split: call `dataset_bytes` before `start`.
             let samples = std::mem::take(&mut state.borrow_mut().samples);
             if samples.is_empty() {
-                return Err(js_error("no usable image/mask pair: nothing to train on"));
+                return Err(bad_argument(
+                    "no usable image/mask pair: nothing to train on",
+                ));
             }
             let (train, val) = split_by_id(samples, config.val_fraction, config.seed);
             if train.is_empty() {
-                return Err(js_error(
+                return Err(bad_argument(
                     "every pair went to validation: lower the validation fraction or add pairs",
                 ));
             }
             let model = session.model.borrow().clone();
-            let before = score(&model, &train, &val, &config, &session.device)
-                .await
-                .map_err(js_error)?;
-            let trainer = Trainer::new(model.clone(), config, &session.device).map_err(js_error)?;
+            let before = score(&model, &train, &val, &config, &session.device).await?;
+            let trainer = Trainer::new(model.clone(), config, &session.device)?;
             let out = Object::new();
             set(&out, "train", &JsValue::from(train.len() as u32))?;
             set(&out, "val", &JsValue::from(val.len() as u32))?;
@@ -247,16 +204,15 @@ impl FineTune {
         before: String,
     ) -> Result<FineTune, JsValue> {
         let inner = session.inner();
-        let trainer =
-            Trainer::resume(&checkpoint, "the saved run", &inner.device).map_err(js_error)?;
+        let trainer = Trainer::resume(&checkpoint, "the saved run", &inner.device)?;
         if trainer.model().architecture() != inner.model.borrow().architecture() {
-            return Err(js_error(format!(
+            return Err(bad_argument(format!(
                 "the saved run trains {}, this session runs {}",
                 trainer.model().architecture().display_name(),
                 inner.model.borrow().architecture().display_name()
             )));
         }
-        let data = Dataset::from_bytes(&dataset, "the saved run's data").map_err(js_error)?;
+        let data = Dataset::from_bytes(&dataset, "the saved run's data")?;
         let config = trainer.config.clone();
         let (train, val) = split_by_id(data.samples, config.val_fraction, config.seed);
         let state = State {
@@ -285,10 +241,9 @@ impl FineTune {
         future_to_promise(async move {
             let (mut trainer, train, val) = {
                 let mut s = state.borrow_mut();
-                let trainer = s
-                    .trainer
-                    .take()
-                    .ok_or_else(|| js_error("the run is not started (call start or restore)"))?;
+                let trainer = s.trainer.take().ok_or_else(|| {
+                    bad_argument("the run is not started (call start or restore)")
+                })?;
                 (
                     trainer,
                     std::mem::take(&mut s.train),
@@ -333,7 +288,7 @@ impl FineTune {
                 Ok(Outcome::Finished) => Ok(JsValue::from_str("finished")),
                 Ok(Outcome::Cancelled) if epoch_ended => Ok(JsValue::from_str("epoch")),
                 Ok(Outcome::Cancelled) => Ok(JsValue::from_str("cancelled")),
-                Err(e) => Err(js_error(e)),
+                Err(e) => Err(e.into()),
             }
         })
     }
@@ -367,14 +322,14 @@ impl FineTune {
                 .borrow_mut()
                 .trainer
                 .take()
-                .ok_or_else(|| js_error("the run is not started"))?;
+                .ok_or_else(|| bad_argument("the run is not started"))?;
             // Burn reads optimiser state synchronously only, which WebGPU forbids: there the
             // checkpoint keeps weights, settings and history, and Adam restarts on resume.
             let bytes = trainer
                 .checkpoint_async(&Device::flex(), session.backend == "cpu")
                 .await;
             state.borrow_mut().trainer = Some(trainer);
-            Ok(Uint8Array::from(&bytes.map_err(js_error)?[..]).into())
+            Ok(Uint8Array::from(&bytes?[..]).into())
         })
     }
 
@@ -384,8 +339,8 @@ impl FineTune {
         let trainer = s
             .trainer
             .as_ref()
-            .ok_or_else(|| js_error("the run is not started"))?;
-        *self.session.model.borrow_mut() = trainer.model().valid();
+            .ok_or_else(|| bad_argument("the run is not started"))?;
+        self.session.set_model(trainer.model().valid());
         Ok(())
     }
 
@@ -399,7 +354,7 @@ impl FineTune {
                 let trainer = s
                     .trainer
                     .as_ref()
-                    .ok_or_else(|| js_error("the run is not started"))?;
+                    .ok_or_else(|| bad_argument("the run is not started"))?;
                 let source = if s.val.is_empty() { &s.train } else { &s.val };
                 let samples: Vec<Sample> =
                     source.samples.iter().take(n as usize).cloned().collect();
@@ -426,10 +381,11 @@ impl FineTune {
                 for (key, model) in [("before", start.as_ref()), ("after", Some(&now))] {
                     let Some(model) = model else { continue };
                     let x = crate::segment::input_tensor(&sample.image, size, &session.device);
-                    let p = predict_input(model, x, InferenceMode::Accurate, false)
-                        .await
-                        .map_err(js_error)?;
-                    let mask: Vec<u8> = p.iter().map(|&v| if v > 0.5 { 255 } else { 0 }).collect();
+                    let p = predict_input(model, x, InferenceMode::Accurate, false).await?;
+                    let mask: Vec<u8> = p
+                        .iter()
+                        .map(|&v| if v > THRESHOLD { 255 } else { 0 })
+                        .collect();
                     set(&item, key, &Uint8Array::from(&mask[..]))?;
                 }
                 out.push(&item);
@@ -462,13 +418,13 @@ async fn score(
     };
     let (train_loss, _) = evaluate(model, &head, loss, batch, device)
         .await
-        .map_err(Error::Invalid)?;
+        .map_err(Error::BadArgument)?;
     let (val_loss, val_scores) = if val.is_empty() {
         (None, None)
     } else {
         let (l, s) = evaluate(model, val, loss, batch, device)
             .await
-            .map_err(Error::Invalid)?;
+            .map_err(Error::BadArgument)?;
         (Some(l), s.mean())
     };
     Ok(Scores {

@@ -12,6 +12,8 @@ pub use session::Session;
 
 use wasm_bindgen::prelude::*;
 
+use crate::{Error, ErrorKind};
+
 /// Runs when the module is instantiated: panics go to the console *and* to the worker's
 /// `globalThis.lesionlabPanic(message)`, which fails every pending call with the message
 /// instead of leaving the page waiting for an answer that will never come.
@@ -50,11 +52,33 @@ fn now() -> f64 {
 fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| js_error(e.to_string()))
+        .map_err(|e| Error::Internal(format!("a result could not be encoded: {e}")).into())
 }
 
-fn js_error(e: impl std::fmt::Display) -> JsValue {
-    js_sys::Error::new(&e.to_string()).into()
+/// Errors cross into JS as `Error`s whose `name` (`WeightsError`, ...) and `kind` (`weights`,
+/// ...) say what went wrong, so that the worker and the page decide by kind, never by message.
+impl From<Error> for JsValue {
+    fn from(e: Error) -> JsValue {
+        let kind = e.kind();
+        let error = js_sys::Error::new(&e.to_string());
+        error.set_name(&kind.js_name());
+        let _ = js_sys::Reflect::set(&error, &"kind".into(), &kind.as_str().into());
+        error.into()
+    }
+}
+
+/// The JS error for a bad argument (`kind` `bad-argument`).
+fn bad_argument(message: impl Into<String>) -> JsValue {
+    Error::BadArgument(message.into()).into()
+}
+
+/// Every error kind, for the page (`errorKinds()`): the names it may compare `error.kind` with.
+#[wasm_bindgen(js_name = errorKinds)]
+pub fn error_kinds() -> Vec<String> {
+    ErrorKind::ALL
+        .iter()
+        .map(|k| k.as_str().to_string())
+        .collect()
 }
 
 fn set(target: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), JsValue> {

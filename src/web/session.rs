@@ -9,11 +9,9 @@ use js_sys::{Array, Float32Array, Object, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{js_error, now, set, to_js};
-use crate::data::resize_rgb;
-use crate::explain::{Method, Target, explain};
-use crate::photo_check::check_photo;
-use crate::segment::{input_tensor, predict_input, resize_probability};
+use super::{bad_argument, now, set, to_js};
+use crate::explain::{Method, Target};
+use crate::prepared::PreparedPhoto;
 use crate::{Architecture, Error, InferenceMode, Model, weights};
 
 /// Input size used when a weights file does not record one.
@@ -33,12 +31,12 @@ async fn webgpu_device() -> Result<Device, Error> {
         let device = Device::wgpu_options()
             .init_async()
             .await
-            .map_err(|e| Error::Invalid(format!("WebGPU is not available: {e}")))?;
+            .map_err(|e| Error::Device(format!("WebGPU is not available: {e}")))?;
         WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
         Ok(device)
     }
     #[cfg(not(feature = "webgpu"))]
-    Err(Error::Invalid("this build has no WebGPU backend".into()))
+    Err(Error::Device("this build has no WebGPU backend".into()))
 }
 
 pub(super) struct Inner {
@@ -46,6 +44,27 @@ pub(super) struct Inner {
     pub(super) device: Device,
     pub(super) backend: &'static str,
     pub(super) size: u32,
+    /// The last photo given, by the key the worker gave it.
+    photo: RefCell<Option<(String, Rc<PreparedPhoto>)>>,
+}
+
+impl Inner {
+    /// Replaces the weights; what a pass of the old ones left behind is forgotten.
+    pub(super) fn set_model(&self, model: Model) {
+        *self.model.borrow_mut() = model;
+        if let Some((_, photo)) = &*self.photo.borrow() {
+            photo.forget_pass();
+        }
+    }
+
+    fn photo(&self, key: &str) -> Result<Rc<PreparedPhoto>, Error> {
+        match &*self.photo.borrow() {
+            Some((k, photo)) if k == key => Ok(photo.clone()),
+            _ => Err(Error::Internal(format!(
+                "photo '{key}' was not given to this session (call setPhoto first)"
+            ))),
+        }
+    }
 }
 
 /// A model ready to segment, on WebGPU or the CPU.
@@ -72,12 +91,12 @@ impl Session {
         source: String,
         size: Option<u32>,
     ) -> Result<Session, JsValue> {
-        let arch: Architecture = model.parse().map_err(js_error)?;
+        let arch: Architecture = model.parse()?;
         let (device, backend) = match backend.as_str() {
             "cpu" => (Device::flex(), "cpu"),
-            "webgpu" => (webgpu_device().await.map_err(js_error)?, "webgpu"),
+            "webgpu" => (webgpu_device().await?, "webgpu"),
             other => {
-                return Err(js_error(format!(
+                return Err(bad_argument(format!(
                     "unknown backend '{other}': expected webgpu or cpu"
                 )));
             }
@@ -88,20 +107,15 @@ impl Session {
                 .map(|s| s as u32)
                 .unwrap_or(DEFAULT_SIZE),
         };
-        let multiple = arch.size_multiple() as u32;
-        if !(32..=1024).contains(&size) || !size.is_multiple_of(multiple) {
-            return Err(js_error(format!(
-                "unsupported input size {size} for {}: use 32 to 1024, a multiple of {multiple}",
-                arch.display_name()
-            )));
-        }
-        let model = weights::load(weights, arch, &source, &device).map_err(js_error)?;
+        crate::rules::check_input_size(arch, size as usize)?;
+        let model = weights::load(weights, arch, &source, &device)?;
         Ok(Session {
             inner: Rc::new(Inner {
                 model: RefCell::new(model),
                 device,
                 backend,
                 size,
+                photo: RefCell::new(None),
             }),
         })
     }
@@ -144,7 +158,7 @@ impl Session {
             name: &'static str,
             description: String,
         }
-        let mode: InferenceMode = mode.parse().map_err(js_error)?;
+        let mode: InferenceMode = mode.parse()?;
         let model = self.inner.model.borrow();
         let layers: Vec<Layer> = model
             .layers_in(mode)
@@ -160,8 +174,8 @@ impl Session {
     /// The layer `explain` reads for `method` in `mode` when none is given.
     #[wasm_bindgen(js_name = defaultLayer)]
     pub fn default_layer(&self, method: String, mode: String) -> Result<String, JsValue> {
-        let method: Method = method.parse().map_err(js_error)?;
-        let mode: InferenceMode = mode.parse().map_err(js_error)?;
+        let method: Method = method.parse()?;
+        let mode: InferenceMode = mode.parse()?;
         Ok(
             crate::explain::default_layer(self.inner.model.borrow().architecture(), method, mode)
                 .to_string(),
@@ -173,8 +187,8 @@ impl Session {
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&self, weights: Vec<u8>, source: String) -> Result<(), JsValue> {
         let arch = self.inner.model.borrow().architecture();
-        let model = weights::load(weights, arch, &source, &self.inner.device).map_err(js_error)?;
-        *self.inner.model.borrow_mut() = model;
+        let model = weights::load(weights, arch, &source, &self.inner.device)?;
+        self.inner.set_model(model);
         Ok(())
     }
 
@@ -185,72 +199,73 @@ impl Session {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let model = inner.model.borrow().clone();
-            let cpu = crate::model::readback::copy_to(&model, &Device::flex())
-                .await
-                .map_err(js_error)?;
-            let bytes =
-                weights::save_with_input_size(&cpu, Some(inner.size as usize)).map_err(js_error)?;
+            let cpu = crate::model::readback::copy_to(&model, &Device::flex()).await?;
+            let bytes = weights::save_with_input_size(&cpu, Some(inner.size as usize))?;
             Ok(Uint8Array::from(&bytes[..]).into())
         })
     }
 
-    /// The lesion probability of every pixel of an RGBA photo, at the photo's size.
-    /// Resolves to `{ probability: Float32Array, check, ms: { preprocess, model, postprocess } }`,
-    /// `check` saying whether the photo looks like dermoscopy ([`crate::photo_check`]); `tta`
-    /// averages over the eight orientations ([`predict_input`]).
-    pub fn segment(
+    /// Whether the photo of `key` is the one this session holds (then `setPhoto` is not needed).
+    #[wasm_bindgen(js_name = hasPhoto)]
+    pub fn has_photo(&self, key: String) -> bool {
+        matches!(&*self.inner.photo.borrow(), Some((k, _)) if *k == key)
+    }
+
+    /// Makes an RGBA photo ready for the model (resized and normalised once) and keeps it under
+    /// `key` for [`Session::segment`] and [`Session::explain`], in place of the one before.
+    #[wasm_bindgen(js_name = setPhoto)]
+    pub fn set_photo(
         &self,
+        key: String,
         rgba: Vec<u8>,
         width: u32,
         height: u32,
-        mode: String,
-        tta: bool,
-    ) -> Promise {
+    ) -> Result<(), JsValue> {
+        let photo = rgb_from_rgba(rgba, width, height)?;
+        let prepared = PreparedPhoto::new(&photo, self.inner.size, &self.inner.device);
+        *self.inner.photo.borrow_mut() = Some((key, Rc::new(prepared)));
+        Ok(())
+    }
+
+    /// The lesion probability of every pixel of the photo of `key`, at the photo's size.
+    /// Resolves to `{ probability: Float32Array, check, ms: { model, postprocess }, passes }`,
+    /// `check` saying whether the photo looks like dermoscopy ([`crate::photo_check`]), `passes`
+    /// the forward passes run on this photo so far; `tta` averages over the eight orientations
+    /// ([`crate::segment::predict_input`]).
+    pub fn segment(&self, key: String, mode: String, tta: bool) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let t0 = now();
-            let mode: InferenceMode = mode.parse().map_err(js_error)?;
-            let photo = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
+            let mode: InferenceMode = mode.parse()?;
+            let photo = inner.photo(&key)?;
             let model = inner.model.borrow().clone();
-            let size = inner.size;
-            model
-                .validate_input([1, 3, size as usize, size as usize])
-                .map_err(js_error)?;
-            // Squashed once: the model input and the dermoscopy check both start from it.
-            let small = resize_rgb(&photo, size);
-            drop(photo);
-            let check = check_photo(&small);
-            let x = input_tensor(&small, size, &inner.device);
             let t1 = now();
-            let values = predict_input(&model, x, mode, tta)
-                .await
-                .map_err(js_error)?;
+            let values = photo.segment(&model, mode, tta).await?;
             let t2 = now();
-            let values = resize_probability(values, (size, size), (width, height));
             let out = Object::new();
             set(&out, "probability", &Float32Array::from(&values[..]))?;
-            set(&out, "check", &to_js(&check)?)?;
-            let t3 = now();
+            set(&out, "check", &to_js(photo.check())?)?;
+            set(
+                &out,
+                "passes",
+                &JsValue::from_f64(photo.forward_passes() as f64),
+            )?;
             let ms = Object::new();
-            set(&ms, "preprocess", &JsValue::from_f64(t1 - t0))?;
             set(&ms, "model", &JsValue::from_f64(t2 - t1))?;
-            set(&ms, "postprocess", &JsValue::from_f64(t3 - t2))?;
+            set(&ms, "postprocess", &JsValue::from_f64(now() - t2))?;
             set(&out, "ms", &ms)?;
             Ok(out.into())
         })
     }
 
-    /// A heatmap of an RGBA photo at the photo's size: `method` is `cam`, `activation` or
+    /// A heatmap of the photo of `key` at the photo's size: `method` is `cam`, `activation` or
     /// `gradcam`; `layer` one of [`Session::layers`] (the method's default when absent);
     /// `target` `lesion`, `center` or `pixel:Y,X`. Resolves to `{ heatmap: Float32Array, layer,
-    /// meanLogit, blankNote }`: the model's mean output logit, and why the map is blank (or null).
-    // The worker passes the arguments positionally, one per JS value.
-    #[allow(clippy::too_many_arguments)]
+    /// meanLogit, blankNote, passes }`: the model's mean output logit, why the map is blank (or
+    /// null), and the forward passes run on this photo so far (CAM and the mean activation
+    /// reuse the last segmenting pass).
     pub fn explain(
         &self,
-        rgba: Vec<u8>,
-        width: u32,
-        height: u32,
+        key: String,
         method: String,
         layer: Option<String>,
         target: String,
@@ -258,23 +273,14 @@ impl Session {
     ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let method: Method = method.parse().map_err(js_error)?;
-            let target: Target = target.parse().map_err(js_error)?;
-            let mode: InferenceMode = mode.parse().map_err(js_error)?;
-            let photo = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
+            let method: Method = method.parse()?;
+            let target: Target = target.parse()?;
+            let mode: InferenceMode = mode.parse()?;
+            let photo = inner.photo(&key)?;
             let model = inner.model.borrow().clone();
-            let heatmap = explain(
-                &model,
-                &photo,
-                inner.size,
-                method,
-                layer.as_deref(),
-                target,
-                mode,
-                &inner.device,
-            )
-            .await
-            .map_err(js_error)?;
+            let heatmap = photo
+                .explain(&model, method, layer.as_deref(), target, mode)
+                .await?;
             let out = Object::new();
             set(&out, "heatmap", &Float32Array::from(&heatmap.values[..]))?;
             set(&out, "layer", &JsValue::from_str(&heatmap.layer))?;
@@ -288,6 +294,11 @@ impl Session {
                 .map(|n| JsValue::from_str(&n))
                 .unwrap_or(JsValue::NULL);
             set(&out, "blankNote", &note)?;
+            set(
+                &out,
+                "passes",
+                &JsValue::from_f64(photo.forward_passes() as f64),
+            )?;
             Ok(out.into())
         })
     }
@@ -297,7 +308,7 @@ impl Session {
 fn rgb_from_rgba(rgba: Vec<u8>, width: u32, height: u32) -> Result<RgbImage, Error> {
     let expected = width as usize * height as usize * 4;
     if width == 0 || height == 0 || rgba.len() != expected {
-        return Err(Error::Invalid(format!(
+        return Err(Error::BadArgument(format!(
             "image data of {} bytes does not match {width}x{height} RGBA",
             rgba.len()
         )));

@@ -197,9 +197,25 @@ test('layers, their descriptions and default layers follow the mode; explain rep
   assert.equal(r.check.warning, null);
 });
 
+test('segment, mean activation, CAM and Grad-CAM of one photo decode it once and run two passes', async () => {
+  const r = await page.evaluate(async () => {
+    const photo = new Blob([await largeLesion.arrayBuffer()], { type: 'image/jpeg' });
+    const calls = [
+      await lab.segment(photo),
+      await lab.explain(photo, { method: 'activation' }),
+      await lab.explain(photo, { method: 'cam' }),
+      await lab.explain(photo, { method: 'gradcam' }),
+      // A copy of the same bytes is another object: decoded again, as a new photo.
+      await lab.explain(new Blob([photo]), { method: 'activation' }),
+    ];
+    return calls.map((c) => [c.decoded, c.passes]);
+  });
+  assert.deepEqual(r, [[true, 1], [false, 1], [false, 1], [false, 2], [true, 1]]);
+});
+
 test('bad input is refused with a readable error, and the next good photo still segments', async () => {
   const r = await page.evaluate(async () => {
-    const fail = async (promise) => promise.then(() => 'resolved', (e) => (e instanceof Error ? e.message : `not an Error: ${e}`));
+    const fail = async (promise) => promise.then(() => 'resolved', (e) => (e instanceof Error ? `[${e.kind} ${e.name}] ${e.message}` : `not an Error: ${e}`));
     const jpeg = new Uint8Array(await smallPhoto.arrayBuffer());
     const truncated = new File([jpeg.slice(0, 600), new Uint8Array(400).fill(7)], 'ISIC_0000001.jpg', { type: 'image/jpeg' });
     const text = new File(['lesion notes, not a photo'], 'notes.txt', { type: 'text/plain' });
@@ -229,6 +245,13 @@ test('bad input is refused with a readable error, and the next good photo still 
   assert.match(r.otherModel, /PSPNet weights, not U-Net weights/);
   assert.match(r.notWeights, /weights/i);
   assert.match(r.missing, /none\.safetensors.*HTTP 404/);
+  // The kind of each error, which the page decides by (never the message).
+  const kinds = Object.fromEntries(Object.entries(r).filter(([, v]) => typeof v === 'string').map(([k, v]) => [k, v.match(/^\[(\S+) (\S+)\]/)?.slice(1).join(' ')]));
+  assert.deepEqual(kinds, {
+    corrupt: 'unreadable-image UnreadableImageError', text: 'unsupported-format UnsupportedFormatError',
+    huge: 'too-large TooLargeError', layer: 'bad-argument BadArgumentError', mode: 'bad-argument BadArgumentError',
+    panic: 'internal InternalError', otherModel: 'weights WeightsError', notWeights: 'weights WeightsError', missing: 'io IoError',
+  });
 });
 
 test('nothing was requested outside the page\'s own folder', async () => {

@@ -1,6 +1,8 @@
 // The page benchmark (not a test): median ms of `segment` on a 1024x768 photo per model on the
-// CPU path and on WebGPU (here a software adapter), wasm and weight sizes, and the time from
-// opening the page to the first mask. Prints a Markdown table. Usage: pkg-scripts/bench-page
+// CPU path and on WebGPU (here a software adapter), wasm and weight sizes, the page's segment →
+// mean activation → Grad-CAM sequence, and the time from opening the page to the first mask.
+// Prints Markdown tables. Usage: pkg-scripts/bench-page; BENCH_PARTS=sizes,segment,sequence,
+// first,train (default: all) runs some of them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,6 +10,7 @@ import zlib from 'node:zlib';
 import { DIST, fixtureInPage, launch, open, serve } from './harness.mjs';
 
 const REPEATS = Number(process.env.REPEATS || 5);
+const PARTS = (process.env.BENCH_PARTS || 'sizes,segment,sequence,first,train').split(',');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
 
@@ -36,7 +39,8 @@ export async function segmentTimes(webgpu, repeats) {
         const total = [], modelMs = [];
         for (let i = 0; i < repeats; i++) {
           const t = performance.now();
-          const r = await lab.segment(photo, options);
+          // A new object each time: a new photo, decoded (the same one again would not be).
+          const r = await lab.segment(new Blob([photo]), options);
           total.push(performance.now() - t);
           modelMs.push(r.ms.model);
         }
@@ -45,6 +49,52 @@ export async function segmentTimes(webgpu, repeats) {
       }
       return rows;
     }, { repeats, webgpu });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+// The page's sequence for one photo: segment, then the mean activation and Grad-CAM maps. Once
+// with one photo object (decoded once; the segmenting pass serves the mean activation), once
+// with a new copy per call (a decode and a pass each, as before the cache), alternating.
+export async function sequenceTimes(repeats) {
+  const server = await serve();
+  const browser = await launch({ webgpu: false });
+  try {
+    const page = await open(browser.context, `${server.base}blank.html`);
+    return await page.evaluate(async ({ repeats }) => {
+      const { LesionLab } = await import('./www/lesionlab.js');
+      const bitmap = await createImageBitmap(await (await fetch('www/samples/ISIC_0001126.jpg')).blob());
+      const canvas = new OffscreenCanvas(2048, 1536);
+      canvas.getContext('2d').drawImage(bitmap, 0, 0, 2048, 1536);
+      const photo = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+      const rows = {};
+      for (const [name, model] of [['U-Net', 'unet'], ['U-Net++ accurate', 'unetpp'], ['PSPNet', 'pspnet']]) {
+        const lab = await LesionLab.create({ model, backend: 'cpu' });
+        const run = async (copies) => {
+          const one = new Blob([photo]);
+          const p = () => (copies ? new Blob([photo]) : one);
+          const t = performance.now();
+          await lab.segment(p());
+          await lab.explain(p(), { method: 'activation' });
+          const last = await lab.explain(p(), { method: 'gradcam' });
+          return { ms: performance.now() - t, passes: last.passes };
+        };
+        await run(false); // warm-up
+        const cached = [], copied = [];
+        let passes = {};
+        for (let i = 0; i < repeats; i++) {
+          const a = await run(false), b = await run(true);
+          cached.push(a.ms);
+          copied.push(b.ms);
+          passes = { cached: a.passes, copied: b.passes };
+        }
+        rows[name] = { cached, copied, passes };
+        lab.dispose();
+      }
+      return rows;
+    }, { repeats });
   } finally {
     await browser.close();
     await server.close();
@@ -102,6 +152,23 @@ async function firstMask() {
 
 /** Prints the page benchmark's tables. */
 async function main() {
+  if (PARTS.includes('sizes')) printSizes();
+  if (PARTS.includes('segment')) await printSegment();
+  if (PARTS.includes('sequence')) {
+    const seq = await sequenceTimes(Math.max(3, Math.min(REPEATS, 5)));
+    console.log('\n| model (2048x1536 photo, CPU) | segment + activation + Grad-CAM, one photo object: ms | a new copy per call (decode and pass each): ms | saved |\n|---|---|---|---|');
+    for (const [name, r] of Object.entries(seq)) {
+      const a = median(r.cached), b = median(r.copied);
+      console.log(`| ${name} | ${a.toFixed(0)} (1 decode, ${r.passes.cached} passes) | ${b.toFixed(0)} (3 decodes, 3 passes) | ${(b - a).toFixed(0)} ms (${((1 - a / b) * 100).toFixed(0)}%) |`);
+    }
+  }
+  if (PARTS.includes('first')) {
+    console.log(`\nPage open to first mask (CPU, U-Net++ accurate, sample ISIC_0001126): ${(await firstMask()).toFixed(0)} ms`);
+  }
+  if (PARTS.includes('train')) await printTraining();
+}
+
+function printSizes() {
   const sizes = [['pkg/webgpu (WebGPU + CPU)', path.join(DIST, 'pkg/webgpu/lesionlab_core_bg.wasm')],
     ['pkg/cpu (CPU only)', path.join(DIST, 'pkg/cpu/lesionlab_core_bg.wasm')],
     ...['unet', 'unetpp', 'pspnet'].map((m) => [`weights/${m}.safetensors`, path.join(DIST, `weights/${m}.safetensors`)])];
@@ -110,7 +177,9 @@ async function main() {
     const bytes = fs.readFileSync(file);
     console.log(`| ${name} | ${mb(bytes.length)} | ${mb(zlib.gzipSync(bytes, { level: 9 }).length)} |`);
   }
+}
 
+async function printSegment() {
   const cpu = await segmentTimes(false, REPEATS);
   let gpu = null;
   try {
@@ -124,8 +193,9 @@ async function main() {
     const gpuCols = g ? `${median(g.total).toFixed(0)} | ${median(g.modelMs).toFixed(0)} | ${g.firstMs.toFixed(0)}` : 'n/a | n/a | n/a';
     console.log(`| ${name} | ${median(c.total).toFixed(0)} | ${median(c.modelMs).toFixed(0)} | ${gpuCols} |`);
   }
-  console.log(`\nPage open to first mask (CPU, U-Net++ accurate, sample ISIC_0001126): ${(await firstMask()).toFixed(0)} ms`);
+}
 
+async function printTraining() {
   // Training last: on the software WebGPU adapter it takes many minutes. Each table row is printed
   // as soon as it is measured.
   const ips = (ms) => (Number.isFinite(ms) ? (4000 / ms).toFixed(2) : 'n/a');

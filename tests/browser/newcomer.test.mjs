@@ -236,7 +236,8 @@ test('the overlay has an outline of at least 3:1 contrast on lesion colours, a l
   await page.click('button[data-sample="ISIC_0001126"]');
   await state(page, 'done');
   const r = await page.evaluate(async () => {
-    const { COLORS, overlay } = await import('./www/render.js');
+    const { overlay } = await import('./www/render.js');
+    const { OVERLAY: COLORS } = await import('./www/rules.js');
     const lum = (c) => {
       const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
       return 0.2126 * r + 0.7152 * g + 0.0722 * b;

@@ -1,0 +1,188 @@
+//! One photo made ready for a model once, then segmented and explained as often as asked: the
+//! page's segment → mean activation or CAM → Grad-CAM sequence resizes and normalises the
+//! photo once, and the segmenting forward pass, which keeps every layer's activation, also
+//! serves CAM and the mean activation. Grad-CAM needs its own pass, with autodiff.
+
+use std::cell::{Cell, RefCell};
+
+use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
+use image::RgbImage;
+
+use crate::data::{normalize_chw, resize_rgb};
+use crate::explain::{Heatmap, Method, Recorded, Target, explain_input, record};
+use crate::model::readback::read_floats;
+use crate::photo_check::{PhotoCheck, check_photo};
+use crate::segment::{predict_input, resize_probability};
+use crate::{Error, InferenceMode, Model};
+
+/// A photo resized and normalised for a model of input side `size`, with what one forward
+/// pass of the current weights left behind.
+pub struct PreparedPhoto {
+    width: u32,
+    height: u32,
+    input: Tensor<4>,
+    check: PhotoCheck,
+    recorded: RefCell<Option<(InferenceMode, Recorded)>>,
+    passes: Cell<usize>,
+}
+
+impl PreparedPhoto {
+    /// Squashes `photo` to `size x size` once: the model input and the dermoscopy check both
+    /// start from it.
+    pub fn new(photo: &RgbImage, size: u32, device: &Device) -> Self {
+        let small = resize_rgb(photo, size);
+        let input = Tensor::from_data(
+            TensorData::new(normalize_chw(&small), [1, 3, size as usize, size as usize]),
+            &device.clone().without_autodiff(),
+        );
+        PreparedPhoto {
+            width: photo.width(),
+            height: photo.height(),
+            input,
+            check: check_photo(&small),
+            recorded: RefCell::new(None),
+            passes: Cell::new(0),
+        }
+    }
+
+    /// The photo's own width and height.
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// Whether the photo looks like dermoscopy ([`crate::photo_check`]).
+    pub fn check(&self) -> &PhotoCheck {
+        &self.check
+    }
+
+    /// Forward passes run so far (a TTA prediction counts as one, on a batch of eight).
+    pub fn forward_passes(&self) -> usize {
+        self.passes.get()
+    }
+
+    /// Forgets the recorded pass: call when the model's weights change.
+    pub fn forget_pass(&self) {
+        self.recorded.borrow_mut().take();
+    }
+
+    /// The lesion probability of every pixel at the photo's size. Without `tta` the pass is
+    /// recorded for [`PreparedPhoto::explain`].
+    pub async fn segment(
+        &self,
+        model: &Model,
+        mode: InferenceMode,
+        tta: bool,
+    ) -> Result<Vec<f32>, Error> {
+        let [_, _, size, _] = self.input.dims();
+        model.validate_input([1, 3, size, size])?;
+        self.passes.set(self.passes.get() + 1);
+        let values = if tta {
+            predict_input(model, self.input.clone(), mode, true).await?
+        } else {
+            let recorded = record(model, self.input.clone(), mode);
+            let values = read_floats(sigmoid(recorded.output.clone())).await?;
+            *self.recorded.borrow_mut() = Some((mode, recorded));
+            values
+        };
+        let side = size as u32;
+        Ok(resize_probability(values, (side, side), self.dimensions()))
+    }
+
+    /// A heatmap at the photo's size ([`crate::explain::explain`]). CAM and the mean activation
+    /// reuse the pass of the last [`PreparedPhoto::segment`] in the same mode.
+    pub async fn explain(
+        &self,
+        model: &Model,
+        method: Method,
+        layer: Option<&str>,
+        target: Target,
+        mode: InferenceMode,
+    ) -> Result<Heatmap, Error> {
+        let recorded = match &*self.recorded.borrow() {
+            Some((m, r)) if *m == mode && method != Method::GradCam => Some(r.clone()),
+            _ => None,
+        };
+        if recorded.is_none() {
+            self.passes.set(self.passes.get() + 1);
+        }
+        let input = self.input.clone();
+        let size = self.dimensions();
+        explain_input(
+            model,
+            input,
+            size,
+            method,
+            layer,
+            target,
+            mode,
+            recorded.as_ref(),
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explain::explain;
+    use crate::{Architecture, Preset};
+
+    fn photo() -> RgbImage {
+        RgbImage::from_fn(48, 40, |x, y| {
+            image::Rgb([(x * 5) as u8, (y * 6) as u8, ((x + y) * 3) as u8])
+        })
+    }
+
+    /// segment → CAM → mean activation → Grad-CAM: two passes, and the same maps as the
+    /// one-call functions, which run a pass each.
+    #[test]
+    fn one_pass_serves_segment_cam_and_activation() {
+        let device = Device::flex();
+        let model = Model::init(Architecture::UNet, Preset::Web, &device).valid();
+        let photo = photo();
+        let prepared = PreparedPhoto::new(&photo, 32, &device);
+        let mode = InferenceMode::Accurate;
+        let p = pollster::block_on(prepared.segment(&model, mode, false)).unwrap();
+        let direct = pollster::block_on(crate::segment::predict(
+            &model, &photo, 32, mode, false, &device,
+        ))
+        .unwrap();
+        assert_eq!(p.len(), 48 * 40);
+        let diff = p
+            .iter()
+            .zip(&direct.values)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(diff < 1e-5, "{diff}");
+        for method in [Method::Cam, Method::Activation, Method::GradCam] {
+            let a =
+                pollster::block_on(prepared.explain(&model, method, None, Target::Lesion, mode))
+                    .unwrap();
+            let b = pollster::block_on(explain(
+                &model,
+                &photo,
+                32,
+                method,
+                None,
+                Target::Lesion,
+                mode,
+                &device,
+            ))
+            .unwrap();
+            let diff = a
+                .values
+                .iter()
+                .zip(&b.values)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max);
+            assert!(diff < 1e-4, "{method:?}: {diff}");
+            assert_eq!(a.layer, b.layer);
+        }
+        assert_eq!(prepared.forward_passes(), 2, "segment, then Grad-CAM");
+        prepared.forget_pass();
+        pollster::block_on(prepared.explain(&model, Method::Cam, None, Target::Lesion, mode))
+            .unwrap();
+        assert_eq!(prepared.forward_passes(), 3, "new weights need a new pass");
+    }
+}

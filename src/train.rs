@@ -1,6 +1,9 @@
 //! The training loop, the same natively and in the browser: Adam, the report's losses, deep
-//! supervision, per-epoch validation, progress through a callback, cancellation between steps,
-//! a stop on a non-finite loss that keeps the last good weights, and checkpoints that resume.
+//! supervision, per-epoch validation, a stop on a non-finite loss that keeps the last good
+//! weights, and checkpoints that resume. Shaped like Burn's `custom-training-loop`: the caller
+//! owns the loop, `begin_epoch`, `step` for each batch, `end_epoch`, so that checkpoints, pause
+//! and cancel happen between steps as ordinary control flow ([`Trainer::train_epoch`] is the
+//! loop for callers with nothing to do between steps).
 //!
 //! It is `async` because reading a value back from WebGPU is; natively, drive it with
 //! `pollster::block_on`.
@@ -11,6 +14,7 @@ use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::activation::sigmoid;
+use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
@@ -196,15 +200,6 @@ pub enum Flow {
     Stop,
 }
 
-/// How a call to [`Trainer::train`] ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// All epochs done.
-    Finished,
-    /// The callback asked to stop.
-    Cancelled,
-}
-
 /// The error of a device failure during training, which keeps the weights from before the step.
 fn device_failed(epoch: usize, message: impl std::fmt::Display) -> Error {
     Error::Device(format!(
@@ -212,14 +207,35 @@ fn device_failed(epoch: usize, message: impl std::fmt::Display) -> Error {
     ))
 }
 
-/// Awaited after every step with nothing trained in between: the browser yields to its event
-/// loop here, so that pause and cancel messages arrive while it trains. [`Flow::Stop`] stops as
-/// a progress callback's would.
-pub type StepHook = Box<dyn FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = Flow>>>>;
+/// An epoch in progress ([`Trainer::begin_epoch`]): its batches and what its steps added up.
+pub struct Epoch {
+    /// Epoch number, from 1.
+    pub number: usize,
+    batches: Vec<Vec<usize>>,
+    done: usize,
+    loss_sum: f64,
+    rng: SmallRng,
+}
+
+impl Epoch {
+    /// Steps in the epoch.
+    pub fn steps(&self) -> usize {
+        self.batches.len()
+    }
+
+    /// Steps done so far.
+    pub fn steps_done(&self) -> usize {
+        self.done
+    }
+
+    /// Whether every step is done ([`Trainer::end_epoch`] may follow).
+    pub fn is_done(&self) -> bool {
+        self.done == self.batches.len()
+    }
+}
 
 /// A model being trained, its optimiser and history.
 pub struct Trainer {
-    step_hook: Option<StepHook>,
     model: Option<Model>,
     optim: ModuleOptimizer,
     /// Settings of the run.
@@ -264,7 +280,6 @@ impl Trainer {
             config,
             history: Vec::new(),
             device,
-            step_hook: None,
         })
     }
 
@@ -275,109 +290,149 @@ impl Trainer {
             .expect("the model is only taken during a step")
     }
 
-    /// Sets what is awaited between steps (see [`StepHook`]).
-    pub fn set_step_hook(&mut self, hook: StepHook) {
-        self.step_hook = Some(hook);
-    }
-
     /// The number of finished epochs.
     pub fn epochs_done(&self) -> usize {
         self.history.len()
     }
 
-    /// Trains until `config.epochs` are done or `progress` returns [`Flow::Stop`]; validates on
-    /// `val` after each epoch. Call again to continue after a stop.
-    pub async fn train(
-        &mut self,
-        train: &Dataset,
-        val: &Dataset,
-        progress: &mut dyn FnMut(Progress) -> Flow,
-    ) -> Result<Outcome, Error> {
+    /// Whether every epoch of the run is done.
+    pub fn is_finished(&self) -> bool {
+        self.history.len() >= self.config.epochs
+    }
+
+    /// Starts the next epoch: the training pairs in the epoch's seeded order, in batches. An
+    /// epoch left unfinished is simply dropped; the next `begin_epoch` starts it afresh.
+    pub fn begin_epoch(&self, train: &Dataset) -> Result<Epoch, Error> {
         if train.is_empty() {
             return Err(Error::BadArgument("no training images".into()));
         }
-        let loss_kind = self.config.loss();
-        while self.history.len() < self.config.epochs {
-            let epoch = self.history.len() + 1;
-            let mut rng = epoch_rng(self.config.seed, epoch);
-            let mut order: Vec<usize> = (0..train.len()).collect();
-            order.shuffle(&mut rng);
-            let batches: Vec<&[usize]> = order.chunks(self.config.batch_size).collect();
-            let steps = batches.len();
-            let mut total = 0.0;
-            for (i, batch) in batches.iter().enumerate() {
-                let aug = self.config.augmentation.as_ref().map(|a| (a, &mut rng));
-                let (x, y) = train.batch(batch, aug, &self.device);
-                let model = self.model.take().expect("model present between steps");
-                let loss = loss_kind.loss(model.forward_heads(x), y);
-                let value = match loss.clone().into_scalar_async::<f32>().await {
-                    Ok(v) => v as f64,
-                    Err(e) => {
-                        self.model = Some(model);
-                        return Err(device_failed(epoch, e));
-                    }
-                };
-                if !value.is_finite() {
-                    self.model = Some(model);
-                    return Err(Error::NonFiniteLoss {
-                        epoch,
-                        step: i + 1,
-                        value,
-                    });
-                }
-                let grads = GradientsParams::from_grads(loss.backward(), &model);
-                let lr = self.config.learning_rate_at(epoch, i, steps);
-                self.model = Some(self.optim.step(lr, model, grads));
-                total += value;
-                let mut flow = progress(Progress::Step {
-                    epoch,
-                    step: i + 1,
-                    steps,
-                    loss: value,
-                });
-                if flow == Flow::Continue
-                    && let Some(hook) = self.step_hook.as_mut()
-                {
-                    flow = hook().await;
-                }
-                if flow == Flow::Stop {
-                    // The epoch is not finished: the next call starts it again.
-                    return Ok(Outcome::Cancelled);
-                }
+        if self.is_finished() {
+            return Err(Error::BadArgument(format!(
+                "all {} epochs of the run are done",
+                self.config.epochs
+            )));
+        }
+        let number = self.history.len() + 1;
+        let mut rng = epoch_rng(self.config.seed, number);
+        let mut order: Vec<usize> = (0..train.len()).collect();
+        order.shuffle(&mut rng);
+        Ok(Epoch {
+            number,
+            batches: order
+                .chunks(self.config.batch_size)
+                .map(<[usize]>::to_vec)
+                .collect(),
+            done: 0,
+            loss_sum: 0.0,
+            rng,
+        })
+    }
+
+    /// One optimisation step on the epoch's next batch; returns its loss. On a non-finite loss
+    /// or a device failure the model keeps the weights of before the step.
+    pub async fn step(&mut self, epoch: &mut Epoch, train: &Dataset) -> Result<f64, Error> {
+        let Some(batch) = epoch.batches.get(epoch.done) else {
+            return Err(Error::BadArgument(format!(
+                "epoch {} has no steps left",
+                epoch.number
+            )));
+        };
+        let aug = self
+            .config
+            .augmentation
+            .as_ref()
+            .map(|a| (a, &mut epoch.rng));
+        let (x, y) = train.batch(batch, aug, &self.device);
+        // The optimiser consumes the model and returns the updated one.
+        let model = self.model.take().expect("model present between steps");
+        let loss = self.config.loss().loss(model.forward_heads(x), y);
+        let value = match loss.clone().into_scalar_async::<f32>().await {
+            Ok(v) => v as f64,
+            Err(e) => {
+                self.model = Some(model);
+                return Err(device_failed(epoch.number, e));
             }
-            if progress(Progress::Validating { epoch }) == Flow::Stop {
-                return Ok(Outcome::Cancelled);
-            }
-            let (val_loss, scores) = if val.is_empty() {
-                (None, None)
-            } else {
-                let (l, s) = evaluate(
-                    self.model(),
-                    val,
-                    loss_kind,
-                    self.config.batch_size.max(4),
-                    &self.device,
-                )
+        };
+        if !value.is_finite() {
+            self.model = Some(model);
+            return Err(Error::NonFiniteLoss {
+                epoch: epoch.number,
+                step: epoch.done + 1,
+                value,
+            });
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let lr = self
+            .config
+            .learning_rate_at(epoch.number, epoch.done, epoch.steps());
+        self.model = Some(self.optim.step(lr, model, grads));
+        epoch.done += 1;
+        epoch.loss_sum += value;
+        Ok(value)
+    }
+
+    /// Validates on `val` (nothing when it is empty) and records the finished epoch.
+    pub async fn end_epoch(&mut self, epoch: Epoch, val: &Dataset) -> Result<EpochRecord, Error> {
+        if !epoch.is_done() {
+            return Err(Error::BadArgument(format!(
+                "epoch {} has {} of {} steps done",
+                epoch.number,
+                epoch.done,
+                epoch.steps()
+            )));
+        }
+        let (val_loss, scores) = if val.is_empty() {
+            (None, None)
+        } else {
+            let batch = self.config.batch_size.max(4);
+            let (l, s) = evaluate(self.model(), val, self.config.loss(), batch, &self.device)
                 .await
-                .map_err(|message| device_failed(epoch, message))?;
-                (Some(l), s.mean())
+                .map_err(|message| device_failed(epoch.number, message))?;
+            (Some(l), s.mean())
+        };
+        let record = EpochRecord {
+            epoch: epoch.number,
+            train_loss: epoch.loss_sum / epoch.steps() as f64,
+            val_loss,
+            val_iou: scores.map(|s| s.jaccard),
+            val_dice: scores.map(|s| s.dice),
+            val_threshold_jaccard: scores.map(|s| s.threshold_jaccard),
+        };
+        self.history.push(record.clone());
+        Ok(record)
+    }
+
+    /// One whole epoch, reporting each step and the validation to `progress`: the loop a
+    /// caller with nothing to do between steps runs over until [`Trainer::is_finished`].
+    /// `Ok(None)` when `progress` stopped it; the unfinished epoch is dropped.
+    pub async fn train_epoch(
+        &mut self,
+        train: &Dataset,
+        val: &Dataset,
+        progress: &mut dyn FnMut(&Progress) -> Flow,
+    ) -> Result<Option<EpochRecord>, Error> {
+        let mut epoch = self.begin_epoch(train)?;
+        while !epoch.is_done() {
+            let loss = self.step(&mut epoch, train).await?;
+            let report = Progress::Step {
+                epoch: epoch.number,
+                step: epoch.done,
+                steps: epoch.steps(),
+                loss,
             };
-            let record = EpochRecord {
-                epoch,
-                train_loss: total / steps as f64,
-                val_loss,
-                val_iou: scores.map(|s| s.jaccard),
-                val_dice: scores.map(|s| s.dice),
-                val_threshold_jaccard: scores.map(|s| s.threshold_jaccard),
-            };
-            self.history.push(record.clone());
-            if progress(Progress::Epoch(record)) == Flow::Stop
-                && self.history.len() < self.config.epochs
-            {
-                return Ok(Outcome::Cancelled);
+            if progress(&report) == Flow::Stop {
+                return Ok(None);
             }
         }
-        Ok(Outcome::Finished)
+        if progress(&Progress::Validating {
+            epoch: epoch.number,
+        }) == Flow::Stop
+        {
+            return Ok(None);
+        }
+        let record = self.end_epoch(epoch, val).await?;
+        progress(&Progress::Epoch(record.clone()));
+        Ok(Some(record))
     }
 
     /// Everything needed to resume: weights with their parameter ids, optimiser state, settings
@@ -492,7 +547,6 @@ impl Trainer {
             config,
             history,
             device,
-            step_hook: None,
         })
     }
 }

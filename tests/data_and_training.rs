@@ -7,7 +7,7 @@ use burn::prelude::*;
 use lesionlab::data::{dir_sources, load_pairs, split_by_id};
 
 use lesionlab::model::UNetConfig;
-use lesionlab::train::{Flow, Outcome, Progress, TrainConfig, Trainer};
+use lesionlab::train::{Flow, Progress, TrainConfig, Trainer};
 use lesionlab::{Architecture, Model, Preset};
 
 fn fixture() -> PathBuf {
@@ -164,18 +164,30 @@ fn tiny_run(
     (Trainer::new(model, config, &device).unwrap(), train, val)
 }
 
+/// Every remaining epoch, as the CLI loops over them.
+fn train_all(
+    trainer: &mut Trainer,
+    train: &lesionlab::data::Dataset,
+    val: &lesionlab::data::Dataset,
+    progress: &mut dyn FnMut(&Progress) -> Flow,
+) -> Result<(), lesionlab::Error> {
+    while !trainer.is_finished() {
+        pollster::block_on(trainer.train_epoch(train, val, progress))?;
+    }
+    Ok(())
+}
+
 #[test]
 fn a_few_steps_on_real_pairs_lower_the_loss_and_report_validation() {
     let (mut trainer, train, val) = tiny_run(6, 1e-2);
     let mut steps = Vec::new();
-    let outcome = pollster::block_on(trainer.train(&train, &val, &mut |p| {
+    train_all(&mut trainer, &train, &val, &mut |p| {
         if let Progress::Step { loss, .. } = p {
-            steps.push(loss);
+            steps.push(*loss);
         }
         Flow::Continue
-    }))
+    })
     .unwrap();
-    assert_eq!(outcome, Outcome::Finished);
     assert_eq!(steps.len(), 6 * 2, "6 epochs of 6 images in batches of 4");
     let h = &trainer.history;
     assert!(
@@ -195,23 +207,19 @@ fn a_few_steps_on_real_pairs_lower_the_loss_and_report_validation() {
 fn cancel_checkpoint_and_resume_continue_the_same_run() {
     // Uninterrupted: 2 epochs.
     let (mut straight, train, val) = tiny_run(2, 1e-2);
-    pollster::block_on(straight.train(&train, &val, &mut |_| Flow::Continue)).unwrap();
+    train_all(&mut straight, &train, &val, &mut |_| Flow::Continue).unwrap();
 
-    // Interrupted after epoch 1, checkpointed, resumed on a fresh trainer.
+    // Stopped after epoch 1, checkpointed, resumed on a fresh trainer.
     let (mut first, _, _) = tiny_run(2, 1e-2);
-    let outcome = pollster::block_on(first.train(&train, &val, &mut |p| {
-        if matches!(p, Progress::Epoch(_)) {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        }
-    }))
-    .unwrap();
-    assert_eq!((outcome, first.epochs_done()), (Outcome::Cancelled, 1));
+    let record = pollster::block_on(first.train_epoch(&train, &val, &mut |_| Flow::Continue));
+    assert_eq!(
+        (record.unwrap().unwrap().epoch, first.epochs_done()),
+        (1, 1)
+    );
     let bytes = first.checkpoint().unwrap();
     let mut resumed = Trainer::resume(&bytes, "run.ckpt", &Device::flex().autodiff()).unwrap();
     assert_eq!(resumed.history, first.history);
-    pollster::block_on(resumed.train(&train, &val, &mut |_| Flow::Continue)).unwrap();
+    train_all(&mut resumed, &train, &val, &mut |_| Flow::Continue).unwrap();
 
     // Same data order, same weights, same Adam moments: the same second epoch.
     let (a, b) = (&straight.history[1], &resumed.history[1]);
@@ -235,7 +243,7 @@ fn cancel_checkpoint_and_resume_continue_the_same_run() {
 fn a_non_finite_loss_stops_with_a_clear_error_and_keeps_the_weights() {
     // A learning rate of 1e30 sends the weights to ±1e30 after one step; the next loss overflows.
     let (mut trainer, train, val) = tiny_run(2, 1e30);
-    let err = pollster::block_on(trainer.train(&train, &val, &mut |_| Flow::Continue)).unwrap_err();
+    let err = train_all(&mut trainer, &train, &val, &mut |_| Flow::Continue).unwrap_err();
     let lesionlab::Error::NonFiniteLoss { epoch, step, .. } = err else {
         panic!("{err}")
     };
@@ -251,42 +259,42 @@ fn a_non_finite_loss_stops_with_a_clear_error_and_keeps_the_weights() {
 }
 
 #[test]
-fn the_step_hook_runs_after_every_step_and_can_stop() {
+fn a_caller_stops_between_steps_and_the_dropped_epoch_starts_afresh() {
     let (mut trainer, train, val) = tiny_run(1, 1e-2);
-    let calls = std::rc::Rc::new(std::cell::Cell::new(0));
-    let seen = calls.clone();
-    trainer.set_step_hook(Box::new(move || {
-        seen.set(seen.get() + 1);
-        let n = seen.get();
-        Box::pin(async move { if n == 1 { Flow::Continue } else { Flow::Stop } })
-    }));
-    let mut steps = 0;
-    let outcome = pollster::block_on(trainer.train(&train, &val, &mut |p| {
-        if matches!(p, Progress::Step { .. }) {
-            steps += 1;
-        }
-        Flow::Continue
-    }))
-    .unwrap();
+    let mut epoch = trainer.begin_epoch(&train).unwrap();
     assert_eq!(
-        (outcome, steps, calls.get()),
-        (Outcome::Cancelled, 2, 2),
-        "stopped by the hook after the second step"
+        (epoch.number, epoch.steps()),
+        (1, 2),
+        "6 images in batches of 4"
     );
+    pollster::block_on(trainer.step(&mut epoch, &train)).unwrap();
+    assert_eq!((epoch.steps_done(), epoch.is_done()), (1, false));
+    let err = pollster::block_on(trainer.end_epoch(epoch, &val)).unwrap_err();
+    assert!(err.to_string().contains("1 of 2 steps"), "{err}");
     assert_eq!(trainer.epochs_done(), 0);
+
+    // Stopped by the progress callback after the first step: nothing recorded either.
+    let mut steps = 0;
+    let stopped = pollster::block_on(trainer.train_epoch(&train, &val, &mut |p| {
+        steps += matches!(p, Progress::Step { .. }) as usize;
+        Flow::Stop
+    }));
+    assert_eq!((stopped.unwrap(), steps), (None, 1));
+
+    let mut epoch = trainer.begin_epoch(&train).unwrap();
+    assert_eq!((epoch.number, epoch.steps_done()), (1, 0));
+    while !epoch.is_done() {
+        pollster::block_on(trainer.step(&mut epoch, &train)).unwrap();
+    }
+    let record = pollster::block_on(trainer.end_epoch(epoch, &val)).unwrap();
+    assert_eq!((record.epoch, trainer.is_finished()), (1, true));
+    assert!(trainer.begin_epoch(&train).is_err(), "the run is over");
 }
 
 #[test]
 fn an_async_checkpoint_without_optimiser_state_resumes_with_the_same_weights() {
     let (mut first, train, val) = tiny_run(2, 1e-2);
-    pollster::block_on(first.train(&train, &val, &mut |p| {
-        if matches!(p, Progress::Epoch(_)) {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        }
-    }))
-    .unwrap();
+    pollster::block_on(first.train_epoch(&train, &val, &mut |_| Flow::Continue)).unwrap();
     let bytes = pollster::block_on(first.checkpoint_async(&Device::flex(), false)).unwrap();
     let full = first.checkpoint().unwrap();
     assert!(

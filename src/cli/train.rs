@@ -7,7 +7,7 @@ use burn::prelude::*;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lesionlab::data::{Augmentation, dir_sources, load_pairs, split_by_id};
-use lesionlab::train::{Flow, Outcome, Progress, Schedule, TrainConfig, Trainer};
+use lesionlab::train::{Flow, Progress, Schedule, TrainConfig, Trainer};
 use lesionlab::{Architecture, Error, Model, Preset, weights};
 
 use super::common::{read, write_atomic};
@@ -103,12 +103,13 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         }
         None => {
             let mut config = TrainConfig::report(args.model, args.preset);
-            config.epochs = args.epochs.unwrap_or(20);
+            // Unset options keep the report's settings (`TrainConfig::report`).
+            config.epochs = args.epochs.unwrap_or(config.epochs);
             config.batch_size = args.batch;
-            config.learning_rate = args.lr.unwrap_or(1e-3);
+            config.learning_rate = args.lr.unwrap_or(config.learning_rate);
             config.size = args.size;
             config.seed = args.seed;
-            config.val_fraction = args.val_fraction.unwrap_or(0.2);
+            config.val_fraction = args.val_fraction.unwrap_or(config.val_fraction);
             config.augmentation = match (args.no_augment, args.augment) {
                 (true, _) | (_, AugmentLevel::None) => None,
                 (_, AugmentLevel::Basic) => Some(Augmentation::default()),
@@ -171,8 +172,6 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         .unwrap(),
     );
     let start = std::time::Instant::now();
-    // After every epoch a checkpoint and the weights, so an interrupted run loses at most the
-    // epoch in progress: the callback stops the loop at each epoch's end, we save, and go on.
     let save_all = |trainer: &Trainer| -> Result<(), Error> {
         write_atomic(&ckpt_path, &trainer.checkpoint()?)?;
         write_atomic(
@@ -180,49 +179,39 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             &weights::save_with_input_size(trainer.model(), Some(config.size))?,
         )
     };
-    loop {
-        let outcome = pollster::block_on(trainer.train(&train, &val, &mut |p| match p {
-            Progress::Step { epoch, step, loss, .. } => {
-                bar.set_prefix(format!("{epoch}/{}", config.epochs));
-                bar.set_position(step as u64);
-                bar.set_message(format!("{loss:.4}"));
-                Flow::Continue
-            }
-            Progress::Validating { .. } => {
-                bar.set_message("validating".to_string());
-                Flow::Continue
-            }
-            Progress::Epoch(r) => {
-                bar.reset();
-                println!(
-                    "epoch {} train_loss {:.4} val_loss {:.4} val_iou {:.4} val_dice {:.4} val_tj {:.4} lr {:.2e} elapsed_s {:.0}",
-                    r.epoch,
-                    r.train_loss,
-                    r.val_loss.unwrap_or(f64::NAN),
-                    r.val_iou.unwrap_or(f64::NAN),
-                    r.val_dice.unwrap_or(f64::NAN),
-                    r.val_threshold_jaccard.unwrap_or(f64::NAN),
-                    config.learning_rate_at(r.epoch, steps as usize - 1, steps as usize),
-                    start.elapsed().as_secs_f64()
-                );
-                Flow::Stop
-            }
-        }));
-        match outcome {
-            Ok(outcome) => {
-                save_all(&trainer)?;
-                if outcome == Outcome::Finished {
-                    break;
+    while !trainer.is_finished() {
+        let epoch = pollster::block_on(trainer.train_epoch(&train, &val, &mut |p| {
+            match p {
+                Progress::Step { epoch, step, loss, .. } => {
+                    bar.set_prefix(format!("{epoch}/{}", config.epochs));
+                    bar.set_position(*step as u64);
+                    bar.set_message(format!("{loss:.4}"));
+                }
+                Progress::Validating { .. } => bar.set_message("validating".to_string()),
+                Progress::Epoch(r) => {
+                    bar.reset();
+                    println!(
+                        "epoch {} train_loss {:.4} val_loss {:.4} val_iou {:.4} val_dice {:.4} val_tj {:.4} lr {:.2e} elapsed_s {:.0}",
+                        r.epoch,
+                        r.train_loss,
+                        r.val_loss.unwrap_or(f64::NAN),
+                        r.val_iou.unwrap_or(f64::NAN),
+                        r.val_dice.unwrap_or(f64::NAN),
+                        r.val_threshold_jaccard.unwrap_or(f64::NAN),
+                        config.learning_rate_at(r.epoch, steps as usize - 1, steps as usize),
+                        start.elapsed().as_secs_f64()
+                    );
                 }
             }
-            Err(e) => {
-                bar.finish_and_clear();
-                save_all(&trainer)?;
-                return Err(Error::BadArgument(format!(
-                    "{e} (the last good weights are in {})",
-                    args.out.display()
-                )));
-            }
+            Flow::Continue
+        }));
+        // After every epoch a checkpoint and the weights, so an interrupted run loses at most
+        // the epoch in progress; after a failure, the last good weights.
+        save_all(&trainer)?;
+        if let Err(e) = epoch {
+            bar.finish_and_clear();
+            eprintln!("the last good weights are in {}", args.out.display());
+            return Err(e);
         }
     }
     bar.finish_and_clear();

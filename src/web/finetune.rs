@@ -11,14 +11,15 @@ use burn::prelude::*;
 use js_sys::{Function, Object, Promise, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{JsFuture, future_to_promise};
+use wasm_bindgen_futures::future_to_promise;
 
+use super::epoch::{RecordJs, run_epoch};
 use super::session::{Inner, Session};
 use super::{bad_argument, set, to_js};
 use crate::data::{Dataset, Sample, decode_pair, pair_files, resized_sample, split_by_id};
 use crate::rules::{FineTuneSettings, THRESHOLD};
 use crate::segment::predict_input;
-use crate::train::{EpochRecord, Flow, Outcome, Progress, TrainConfig, Trainer, evaluate};
+use crate::train::{TrainConfig, Trainer, evaluate};
 use crate::{Error, InferenceMode, Model};
 
 /// Pairs file names by ISIC id with the native loader's rules. Returns
@@ -250,58 +251,26 @@ impl FineTune {
                     std::mem::take(&mut s.val),
                 )
             };
-            trainer.set_step_hook(Box::new(move || {
-                let promise = between_steps.call0(&JsValue::NULL);
-                Box::pin(async move {
-                    let cancel = match promise {
-                        Ok(p) => JsFuture::from(Promise::resolve(&p))
-                            .await
-                            .map(|v| v.is_truthy())
-                            .unwrap_or(true),
-                        Err(_) => true,
-                    };
-                    if cancel { Flow::Stop } else { Flow::Continue }
-                })
-            }));
-            let mut epoch_ended = false;
-            let mut report = |p: Progress| -> Flow {
-                let value = progress_value(&p);
-                let stop = on_progress
-                    .call1(&JsValue::NULL, &value)
-                    .map(|v| v.is_truthy())
-                    .unwrap_or(false);
-                if let Progress::Epoch(_) = p {
-                    // Back to the worker after every epoch, to store the checkpoint.
-                    epoch_ended = true;
-                    return Flow::Stop;
-                }
-                if stop { Flow::Stop } else { Flow::Continue }
-            };
-            let result = trainer.train(&train, &val, &mut report).await;
+            let result = run_epoch(&mut trainer, &train, &val, &on_progress, &between_steps).await;
             {
                 let mut s = state.borrow_mut();
                 s.trainer = Some(trainer);
                 s.train = train;
                 s.val = val;
             }
-            match result {
-                Ok(Outcome::Finished) => Ok(JsValue::from_str("finished")),
-                Ok(Outcome::Cancelled) if epoch_ended => Ok(JsValue::from_str("epoch")),
-                Ok(Outcome::Cancelled) => Ok(JsValue::from_str("cancelled")),
-                Err(e) => Err(e.into()),
-            }
+            Ok(JsValue::from_str(result?))
         })
     }
 
     /// The epochs finished so far: `[{ epoch, trainLoss, valLoss, valIoU, valDice }]`.
     pub fn history(&self) -> Result<JsValue, JsValue> {
         let s = self.state.borrow();
-        let history: Vec<JsValue> = s
+        let history: Vec<RecordJs> = s
             .trainer
             .as_ref()
-            .map(|t| t.history.iter().map(record_value).collect())
+            .map(|t| t.history.iter().map(RecordJs::from).collect())
             .unwrap_or_default();
-        Ok(history.into_iter().collect::<js_sys::Array>().into())
+        to_js(&history)
     }
 
     /// The starting weights' scores (`{ trainLoss, valLoss, valIoU, valDice }`), or null.
@@ -433,45 +402,4 @@ async fn score(
         val_iou: val_scores.map(|s| s.jaccard),
         val_dice: val_scores.map(|s| s.dice),
     })
-}
-
-fn record_value(r: &EpochRecord) -> JsValue {
-    let o = Object::new();
-    let num = |v: Option<f64>| v.map(JsValue::from_f64).unwrap_or(JsValue::NULL);
-    let _ = set(&o, "epoch", &JsValue::from(r.epoch as u32));
-    let _ = set(&o, "trainLoss", &JsValue::from_f64(r.train_loss));
-    let _ = set(&o, "valLoss", &num(r.val_loss));
-    let _ = set(&o, "valIoU", &num(r.val_iou));
-    let _ = set(&o, "valDice", &num(r.val_dice));
-    o.into()
-}
-
-fn progress_value(p: &Progress) -> JsValue {
-    match p {
-        Progress::Step {
-            epoch,
-            step,
-            steps,
-            loss,
-        } => {
-            let o = Object::new();
-            let _ = set(&o, "kind", &JsValue::from_str("step"));
-            let _ = set(&o, "epoch", &JsValue::from(*epoch as u32));
-            let _ = set(&o, "step", &JsValue::from(*step as u32));
-            let _ = set(&o, "steps", &JsValue::from(*steps as u32));
-            let _ = set(&o, "loss", &JsValue::from_f64(*loss));
-            o.into()
-        }
-        Progress::Validating { epoch } => {
-            let o = Object::new();
-            let _ = set(&o, "kind", &JsValue::from_str("validating"));
-            let _ = set(&o, "epoch", &JsValue::from(*epoch as u32));
-            o.into()
-        }
-        Progress::Epoch(r) => {
-            let o: Object = record_value(r).into();
-            let _ = set(&o, "kind", &JsValue::from_str("epoch"));
-            o.into()
-        }
-    }
 }

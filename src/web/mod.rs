@@ -4,6 +4,7 @@
 //! Photos arrive as RGBA pixels decoded by the browser; results leave as typed arrays. Every
 //! method that reads a tensor back is async, because WebGPU allows no synchronous readback.
 
+mod epoch;
 mod finetune;
 mod session;
 
@@ -53,6 +54,19 @@ fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| Error::Internal(format!("a result could not be encoded: {e}")).into())
+}
+
+/// `value` as a JS object with `arrays` added as typed arrays (serde would write plain arrays of
+/// numbers, slow for a photo's millions of pixels).
+fn to_js_with<T: serde::Serialize>(
+    value: &T,
+    arrays: &[(&str, JsValue)],
+) -> Result<JsValue, JsValue> {
+    let out = to_js(value)?;
+    for (key, array) in arrays {
+        js_sys::Reflect::set(&out, &JsValue::from_str(key), array)?;
+    }
+    Ok(out)
 }
 
 /// Errors cross into JS as `Error`s whose `name` (`WeightsError`, ...) and `kind` (`weights`,

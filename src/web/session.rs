@@ -5,11 +5,11 @@ use std::rc::Rc;
 
 use burn::prelude::*;
 use image::RgbImage;
-use js_sys::{Array, Float32Array, Object, Promise, Uint8Array};
+use js_sys::{Array, Float32Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::{bad_argument, now, set, to_js};
+use super::{bad_argument, now, to_js, to_js_with};
 use crate::explain::{Method, Target};
 use crate::prepared::PreparedPhoto;
 use crate::{Architecture, Error, InferenceMode, Model, weights};
@@ -241,19 +241,16 @@ impl Session {
             let t1 = now();
             let values = photo.segment(&model, mode, tta).await?;
             let t2 = now();
-            let out = Object::new();
-            set(&out, "probability", &Float32Array::from(&values[..]))?;
-            set(&out, "check", &to_js(photo.check())?)?;
-            set(
-                &out,
-                "passes",
-                &JsValue::from_f64(photo.forward_passes() as f64),
-            )?;
-            let ms = Object::new();
-            set(&ms, "model", &JsValue::from_f64(t2 - t1))?;
-            set(&ms, "postprocess", &JsValue::from_f64(now() - t2))?;
-            set(&out, "ms", &ms)?;
-            Ok(out.into())
+            let probability: JsValue = Float32Array::from(&values[..]).into();
+            let result = SegmentResult {
+                check: photo.check(),
+                passes: photo.forward_passes(),
+                ms: Timings {
+                    model: t2 - t1,
+                    postprocess: now() - t2,
+                },
+            };
+            to_js_with(&result, &[("probability", probability)])
         })
     }
 
@@ -281,27 +278,41 @@ impl Session {
             let heatmap = photo
                 .explain(&model, method, layer.as_deref(), target, mode)
                 .await?;
-            let out = Object::new();
-            set(&out, "heatmap", &Float32Array::from(&heatmap.values[..]))?;
-            set(&out, "layer", &JsValue::from_str(&heatmap.layer))?;
-            set(
-                &out,
-                "meanLogit",
-                &JsValue::from_f64(heatmap.mean_logit as f64),
-            )?;
-            let note = heatmap
-                .blank_note(method)
-                .map(|n| JsValue::from_str(&n))
-                .unwrap_or(JsValue::NULL);
-            set(&out, "blankNote", &note)?;
-            set(
-                &out,
-                "passes",
-                &JsValue::from_f64(photo.forward_passes() as f64),
-            )?;
-            Ok(out.into())
+            let result = ExplainResult {
+                layer: &heatmap.layer,
+                mean_logit: heatmap.mean_logit,
+                blank_note: heatmap.blank_note(method),
+                passes: photo.forward_passes(),
+            };
+            let array: JsValue = Float32Array::from(&heatmap.values[..]).into();
+            to_js_with(&result, &[("heatmap", array)])
         })
     }
+}
+
+/// [`Session::segment`]'s answer, but its probabilities.
+#[derive(serde::Serialize)]
+struct SegmentResult<'a> {
+    check: &'a crate::photo_check::PhotoCheck,
+    passes: usize,
+    ms: Timings,
+}
+
+/// Milliseconds of the parts of a call.
+#[derive(serde::Serialize)]
+struct Timings {
+    model: f64,
+    postprocess: f64,
+}
+
+/// [`Session::explain`]'s answer, but its heatmap.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExplainResult<'a> {
+    layer: &'a str,
+    mean_logit: f32,
+    blank_note: Option<String>,
+    passes: usize,
 }
 
 /// RGB pixels from the browser's RGBA (alpha dropped, as the native decoder does).

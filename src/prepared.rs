@@ -74,19 +74,35 @@ impl PreparedPhoto {
         mode: InferenceMode,
         tta: bool,
     ) -> Result<Vec<f32>, Error> {
+        let values = self.segment_at_input(model, mode, tta).await?;
+        Ok(self.to_photo_size(values))
+    }
+
+    /// [`PreparedPhoto::segment`] at the model's input size (`size * size` values), for callers
+    /// that time the model apart from the resize back.
+    pub async fn segment_at_input(
+        &self,
+        model: &Model,
+        mode: InferenceMode,
+        tta: bool,
+    ) -> Result<Vec<f32>, Error> {
         let [_, _, size, _] = self.input.dims();
         model.validate_input([1, 3, size, size])?;
         self.passes.set(self.passes.get() + 1);
-        let values = if tta {
-            predict_input(model, self.input.clone(), mode, true).await?
-        } else {
-            let recorded = record(model, self.input.clone(), mode);
-            let values = read_floats(sigmoid(recorded.output.clone())).await?;
-            *self.recorded.borrow_mut() = Some((mode, recorded));
-            values
-        };
+        if tta {
+            return predict_input(model, self.input.clone(), mode, true).await;
+        }
+        let recorded = record(model, self.input.clone(), mode);
+        let values = read_floats(sigmoid(recorded.output.clone())).await?;
+        *self.recorded.borrow_mut() = Some((mode, recorded));
+        Ok(values)
+    }
+
+    /// Input-size values (row-major) resized to the photo's size.
+    pub fn to_photo_size(&self, values: Vec<f32>) -> Vec<f32> {
+        let [_, _, size, _] = self.input.dims();
         let side = size as u32;
-        Ok(resize_probability(values, (side, side), self.dimensions()))
+        resize_probability(values, (side, side), self.dimensions())
     }
 
     /// A heatmap at the photo's size ([`crate::explain::explain`]). CAM and the mean activation

@@ -280,27 +280,17 @@ mod tests {
             .to_config(Architecture::UNet)
             .unwrap();
         assert_eq!((config.epochs, config.size), (3, 128));
+        let changed = |change: fn(&mut FineTuneSettings)| {
+            let mut s = FineTuneSettings::default();
+            change(&mut s);
+            s
+        };
         for bad in [
-            FineTuneSettings {
-                size: 1024,
-                ..Default::default()
-            },
-            FineTuneSettings {
-                size: 100,
-                ..Default::default()
-            },
-            FineTuneSettings {
-                lr: 0.0,
-                ..Default::default()
-            },
-            FineTuneSettings {
-                val_fraction: 0.95,
-                ..Default::default()
-            },
-            FineTuneSettings {
-                batch_size: 0,
-                ..Default::default()
-            },
+            changed(|s| s.size = 1024),
+            changed(|s| s.size = 100),
+            changed(|s| s.lr = 0.0),
+            changed(|s| s.val_fraction = 0.95),
+            changed(|s| s.batch_size = 0),
         ] {
             let err = bad.to_config(Architecture::UNetPlusPlus).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::BadArgument, "{err}");

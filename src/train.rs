@@ -149,27 +149,34 @@ impl TrainConfig {
     }
 }
 
-/// Validation results of one epoch.
+/// Validation results of one epoch, in the JS API's names (`trainLoss`, `valIoU`, ...);
+/// checkpoints written before also used the Rust names, which still read.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct EpochRecord {
     /// Epoch number, from 1.
     pub epoch: usize,
     /// Mean training loss over the epoch's steps.
+    #[serde(alias = "train_loss")]
     pub train_loss: f64,
     /// Mean validation loss (eval mode), if there is validation data.
+    #[serde(alias = "val_loss")]
     pub val_loss: Option<f64>,
     /// Mean per-image Jaccard (IoU) on validation data at the training resolution.
+    #[serde(rename = "valIoU", alias = "val_iou")]
     pub val_iou: Option<f64>,
     /// Mean per-image Dice on validation data at the training resolution.
+    #[serde(alias = "val_dice")]
     pub val_dice: Option<f64>,
     /// Mean per-image thresholded Jaccard (ISIC 2018's ranking score) on validation data at the
     /// training resolution.
-    #[serde(default)]
+    #[serde(default, alias = "val_threshold_jaccard")]
     pub val_threshold_jaccard: Option<f64>,
 }
 
-/// What the training loop reports.
-#[derive(Debug, Clone)]
+/// What the training loop reports; in JS `{ kind: 'step' | 'validating' | 'epoch', ... }`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Progress {
     /// One optimisation step finished.
     Step {
@@ -624,6 +631,38 @@ pub async fn evaluate(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn epoch_records_read_in_both_names_and_write_in_the_js_ones() {
+        let old = r#"{"epoch":2,"train_loss":0.5,"val_loss":0.4,"val_iou":0.7,"val_dice":0.8}"#;
+        let r: EpochRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (r.epoch, r.val_iou, r.val_threshold_jaccard),
+            (2, Some(0.7), None)
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(
+            json.contains(r#""trainLoss":0.5"#) && json.contains(r#""valIoU":0.7"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<EpochRecord>(&json).unwrap(), r);
+        let step = Progress::Step {
+            epoch: 1,
+            step: 2,
+            steps: 3,
+            loss: 0.25,
+        };
+        let json = serde_json::to_string(&step).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"step","epoch":1,"step":2,"steps":3,"loss":0.25}"#
+        );
+        let epoch = serde_json::to_string(&Progress::Epoch(r)).unwrap();
+        assert!(
+            epoch.starts_with(r#"{"kind":"epoch","epoch":2,"trainLoss""#),
+            "{epoch}"
+        );
+    }
+
     use super::*;
 
     #[test]

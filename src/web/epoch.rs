@@ -1,74 +1,13 @@
-//! One fine-tuning epoch, step by step, as the worker drives it, and what JS receives of it.
+//! One fine-tuning epoch, step by step, as the worker drives it.
 
 use js_sys::{Function, Promise};
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::to_js;
 use crate::Error;
 use crate::data::Dataset;
-use crate::train::{EpochRecord, Progress, Trainer};
-
-/// An epoch's record in the JS API's names.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct RecordJs {
-    epoch: usize,
-    train_loss: f64,
-    val_loss: Option<f64>,
-    #[serde(rename = "valIoU")]
-    val_iou: Option<f64>,
-    val_dice: Option<f64>,
-}
-
-impl From<&EpochRecord> for RecordJs {
-    fn from(r: &EpochRecord) -> Self {
-        RecordJs {
-            epoch: r.epoch,
-            train_loss: r.train_loss,
-            val_loss: r.val_loss,
-            val_iou: r.val_iou,
-            val_dice: r.val_dice,
-        }
-    }
-}
-
-/// What `on_progress` receives: `{ kind: 'step' | 'validating' | 'epoch', ... }`.
-#[derive(Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-enum ProgressJs {
-    Step {
-        epoch: usize,
-        step: usize,
-        steps: usize,
-        loss: f64,
-    },
-    Validating {
-        epoch: usize,
-    },
-    Epoch(RecordJs),
-}
-
-impl From<&Progress> for ProgressJs {
-    fn from(p: &Progress) -> Self {
-        match *p {
-            Progress::Step {
-                epoch,
-                step,
-                steps,
-                loss,
-            } => ProgressJs::Step {
-                epoch,
-                step,
-                steps,
-                loss,
-            },
-            Progress::Validating { epoch } => ProgressJs::Validating { epoch },
-            Progress::Epoch(ref r) => ProgressJs::Epoch(r.into()),
-        }
-    }
-}
+use crate::train::{Progress, Trainer};
 
 /// One epoch, step by step: each step is reported to `on_progress` (a truthy answer cancels),
 /// then `between_steps()` is awaited (the worker's event loop runs there, so pause and cancel
@@ -82,10 +21,7 @@ pub(super) async fn run_epoch(
 ) -> Result<&'static str, Error> {
     let report = |p: &Progress| {
         on_progress
-            .call1(
-                &JsValue::NULL,
-                &to_js(&ProgressJs::from(p)).unwrap_or_else(|e| e),
-            )
+            .call1(&JsValue::NULL, &to_js(p).unwrap_or_else(|e| e))
             .map(|v| v.is_truthy())
             .unwrap_or(false)
     };

@@ -13,7 +13,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::epoch::{RecordJs, run_epoch};
+use super::epoch::run_epoch;
 use super::session::{Inner, Session};
 use super::{bad_argument, set, to_js};
 use crate::data::{Dataset, Sample, decode_pair, pair_files, resized_sample, split_by_id};
@@ -265,12 +265,12 @@ impl FineTune {
     /// The epochs finished so far: `[{ epoch, trainLoss, valLoss, valIoU, valDice }]`.
     pub fn history(&self) -> Result<JsValue, JsValue> {
         let s = self.state.borrow();
-        let history: Vec<RecordJs> = s
-            .trainer
-            .as_ref()
-            .map(|t| t.history.iter().map(RecordJs::from).collect())
-            .unwrap_or_default();
-        to_js(&history)
+        to_js(
+            &s.trainer
+                .as_ref()
+                .map(|t| t.history.clone())
+                .unwrap_or_default(),
+        )
     }
 
     /// The starting weights' scores (`{ trainLoss, valLoss, valIoU, valDice }`), or null.

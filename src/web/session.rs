@@ -239,8 +239,9 @@ impl Session {
             let photo = inner.photo(&key)?;
             let model = inner.model.borrow().clone();
             let t1 = now();
-            let values = photo.segment(&model, mode, tta).await?;
+            let values = photo.segment_at_input(&model, mode, tta).await?;
             let t2 = now();
+            let values = photo.to_photo_size(values);
             let probability: JsValue = Float32Array::from(&values[..]).into();
             let result = SegmentResult {
                 check: photo.check(),

@@ -24,6 +24,11 @@ export function serialise(err) {
   return { message: String(err), kind: null };
 }
 
+/** An error's message, whatever was thrown. */
+export function messageOf(err) {
+  return serialise(err).message;
+}
+
 /** The error `serialise` described; errors from outside the crate keep no kind ('internal'). */
 export function deserialise({ message, kind }) {
   return new LesionLabError(kind ?? 'internal', message);

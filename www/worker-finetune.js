@@ -2,7 +2,7 @@
 // rules, the pairs handed to the crate's FineTune, then epochs run one at a time with a
 // checkpoint in IndexedDB after each; pause and cancel arrive between steps.
 
-import { fail, serialise } from './errors.js';
+import { fail, messageOf } from './errors.js';
 import { FINE_TUNE_DEFAULTS, MAX_IMAGE_BYTES } from './rules.js';
 import { loadRun, saveRun, updateRun } from './store.js';
 import { isZip, zipEntries } from './zip.js';
@@ -10,8 +10,6 @@ import { isZip, zipEntries } from './zip.js';
 let fine = null; // the FineTune of the last fine-tuning run
 // Pause and cancel arrive while a run is in progress, outside the request queue.
 const control = { paused: false, cancel: false, waiters: [] };
-
-const messageOf = (err) => serialise(err).message;
 
 /** Pause, resume or cancel the run in progress (messages outside the request queue). */
 export function steer(action) {

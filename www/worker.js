@@ -4,7 +4,7 @@
 // `{ type: 'panic', message }` when Rust panics; `{ op: 'control' }` pauses, resumes or cancels).
 
 import { decodePixels } from './decode.js';
-import { fail, serialise } from './errors.js';
+import { fail, messageOf, serialise } from './errors.js';
 import { threshold as thresholdMask } from './render.js';
 import { clearRun } from './store.js';
 import * as tuning from './worker-finetune.js';
@@ -35,9 +35,6 @@ self.onmessage = (event) => {
   });
 };
 
-function messageOf(err) {
-  return serialise(err).message;
-}
 
 async function webgpuAdapter() {
   if (!('gpu' in navigator) || !navigator.gpu) return 'WebGPU is not available in this browser';

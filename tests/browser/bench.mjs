@@ -14,17 +14,25 @@ const PARTS = (process.env.BENCH_PARTS || 'sizes,segment,sequence,first,train').
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
 
+/** Puts `window.benchPhoto`, a sample resized to width x height as a JPEG, in the page. */
+async function photoInPage(page, width, height) {
+  await page.evaluate(async ({ width, height }) => {
+    const bitmap = await createImageBitmap(await (await fetch('www/samples/ISIC_0001126.jpg')).blob());
+    const canvas = new OffscreenCanvas(width, height);
+    canvas.getContext('2d').drawImage(bitmap, 0, 0, width, height);
+    window.benchPhoto = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+  }, { width, height });
+}
+
 export async function segmentTimes(webgpu, repeats) {
   const server = await serve();
   const browser = await launch({ webgpu });
   try {
     const page = await open(browser.context, `${server.base}blank.html`);
+    await photoInPage(page, 1024, 768);
     return await page.evaluate(async ({ repeats, webgpu }) => {
       const { LesionLab } = await import('./www/lesionlab.js');
-      const bitmap = await createImageBitmap(await (await fetch('www/samples/ISIC_0001126.jpg')).blob());
-      const canvas = new OffscreenCanvas(1024, 768);
-      canvas.getContext('2d').drawImage(bitmap, 0, 0, 1024, 768);
-      const photo = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+      const photo = window.benchPhoto;
       const rows = {};
       const runs = [['U-Net', 'unet', { mode: 'accurate' }], ['U-Net++ accurate', 'unetpp', { mode: 'accurate' }],
         ['U-Net++ accurate, TTA (8 views)', 'unetpp', { mode: 'accurate', tta: true }],
@@ -63,12 +71,10 @@ export async function sequenceTimes(repeats) {
   const browser = await launch({ webgpu: false });
   try {
     const page = await open(browser.context, `${server.base}blank.html`);
+    await photoInPage(page, 2048, 1536);
     return await page.evaluate(async ({ repeats }) => {
       const { LesionLab } = await import('./www/lesionlab.js');
-      const bitmap = await createImageBitmap(await (await fetch('www/samples/ISIC_0001126.jpg')).blob());
-      const canvas = new OffscreenCanvas(2048, 1536);
-      canvas.getContext('2d').drawImage(bitmap, 0, 0, 2048, 1536);
-      const photo = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+      const photo = window.benchPhoto;
       const rows = {};
       for (const [name, model] of [['U-Net', 'unet'], ['U-Net++ accurate', 'unetpp'], ['PSPNet', 'pspnet']]) {
         const lab = await LesionLab.create({ model, backend: 'cpu' });

@@ -246,7 +246,6 @@ async function offerResume() {
   };
 }
 
-/** Wires the section. `useWeights(model, bytes)` makes the page segment with `bytes`. */
 /** The form's starting values and limits, the crate's (rules.js). */
 function fillForm() {
   const fields = { epochs: 'tune-epochs', batchSize: 'tune-batch', lr: 'tune-lr', valFraction: 'tune-val' };
@@ -258,6 +257,7 @@ function fillForm() {
   $('tune-augment').checked = FINE_TUNE_FORM.augment;
 }
 
+/** Wires the section. `useWeights(model, bytes)` makes the page segment with `bytes`. */
 export function setupFineTune({ useWeights }) {
   fillForm();
   $('tune-model').value = ($('model').value || 'unetpp').replace('-fast', '');

@@ -6,6 +6,7 @@
 pub mod data;
 mod error;
 pub mod explain;
+pub mod lab;
 pub mod loss;
 pub mod metrics;
 pub mod model;
@@ -21,4 +22,4 @@ pub mod web;
 pub mod weights;
 
 pub use error::{Error, ErrorKind};
-pub use model::{Architecture, InferenceMode, Model, Preset};
+pub use model::{Architecture, InferenceMode, Model, ModelConfig, Preset};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{MASK_SUFFIXES, MAX_PIXELS};
 use crate::segment::{FILL, OUTLINE_DARK, OUTLINE_LIGHT};
 use crate::train::TrainConfig;
-use crate::{Architecture, Error, ErrorKind, Preset};
+use crate::{Architecture, Error, ErrorKind, ModelConfig};
 
 /// A pixel is lesion when its probability is above this: the report's and the ISIC
 /// challenge's rule, and the default of every threshold the user can move.
@@ -59,16 +59,13 @@ pub struct FineTuneSettings {
 }
 
 impl Default for FineTuneSettings {
-    /// The JS API's defaults (`lab.finetune(files, options)`).
+    /// The JS API's defaults (`lab.finetune(files, options)`): a training run's defaults
+    /// ([`TrainConfig`]), but one epoch, so that a first try finishes in minutes.
     fn default() -> Self {
+        let run = TrainConfig::new(ModelConfig::new(Architecture::UNet));
         FineTuneSettings {
             epochs: 1,
-            batch_size: 4,
-            lr: 1e-3,
-            size: 256,
-            val_fraction: 0.2,
-            augment: true,
-            seed: 0,
+            ..FineTuneSettings::of(&run)
         }
     }
 }
@@ -130,15 +127,29 @@ impl FineTuneSettings {
             }
         }
         check_input_size(arch, self.size)?;
-        let mut config = TrainConfig::report(arch, Preset::Web);
-        config.epochs = self.epochs;
-        config.batch_size = self.batch_size;
-        config.learning_rate = self.lr;
-        config.size = self.size;
-        config.val_fraction = self.val_fraction;
-        config.augmentation = self.augment.then(crate::data::Augmentation::default);
-        config.seed = self.seed;
-        Ok(config)
+        let defaults = TrainConfig::new(ModelConfig::new(arch));
+        let optimizer = defaults.optimizer.clone().with_learning_rate(self.lr);
+        Ok(defaults
+            .with_optimizer(optimizer)
+            .with_epochs(self.epochs)
+            .with_batch_size(self.batch_size)
+            .with_size(self.size)
+            .with_val_fraction(self.val_fraction)
+            .with_augmentation(self.augment.then(crate::data::Augmentation::default))
+            .with_seed(self.seed))
+    }
+
+    /// The settings of a run of `config` (a restored checkpoint's), in the JS API's names.
+    pub fn of(config: &TrainConfig) -> Self {
+        FineTuneSettings {
+            epochs: config.epochs,
+            batch_size: config.batch_size,
+            lr: config.optimizer.learning_rate,
+            size: config.size,
+            val_fraction: config.val_fraction,
+            augment: config.augmentation.is_some(),
+            seed: config.seed,
+        }
     }
 }
 
@@ -219,7 +230,7 @@ pub fn rules_js() -> String {
         (
             "ISIC_ID",
             "An ISIC id is a file stem matching this (any case).",
-            serde_json::json!("^ISIC_(\\d{7})$"),
+            serde_json::json!(crate::data::ISIC_ID),
         ),
         (
             "OVERLAY",

@@ -277,9 +277,76 @@ pub fn load(
         }
         Some(_) => {}
     }
+    check_contents(&bytes, &header, expected, source)?;
+    // The browser tests' way to make a load panic, to check that the page recovers with the
+    // weights it had (only in builds with `test-hooks`).
+    #[cfg(feature = "test-hooks")]
+    if header.metadata.contains_key("lesionlab.test.panic") {
+        panic!("deliberate panic while loading '{source}' (test hook)");
+    }
     let mut model = model_for(expected, &header, source, device)?;
     apply(&mut model, bytes, &header, source)?;
     Ok(model)
+}
+
+/// Refuses, before anything is built from it, what loading would otherwise trust: an input size
+/// the model cannot run (an allocation would be sized from it), a dtype other than float32 and
+/// float16 (Burn panics on it), and a NaN or an infinity (every mask would come out empty).
+/// PyTorch's integer `num_batches_tracked` counters are allowed: they are not loaded.
+fn check_contents(
+    bytes: &[u8],
+    header: &Header,
+    arch: Architecture,
+    source: &str,
+) -> Result<(), Error> {
+    if let Some(size) = header.metadata.get(INPUT_SIZE_KEY) {
+        let fits = size
+            .parse::<usize>()
+            .is_ok_and(|s| crate::rules::check_input_size(arch, s).is_ok());
+        if !fits {
+            let (lo, hi) = (crate::rules::MIN_INPUT_SIZE, crate::rules::MAX_INPUT_SIZE);
+            return Err(weights_error(
+                source,
+                format!(
+                    "the file records input size '{size}', which {} cannot run (it needs {lo} to {hi}, a multiple of {})",
+                    arch.display_name(),
+                    arch.size_multiple()
+                ),
+            ));
+        }
+    }
+    let tensors = SafeTensors::deserialize(bytes)
+        .map_err(|e| weights_error(source, format!("not a readable safetensors file ({e})")))?;
+    for (name, view) in tensors.iter() {
+        let data = view.data();
+        let first_bad = match view.dtype() {
+            safetensors::Dtype::F32 => data
+                .chunks_exact(4)
+                .position(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite()),
+            // Exponent bits all set: infinity or NaN.
+            safetensors::Dtype::F16 => data
+                .chunks_exact(2)
+                .position(|c| u16::from_le_bytes([c[0], c[1]]) & 0x7C00 == 0x7C00),
+            _ if name.ends_with("num_batches_tracked") => None,
+            other => {
+                return Err(weights_error(
+                    source,
+                    format!(
+                        "tensor '{name}' is stored as {other:?}; LesionLab reads float32 and float16 weights (convert with PyTorch's `.float()` or `lesionlab export`)"
+                    ),
+                ));
+            }
+        };
+        if let Some(i) = first_bad {
+            return Err(weights_error(
+                source,
+                format!(
+                    "tensor '{name}' holds a NaN or an infinity (element {i}): the training that wrote it diverged; use an earlier checkpoint"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn apply(model: &mut Model, bytes: Vec<u8>, header: &Header, source: &str) -> Result<(), Error> {
@@ -457,6 +524,69 @@ mod tests {
     use super::*;
     use crate::{Architecture, Preset};
     use burn::tensor::Distribution;
+
+    /// `bytes` (a safetensors file) with its header rewritten by `edit`.
+    fn with_header(bytes: &[u8], edit: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let mut header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        edit(&mut header);
+        let mut text = serde_json::to_vec(&header).unwrap();
+        while !text.len().is_multiple_of(8) {
+            text.push(b' ');
+        }
+        let mut out = (text.len() as u64).to_le_bytes().to_vec();
+        out.extend(text);
+        out.extend(&bytes[8 + n..]);
+        out
+    }
+
+    #[test]
+    fn weights_that_cannot_work_are_refused_naming_the_tensor() {
+        let device = Device::flex();
+        let model = Model::init(Architecture::PspNet, Preset::Web, &device).valid();
+        let good = save_with(&model, Some(128), false).unwrap();
+        let refused = |bytes: Vec<u8>| {
+            let e = load(bytes, Architecture::PspNet, "w.safetensors", &device).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Weights);
+            e.to_string()
+        };
+        for (size, says) in [("0", "'0'"), ("65536", "'65536'"), ("big", "'big'")] {
+            let bytes = with_header(&good, |h| {
+                h["__metadata__"][INPUT_SIZE_KEY] = size.into();
+            });
+            let e = refused(bytes);
+            assert!(e.contains(says) && e.contains("32 to 512"), "{e}");
+        }
+        // The first float32 value of the first tensor's data made NaN.
+        let n = u64::from_le_bytes(good[..8].try_into().unwrap()) as usize;
+        let header: serde_json::Value = serde_json::from_slice(&good[8..8 + n]).unwrap();
+        let (name, info) = header
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, v)| *k != "__metadata__" && v["data_offsets"][0] == 0)
+            .unwrap();
+        let mut nan = good.clone();
+        nan[8 + n..8 + n + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        let e = refused(nan);
+        assert!(e.contains(&format!("tensor '{name}' holds a NaN")), "{e}");
+        // The same tensor declared bfloat16 (its bytes are then two bfloat16 values each).
+        let shape = info["shape"].clone();
+        let bf16 = with_header(&good, |h| {
+            let t = &mut h[name.as_str()];
+            t["dtype"] = "BF16".into();
+            let mut s = shape.clone();
+            let last = s.as_array().unwrap().len() - 1;
+            s[last] = (s[last].as_u64().unwrap() * 2).into();
+            t["shape"] = s;
+        });
+        let e = refused(bf16);
+        assert!(
+            e.contains(&format!("tensor '{name}' is stored as BF16")),
+            "{e}"
+        );
+        assert!(load(good, Architecture::PspNet, "w", &device).is_ok());
+    }
 
     #[test]
     fn half_precision_files_are_half_the_size_and_load_close_to_the_original() {

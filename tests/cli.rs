@@ -190,6 +190,62 @@ fn segment_writes_masks_at_each_photos_own_size_and_reports_bad_files() {
 }
 
 #[test]
+fn segment_never_overwrites_a_result_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = constant_model(dir.path(), 10.0);
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for folder in [&a, &b] {
+        std::fs::create_dir(folder).unwrap();
+    }
+    let pixel = image::Rgb([180, 120, 90]);
+    for photo in [a.join("ISIC_0000001.jpg"), b.join("ISIC_0000001.png")] {
+        image::RgbImage::from_pixel(40, 30, pixel)
+            .save(&photo)
+            .unwrap();
+    }
+    image::RgbImage::from_pixel(40, 30, pixel)
+        .save(a.join("mole.png"))
+        .unwrap();
+    let out = dir.path().join("masks");
+    let run = |inputs: &[&Path], extra: &[&str]| {
+        let mut args = vec![
+            "segment",
+            "--model",
+            "pspnet",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--size",
+            "64",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
+        lesionlab(&args)
+    };
+    let (ok, _, err) = run(&[&a, &b], &[]);
+    assert!(!ok);
+    assert!(
+        err.contains("nothing was written")
+            && err.contains("ISIC_0000001.jpg and ")
+            && err.contains("would both be written as ISIC_0000001_segmentation.png"),
+        "{err}"
+    );
+    assert!(!out.exists(), "refused before writing anything");
+
+    let (ok, _, err) = run(&[&a], &[]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&[&a], &[]);
+    assert!(
+        !ok && err.contains("ISIC_0000001_segmentation.png already exists")
+            && err.contains("--overwrite"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&[&a], &["--overwrite"]);
+    assert!(ok, "{err}");
+}
+
+#[test]
 fn wrong_weights_are_refused_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
     let weights = constant_model(dir.path(), 10.0);

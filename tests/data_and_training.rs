@@ -7,8 +7,8 @@ use burn::prelude::*;
 use lesionlab::data::{dir_sources, load_pairs, split_by_id};
 
 use lesionlab::model::UNetConfig;
-use lesionlab::train::{Flow, Progress, TrainConfig, Trainer};
-use lesionlab::{Architecture, Model, Preset};
+use lesionlab::train::{Flow, OptimizerConfig, Progress, TrainConfig, Trainer};
+use lesionlab::{Architecture, Model, ModelConfig};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/isic-fixture")
@@ -83,7 +83,7 @@ fn reports_every_bad_file_by_name_and_keeps_the_rest() {
     );
     let corrupt = find("ISIC_0000123.jpg");
     assert!(
-        corrupt.contains("corrupt image data") || corrupt.contains("unreadable image"),
+        corrupt.contains("the JPEG is corrupt or truncated"),
         "{corrupt}"
     );
     assert_eq!(
@@ -129,11 +129,8 @@ fn reads_pairs_from_a_zip() {
         }
     }
     let bytes = zip.finish().unwrap().into_inner();
-    let (mut sources, skipped) = lesionlab::data::expand_zips(vec![lesionlab::data::NamedBytes {
-        name: "isic.zip".into(),
-        bytes,
-    }]);
-    assert!(skipped.is_empty());
+    let zip = lesionlab::data::ZipSource::new(std::io::Cursor::new(bytes.clone()), "isic.zip");
+    let mut sources: Vec<Box<dyn lesionlab::data::FileSource>> = vec![Box::new(zip.unwrap())];
     assert!(
         sources[0]
             .names()
@@ -143,6 +140,23 @@ fn reads_pairs_from_a_zip() {
     assert_eq!(
         samples.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
         ["ISIC_0000125", "ISIC_0000126"]
+    );
+
+    // Beside a truncated and a fake zip, the good one is still read and the bad ones are named.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.zip"), &bytes).unwrap();
+    std::fs::write(dir.path().join("cut.zip"), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(dir.path().join("fake.zip"), b"this is not a zip").unwrap();
+    let mut sources = dir_sources(dir.path()).unwrap();
+    let (samples, report) = load_pairs(&mut sources, 32, |_, _| {}).unwrap();
+    assert_eq!(samples.len(), 2);
+    let mut skipped: Vec<_> = report.skipped.iter().map(|s| s.file.as_str()).collect();
+    skipped.sort();
+    assert_eq!(skipped, ["cut.zip", "fake.zip"]);
+    assert!(
+        report.skipped[0].reason.contains("not a readable zip"),
+        "{:?}",
+        report.skipped
     );
 }
 
@@ -154,11 +168,11 @@ fn tiny_run(
     let mut sources = dir_sources(&fixture()).unwrap();
     let (samples, _) = load_pairs(&mut sources, 64, |_, _| {}).unwrap();
     let (train, val) = split_by_id(samples, 0.25, 1);
-    let mut config = TrainConfig::report(Architecture::UNet, Preset::Web);
-    config.epochs = epochs;
-    config.size = 64;
-    config.learning_rate = lr;
-    config.augmentation = None;
+    let config = TrainConfig::new(ModelConfig::new(Architecture::UNet))
+        .with_epochs(epochs)
+        .with_size(64)
+        .with_optimizer(OptimizerConfig::new().with_learning_rate(lr))
+        .with_augmentation(None);
     device.seed(7);
     let model = Model::UNet(UNetConfig::new([4, 8, 8, 16, 16]).init(&device));
     (Trainer::new(model, config, &device).unwrap(), train, val)

@@ -29,7 +29,7 @@ export const FINE_TUNE_LIMITS = {"batchSize":[1.0,64.0],"epochs":[1.0,500.0],"lr
 export const MASK_SUFFIXES = ["_segmentation","_mask"];
 
 /** An ISIC id is a file stem matching this (any case). */
-export const ISIC_ID = "^ISIC_(\\d{7})$";
+export const ISIC_ID = "^ISIC_([0-9]{7})$";
 
 /** Mask overlay colours (RGB) and outline band width. */
 export const OVERLAY = {"bandDivisor":300,"fill":[0,200,255],"outlineDark":[0,0,0],"outlineLight":[255,212,0],"truth":[[255,255,255],[0,0,0]]};

@@ -53,15 +53,9 @@ async function readEntry(entry) {
   return new Uint8Array(await entry.read());
 }
 
+/** The fine-tuning options among `options` (the crate fills in the defaults and checks them). */
 function settingsOf(options) {
-  // The crate checks the ranges; here only that numbers are numbers, as JSON cannot say.
-  const settings = Object.fromEntries(Object.entries(FINE_TUNE_DEFAULTS).map(([k, v]) => [k, options[k] ?? v]));
-  for (const [k, v] of Object.entries(settings)) {
-    if (typeof v === 'number' && !Number.isFinite(v)) throw fail('bad-argument', `fine-tuning setting ${k} must be a number`);
-  }
-  if (!Number.isInteger(settings.epochs) || settings.epochs < 1) throw fail('bad-argument', 'epochs must be a whole number of at least 1');
-  if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1) throw fail('bad-argument', 'batchSize must be a whole number of at least 1');
-  return settings;
+  return Object.fromEntries(Object.keys(FINE_TUNE_DEFAULTS).filter((k) => options[k] != null).map((k) => [k, options[k]]));
 }
 
 // Storage can fail (private windows, a full disk): training goes on, and the page says that
@@ -77,10 +71,10 @@ async function keep(report, save) {
 }
 
 export async function finetune(s, core, { files, options }, report) {
-  const settings = settingsOf(options);
+  const ft = new core.FineTune(s, settingsOf(options));
+  const settings = ft.settings;
   control.cancel = false;
   control.paused = false;
-  const ft = new core.FineTune(s, JSON.stringify(settings));
   const { entries, pairs, skipped } = await pairFiles(core, files);
   const byName = new Map(entries.map((e) => [e.name, e]));
   report({ kind: 'paired', pairs: pairs.length, skipped: [...skipped] });
@@ -123,10 +117,10 @@ export async function resumeFinetune(s, core, report) {
   control.paused = false;
   let ft;
   if (run.checkpoint) {
-    ft = core.FineTune.restore(s, new Uint8Array(run.checkpoint), new Uint8Array(run.dataset), JSON.stringify(run.before));
+    ft = core.FineTune.restore(s, new Uint8Array(run.checkpoint), new Uint8Array(run.dataset), run.before ?? null);
   } else {
     // Stopped during the first epoch: start again from the saved pairs.
-    ft = new core.FineTune(s, JSON.stringify(run.settings));
+    ft = new core.FineTune(s, run.settings);
     ft.addDataset(new Uint8Array(run.dataset));
     await ft.start();
   }

@@ -3,7 +3,7 @@
 // answers `{ id, ok, result | error }`, `{ type: 'progress', id, progress }` while fine-tuning,
 // `{ type: 'panic', message }` when Rust panics; `{ op: 'control' }` pauses, resumes or cancels).
 
-import { decodePixels } from './decode.js';
+import { pixelsOf } from './decode.js';
 import { fail, messageOf, serialise } from './errors.js';
 import { threshold as thresholdMask } from './render.js';
 import { clearRun } from './store.js';
@@ -117,8 +117,16 @@ async function hold(s, { source, key, name }) {
     return { ...held, decoded: false, ms: 0 };
   }
   const t0 = performance.now();
-  const { rgba, width, height } = await decodePixels(source, name);
-  s.setPhoto(key, rgba, width, height);
+  let width, height;
+  if (source instanceof Blob) {
+    // Files are decoded by the crate, as natively and for fine-tuning; only pixels the page
+    // already has (ImageData, ImageBitmap) come through the browser.
+    [width, height] = s.setPhotoFile(key, new Uint8Array(await source.arrayBuffer()), name);
+  } else {
+    const pixels = await pixelsOf(source, name);
+    ({ width, height } = pixels);
+    s.setPhoto(key, pixels.rgba, width, height);
+  }
   held = { key, width, height };
   return { ...held, decoded: true, ms: performance.now() - t0 };
 }
@@ -175,7 +183,11 @@ async function handle(op, args, report) {
     case 'clear-run':
       await clearRun();
       return { result: null };
-    case 'panic': requireSession(); core.panicForTest(); return { result: null };
+    case 'panic':
+      requireSession();
+      if (!core.panicForTest) throw fail('bad-argument', 'this build has no test hooks (pkg-scripts/test builds them)');
+      core.panicForTest();
+      return { result: null };
     default: throw fail('bad-argument', `unknown request '${op}'`);
   }
 }

@@ -3,6 +3,7 @@
 // official ISIC zips are gigabytes, with ZIP64 records; both are handled.
 
 import { fail } from './errors.js';
+import { MAX_IMAGE_BYTES } from './rules.js';
 
 const EOCD = 0x06054b50;
 const ZIP64_LOCATOR = 0x07064b50;
@@ -16,6 +17,34 @@ async function bytesAt(blob, start, length) {
 
 function u64(view, at) {
   return Number(view.getBigUint64(at, true));
+}
+
+/**
+ * Inflates `data` (raw deflate) to the `size` bytes its directory declares, and not one byte
+ * more: a zip bomb's entry claims a small size and inflates to gigabytes, so inflating stops
+ * (and the stream is cancelled) as soon as the output passes what was declared.
+ */
+async function inflate(data, size, what) {
+  const out = new Uint8Array(size);
+  let filled = 0;
+  const reader = data.stream().pipeThrough(new DecompressionStream('deflate-raw')).getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (filled + value.byteLength > size) {
+        throw fail('unreadable-image', `${what}: inflates past the ${size} bytes its zip declares (a corrupt entry or a zip bomb); not read further`);
+      }
+      out.set(value, filled);
+      filled += value.byteLength;
+    }
+  } catch (err) {
+    reader.cancel().catch(() => {});
+    if (err?.kind) throw err;
+    throw fail('unreadable-image', `${what}: corrupt compressed data`);
+  }
+  if (filled !== size) throw fail('unreadable-image', `${what}: ${filled} bytes inflated where the zip declares ${size} (truncated or corrupt)`);
+  return out.buffer;
 }
 
 /** Whether a file looks like a zip (by name or by its first bytes). */
@@ -58,6 +87,7 @@ export async function zipEntries(file) {
   let p = 0;
   for (let n = 0; n < count; n++) {
     if (p + 46 > dir.byteLength || dir.getUint32(p, true) !== CENTRAL) throw broken('corrupt central directory');
+    const flags = dir.getUint16(p + 8, true);
     const method = dir.getUint16(p + 10, true);
     let compressed = dir.getUint32(p + 20, true);
     let size = dir.getUint32(p + 24, true);
@@ -85,17 +115,16 @@ export async function zipEntries(file) {
       name: `${label}/${name}`,
       size,
       async read() {
-        if (method !== 0 && method !== 8) throw fail('unsupported-format', `${label}/${name}: unsupported compression method ${method}`);
+        const what = `${label}/${name}`;
+        if (flags & 1) throw fail('unsupported-format', `${what}: encrypted; LesionLab reads only unencrypted zips`);
+        if (method !== 0 && method !== 8) throw fail('unsupported-format', `${what}: unsupported compression method ${method}`);
+        if (size > MAX_IMAGE_BYTES) throw fail('too-large', `${what}: ${Math.round(size / 1e6)} MB is too large for an image`);
         const header = await bytesAt(file, local, 30);
-        if (header.getUint32(0, true) !== LOCAL) throw fail('unreadable-image', `${label}/${name}: corrupt entry`);
+        if (header.getUint32(0, true) !== LOCAL) throw fail('unreadable-image', `${what}: corrupt entry`);
         const start = local + 30 + header.getUint16(26, true) + header.getUint16(28, true);
         const data = file.slice(start, start + compressed);
         if (method === 0) return data.arrayBuffer();
-        try {
-          return await new Response(data.stream().pipeThrough(new DecompressionStream('deflate-raw'))).arrayBuffer();
-        } catch {
-          throw fail('unreadable-image', `${label}/${name}: corrupt compressed data`);
-        }
+        return inflate(data, size, what);
       },
     });
   }

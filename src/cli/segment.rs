@@ -42,6 +42,10 @@ pub struct SegmentArgs {
     /// turns (eight times the work; see the model card for what it gains).
     #[arg(long)]
     tta: bool,
+    /// Replace masks (and overlays) already in `--out`; without it the command refuses before
+    /// writing anything.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 /// `ISIC_NNNNNNN_segmentation.png` for ISIC photos, else `<stem>_segmentation.png`.
@@ -58,14 +62,61 @@ pub fn mask_name(photo: &Path) -> String {
     }
 }
 
+/// The overlay written beside mask `mask_name`.
+fn overlay_name(mask_name: &str) -> String {
+    mask_name.replace("_segmentation.png", "_overlay.png")
+}
+
+/// Refuses, before anything is written, inputs whose outputs would share a name (the same ISIC
+/// id in two folders, `mole.jpg` beside `mole.png`) and, without `overwrite`, outputs that
+/// already exist: no result replaces another silently.
+fn check_outputs(files: &[PathBuf], args: &SegmentArgs) -> Result<(), Error> {
+    let mut seen: std::collections::BTreeMap<String, &Path> = Default::default();
+    let mut problems = Vec::new();
+    for path in files {
+        let name = mask_name(path);
+        if let Some(first) = seen.insert(name.to_lowercase(), path) {
+            problems.push(format!(
+                "{} and {} would both be written as {name}",
+                first.display(),
+                path.display()
+            ));
+        }
+        let mut outputs = vec![name.clone()];
+        if args.overlay {
+            outputs.push(overlay_name(&name));
+        }
+        for output in outputs {
+            let target = args.out.join(&output);
+            if !args.overwrite && target.exists() {
+                problems.push(format!("{} already exists", target.display()));
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let more = match problems.len() {
+        n if n > 5 => format!(" (and {} more)", n - 5),
+        _ => String::new(),
+    };
+    problems.truncate(5);
+    Err(Error::BadArgument(format!(
+        "nothing was written: {}{more}. Segment photos with one name into separate --out folders, \
+         and give --overwrite to replace earlier results",
+        problems.join("; ")
+    )))
+}
+
 /// Runs the command.
 pub fn run(args: SegmentArgs) -> Result<(), Error> {
+    let files = photos(&args.inputs)?;
+    check_outputs(&files, &args)?;
     let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
     let mode = args
         .fast
         .map(InferenceMode::Fast)
         .unwrap_or(InferenceMode::Accurate);
-    let files = photos(&args.inputs)?;
     let mut failed = 0;
     for path in &files {
         let name = path.display().to_string();
@@ -86,13 +137,8 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
                 &png(&image::DynamicImage::ImageLuma8(mask.clone()))?,
             )?;
             if args.overlay {
-                let stem = target
-                    .file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace("_segmentation.png", "_overlay.png");
                 write_atomic(
-                    &args.out.join(stem),
+                    &args.out.join(overlay_name(&mask_name(path))),
                     &png(&image::DynamicImage::ImageRgb8(overlay(
                         &photo, &mask, 0.35,
                     )))?,

@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lesionlab::data::{Augmentation, dir_sources, load_pairs, split_by_id};
 use lesionlab::train::{Flow, Progress, Schedule, TrainConfig, Trainer};
-use lesionlab::{Architecture, Error, Model, Preset, weights};
+use lesionlab::{Architecture, Error, ModelConfig, Preset, weights};
 
 use super::common::{read, write_atomic};
 
@@ -91,7 +91,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
                 t.config.epochs = epochs;
             }
             if let Some(lr) = args.lr {
-                t.config.learning_rate = lr;
+                t.config.optimizer.learning_rate = lr;
             }
             eprintln!(
                 "resumed {} after epoch {} of {}",
@@ -102,24 +102,24 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             t
         }
         None => {
-            let mut config = TrainConfig::report(args.model, args.preset);
-            // Unset options keep the report's settings (`TrainConfig::report`).
+            // Unset options keep the defaults of `TrainConfig` (the report's run).
+            let mut config =
+                TrainConfig::new(ModelConfig::new(args.model).with_preset(args.preset))
+                    .with_batch_size(args.batch)
+                    .with_size(args.size)
+                    .with_seed(args.seed)
+                    .with_dice_weight(args.dice_weight)
+                    .with_augmentation(match (args.no_augment, args.augment) {
+                        (true, _) | (_, AugmentLevel::None) => None,
+                        (_, AugmentLevel::Basic) => Some(Augmentation::default()),
+                        (_, AugmentLevel::Strong) => Some(Augmentation::strong()),
+                    });
             config.epochs = args.epochs.unwrap_or(config.epochs);
-            config.batch_size = args.batch;
-            config.learning_rate = args.lr.unwrap_or(config.learning_rate);
-            config.size = args.size;
-            config.seed = args.seed;
             config.val_fraction = args.val_fraction.unwrap_or(config.val_fraction);
-            config.augmentation = match (args.no_augment, args.augment) {
-                (true, _) | (_, AugmentLevel::None) => None,
-                (_, AugmentLevel::Basic) => Some(Augmentation::default()),
-                (_, AugmentLevel::Strong) => Some(Augmentation::strong()),
-            };
-            config.schedule = args.schedule;
-            config.weight_decay = args.weight_decay;
-            if let Some(w) = args.dice_weight {
-                config.dice_weight = w;
-            }
+            let optimizer = &mut config.optimizer;
+            optimizer.learning_rate = args.lr.unwrap_or(optimizer.learning_rate);
+            optimizer.schedule = args.schedule;
+            optimizer.weight_decay = args.weight_decay;
             let model = match &args.init {
                 Some(path) => weights::load(
                     read(path)?,
@@ -127,7 +127,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
                     &path.display().to_string(),
                     &device,
                 )?,
-                None => Model::init(args.model, args.preset, &device),
+                None => config.model.init(&device),
             };
             Trainer::new(model, config, &device)?
         }
@@ -155,13 +155,13 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         train.len(),
         val.len(),
         trainer.model().architecture().display_name(),
-        config.preset,
+        config.model.preset,
         config.size,
         config.size,
         config.batch_size,
-        config.learning_rate,
-        config.schedule,
-        config.weight_decay
+        config.optimizer.learning_rate,
+        config.optimizer.schedule,
+        config.optimizer.weight_decay
     );
 
     let steps = train.len().div_ceil(config.batch_size) as u64;

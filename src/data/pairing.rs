@@ -65,11 +65,21 @@ pub fn classify(path: &str) -> FileKind {
 const NOT_AN_IMAGE: &str =
     "not a photo (NAME.jpg or .png) or a mask (NAME_segmentation.png or NAME_mask.png)";
 
+/// A file stem that is an ISIC id, in any case; the page matches with the same pattern
+/// (`ISIC_ID` in `www/rules.js`), so it is written in the syntax both regex engines share.
+pub const ISIC_ID: &str = "^ISIC_([0-9]{7})$";
+
 /// `ISIC_NNNNNNN` when `stem` is exactly an ISIC id, in any case.
 fn isic_id(stem: &str) -> Option<String> {
-    let digits = stem.to_ascii_lowercase().strip_prefix("isic_")?.to_string();
-    (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("ISIC_{digits}"))
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let pattern = PATTERN.get_or_init(|| {
+        regex::RegexBuilder::new(ISIC_ID)
+            .case_insensitive(true)
+            .build()
+            .expect("a valid pattern")
+    });
+    let digits = pattern.captures(stem)?.get(1)?.as_str();
+    Some(format!("ISIC_{digits}"))
 }
 
 /// A file left out, and why.

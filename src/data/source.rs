@@ -1,5 +1,5 @@
-//! Where ISIC files come from: named byte buffers (the browser), zip archives (both), and on
-//! native builds directories. Files are read one pair at a time and kept only resized, so a
+//! Where ISIC files come from natively: directories and zip archives (the page reads its files
+//! and zips in `www/zip.js` and hands the crate each pair's bytes). Files are read one pair at a time and kept only resized, so a
 //! 10 GB official zip never sits in memory whole.
 
 use std::collections::HashMap;
@@ -11,35 +11,34 @@ use super::pairing::{Pairing, Skipped, pair_files};
 use super::{Sample, decode_image, decode_mask};
 use crate::Error;
 
-/// A file given as bytes, with the name used in messages.
-#[derive(Debug, Clone)]
-pub struct NamedBytes {
-    /// File name or path.
-    pub name: String,
-    /// Contents.
-    pub bytes: Vec<u8>,
-}
-
 /// A set of files that can be listed and read by name.
 pub trait FileSource {
     /// Names of the files (unique within the source).
     fn names(&self) -> Vec<String>;
     /// Reads one file.
     fn read(&mut self, name: &str) -> Result<Vec<u8>, Error>;
+    /// What could not be listed (an archive that does not open), reported like a bad file.
+    fn problems(&self) -> Vec<Skipped> {
+        Vec::new()
+    }
 }
 
-impl FileSource for Vec<NamedBytes> {
+/// A source that could not be opened (a truncated, fake or encrypted zip): it lists nothing
+/// and reports why, so that a run goes on with the other sources.
+pub struct Unreadable(pub Skipped);
+
+impl FileSource for Unreadable {
     fn names(&self) -> Vec<String> {
-        self.iter().map(|f| f.name.clone()).collect()
+        Vec::new()
     }
     fn read(&mut self, name: &str) -> Result<Vec<u8>, Error> {
-        self.iter()
-            .find(|f| f.name == name)
-            .map(|f| f.bytes.clone())
-            .ok_or_else(|| Error::Io {
-                path: name.into(),
-                message: "not found".into(),
-            })
+        Err(Error::Io {
+            path: name.into(),
+            message: self.0.reason.clone(),
+        })
+    }
+    fn problems(&self) -> Vec<Skipped> {
+        vec![self.0.clone()]
     }
 }
 
@@ -95,28 +94,6 @@ impl<R: Read + Seek> FileSource for ZipSource<R> {
     }
 }
 
-/// Splits named buffers into plain files and zip archives opened as sources.
-pub fn expand_zips(files: Vec<NamedBytes>) -> (Vec<Box<dyn FileSource>>, Vec<Skipped>) {
-    let mut plain = Vec::new();
-    let mut sources: Vec<Box<dyn FileSource>> = Vec::new();
-    let mut skipped = Vec::new();
-    for f in files {
-        if f.name.to_ascii_lowercase().ends_with(".zip") {
-            match ZipSource::new(std::io::Cursor::new(f.bytes), &f.name) {
-                Ok(z) => sources.push(Box::new(z)),
-                Err(e) => skipped.push(Skipped {
-                    file: f.name,
-                    reason: e.problem(),
-                }),
-            }
-        } else {
-            plain.push(f);
-        }
-    }
-    sources.push(Box::new(plain));
-    (sources, skipped)
-}
-
 /// How loading went: pairs found and every file left out with its reason.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct LoadReport {
@@ -145,10 +122,11 @@ impl Catalog {
             .collect();
         let mut names: Vec<&str> = owner.keys().map(String::as_str).collect();
         names.sort_unstable();
-        Self {
-            pairing: pair_files(&names),
-            owner,
-        }
+        let mut pairing = pair_files(&names);
+        pairing
+            .skipped
+            .extend(sources.iter().flat_map(|s| s.problems()));
+        Self { pairing, owner }
     }
 
     /// Decodes a pair at its own resolution, checking that the mask has the image's size.
@@ -295,7 +273,8 @@ mod native {
     }
 
     /// Sources for a path: a directory (searched recursively; zip files inside it are opened
-    /// as archives) or a single zip file.
+    /// as archives) or a single zip file. A zip that does not open is reported by
+    /// [`load_pairs`] like a bad image, and the other files are still read.
     pub fn dir_sources(path: &Path) -> Result<Vec<Box<dyn FileSource>>, Error> {
         let io = |e: std::io::Error| Error::Io {
             path: path.display().to_string(),
@@ -324,7 +303,10 @@ mod native {
                 .to_string();
             if name.to_ascii_lowercase().ends_with(".zip") {
                 let f = std::fs::File::open(&file).map_err(io)?;
-                sources.push(Box::new(ZipSource::new(std::io::BufReader::new(f), &name)?));
+                match ZipSource::new(std::io::BufReader::new(f), &name) {
+                    Ok(zip) => sources.push(Box::new(zip)),
+                    Err(e) => sources.push(Box::new(Unreadable(Skipped::because(&e)))),
+                }
             } else {
                 plain.push((name, file));
             }

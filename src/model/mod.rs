@@ -17,14 +17,17 @@ use core::str::FromStr;
 
 use crate::Error;
 
-/// Which network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which network; in configs and checkpoints by its short name (`unet`, `unetpp`, `pspnet`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Architecture {
     /// U-Net.
+    #[serde(rename = "unet")]
     UNet,
     /// U-Net++ (NestedUNet).
+    #[serde(rename = "unetpp")]
     UNetPlusPlus,
     /// PSPNet.
+    #[serde(rename = "pspnet")]
     PspNet,
 }
 
@@ -83,8 +86,9 @@ impl FromStr for Architecture {
     }
 }
 
-/// Model widths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Model widths; in configs and checkpoints `web` or `paper`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// Compact widths for the browser; the shipped weights use these.
     Web,
@@ -112,6 +116,29 @@ impl FromStr for Preset {
                 "unknown preset '{s}': expected web or paper"
             ))),
         }
+    }
+}
+
+impl fmt::Display for Preset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which network to build, and how wide: [`ModelConfig::init`] makes it.
+#[derive(Config, Debug)]
+pub struct ModelConfig {
+    /// The network.
+    pub architecture: Architecture,
+    /// Channel widths: the page's compact ones or the report's.
+    #[config(default = "Preset::Web")]
+    pub preset: Preset,
+}
+
+impl ModelConfig {
+    /// A freshly initialised model on `device`.
+    pub fn init(&self, device: &Device) -> Model {
+        Model::init(self.architecture, self.preset, device)
     }
 }
 

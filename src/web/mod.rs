@@ -1,10 +1,11 @@
 //! The JavaScript-facing API of the browser build, used by `www/worker.js` (the page never calls
 //! it directly: `www/lesionlab.js` wraps the worker in the public JS API).
 //!
-//! Photos arrive as RGBA pixels decoded by the browser; results leave as typed arrays. Every
-//! method that reads a tensor back is async, because WebGPU allows no synchronous readback.
+//! A thin layer over [`crate::lab`], which does the work and is tested natively: here strings
+//! become enums, JS objects become serde structs (`serde-wasm-bindgen`), results become JS
+//! objects with typed arrays, and errors become JS `Error`s with a `kind`. Every method that
+//! reads a tensor back returns a Promise, because WebGPU allows no synchronous readback.
 
-mod epoch;
 mod finetune;
 mod session;
 
@@ -32,25 +33,15 @@ pub fn start() {
 }
 
 /// Panics on purpose, so the browser tests can check that a panic reaches the page as an
-/// error and that the next call works again.
+/// error and that the next call works again. Only in builds with the `test-hooks` feature,
+/// which the test run's page has and the served page does not.
+#[cfg(feature = "test-hooks")]
 #[wasm_bindgen(js_name = panicForTest)]
 pub fn panic_for_test() {
     panic!("deliberate panic for the browser test");
 }
 
-/// Milliseconds from the page's clock (`performance.now()`, in windows and workers).
-fn now() -> f64 {
-    let global = js_sys::global();
-    js_sys::Reflect::get(&global, &JsValue::from_str("performance"))
-        .ok()
-        .and_then(|p| {
-            let now = js_sys::Reflect::get(&p, &JsValue::from_str("now")).ok()?;
-            now.dyn_ref::<js_sys::Function>()?.call0(&p).ok()?.as_f64()
-        })
-        .unwrap_or_else(js_sys::Date::now)
-}
-
-fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
+fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| Error::Internal(format!("a result could not be encoded: {e}")).into())
@@ -69,6 +60,12 @@ fn to_js_with<T: serde::Serialize>(
     Ok(out)
 }
 
+/// A JS object as `T`; `what` names it in the error.
+fn from_js<T: serde::de::DeserializeOwned>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| Error::BadArgument(format!("{what}: {e}")).into())
+}
+
 /// Errors cross into JS as `Error`s whose `name` (`WeightsError`, ...) and `kind` (`weights`,
 /// ...) say what went wrong, so that the worker and the page decide by kind, never by message.
 impl From<Error> for JsValue {
@@ -81,11 +78,6 @@ impl From<Error> for JsValue {
     }
 }
 
-/// The JS error for a bad argument (`kind` `bad-argument`).
-fn bad_argument(message: impl Into<String>) -> JsValue {
-    Error::BadArgument(message.into()).into()
-}
-
 /// Every error kind, for the page (`errorKinds()`): the names it may compare `error.kind` with.
 #[wasm_bindgen(js_name = errorKinds)]
 pub fn error_kinds() -> Vec<String> {
@@ -93,8 +85,4 @@ pub fn error_kinds() -> Vec<String> {
         .iter()
         .map(|k| k.as_str().to_string())
         .collect()
-}
-
-fn set(target: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
-    js_sys::Reflect::set(target, &JsValue::from_str(key), value).map(|_| ())
 }

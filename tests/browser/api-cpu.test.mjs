@@ -236,7 +236,7 @@ test('bad input is refused with a readable error, and the next good photo still 
     return result;
   });
   assert.match(r.corrupt, /ISIC_0000001\.jpg.*corrupt or truncated/);
-  assert.match(r.text, /notes\.txt.*not an image/);
+  assert.match(r.text, /notes\.txt: not a JPEG or PNG image/);
   assert.match(r.huge, /huge\.png.*20000x20000.*limit is 50 megapixels/);
   assert.match(r.layer, /no layer 'no_such_layer'.*x0_4/);
   assert.match(r.mode, /unknown mode 'quick'/);
@@ -252,6 +252,49 @@ test('bad input is refused with a readable error, and the next good photo still 
     huge: 'too-large TooLargeError', layer: 'bad-argument BadArgumentError', mode: 'bad-argument BadArgumentError',
     panic: 'internal InternalError', otherModel: 'weights WeightsError', notWeights: 'weights WeightsError', missing: 'io IoError',
   });
+});
+
+test('weights that cannot work are refused by name; a panic while loading leaves the weights that worked', async () => {
+  const r = await page.evaluate(async () => {
+    const fail = async (promise) => promise.then(() => 'resolved', (e) => `[${e.kind}] ${e.message}`);
+    const good = new Uint8Array(await (await fetch('weights/unetpp.safetensors')).arrayBuffer());
+    // The file with its JSON header rewritten by `edit` (data untouched unless `data` says).
+    const rewrite = (edit, data = (d) => d) => {
+      const n = Number(new DataView(good.buffer).getBigUint64(0, true));
+      const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + n)));
+      edit(header);
+      let text = JSON.stringify(header);
+      while (text.length % 8) text += ' ';
+      const head = new TextEncoder().encode(text);
+      const out = new Uint8Array(8 + head.length + good.length - 8 - n);
+      new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+      out.set(head, 8);
+      out.set(data(good.slice(8 + n)), 8 + head.length);
+      return out.buffer;
+    };
+    const firstF32 = (h) => Object.entries(h).find(([k, v]) => k !== '__metadata__' && v.dtype === 'F32');
+    const reference = (await lab.segment(smallPhoto)).mask;
+    const result = {
+      size0: await fail(lab.loadWeights(rewrite((h) => { h.__metadata__['lesionlab.input_size'] = '0'; }))),
+      bf16: await fail(lab.loadWeights(rewrite((h) => { firstF32(h)[1].dtype = 'BF16'; firstF32(h)[1].shape.push(2); }))),
+      nan: await fail(lab.loadWeights(rewrite(() => {}, (d) => {
+        const n = Number(new DataView(good.buffer).getBigUint64(0, true));
+        const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + n)));
+        const [, info] = firstF32(header);
+        new DataView(d.buffer).setFloat32(info.data_offsets[0], NaN, true);
+        return d;
+      }))),
+      panic: await fail(lab.loadWeights(rewrite((h) => { h.__metadata__['lesionlab.test.panic'] = '1'; }))),
+    };
+    const after = (await lab.segment(smallPhoto)).mask;
+    result.same = after.every((v, i) => v === reference[i]);
+    return result;
+  });
+  assert.match(r.size0, /^\[weights\] .*records input size '0', which U-Net\+\+ cannot run/);
+  assert.match(r.bf16, /^\[weights\] .*is stored as BF16; LesionLab reads float32 and float16/);
+  assert.match(r.nan, /^\[weights\] .*holds a NaN or an infinity/);
+  assert.match(r.panic, /^\[internal\] .*deliberate panic while loading/);
+  assert.ok(r.same, 'after every refused file and the panic, the weights that worked still segment');
 });
 
 test('nothing was requested outside the page\'s own folder', async () => {

@@ -106,6 +106,22 @@ test('the official zip layout pairs the same 8 pairs', async () => {
   assert.equal(run.history.length, 1);
 });
 
+test('settings outside the crate\'s limits are refused by name before any file is read', async () => {
+  const r = await page.evaluate(async (settings) => {
+    const why = (options) => lab.finetune(fixture, options).then(() => 'accepted', (e) => `${e.kind}: ${e.message}`);
+    return {
+      epochs: await why({ ...settings, epochs: 0 }),
+      fraction: await why({ ...settings, epochs: 2.5 }),
+      lr: await why({ ...settings, lr: Number.NaN }),
+      unknown: await why({ ...settings, size: 1024 }),
+    };
+  }, SETTINGS);
+  assert.match(r.epochs, /^bad-argument: .*epochs is 0: use 1 to 500/);
+  assert.match(r.fraction, /^bad-argument: fine-tuning settings: .*2\.5/);
+  assert.match(r.lr, /^bad-argument: .*lr is NaN/);
+  assert.match(r.unknown, /^bad-argument: .*1024/);
+});
+
 test('exported weights load again; another model\'s weights are refused and nothing is lost', async () => {
   const r = await page.evaluate(async () => {
     const bytes = await lab.exportWeights();

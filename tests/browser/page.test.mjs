@@ -91,7 +91,7 @@ test('a corrupt file and a non-image show a readable error; the next photo still
   assert.match(await page.textContent('#error'), /broken\.jpg: the JPEG is corrupt or truncated/);
   await page.setInputFiles('#file', { name: 'report.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 not a photo') });
   await page.waitForFunction(() => /report\.pdf/.test(document.getElementById('error').textContent));
-  assert.match(await page.textContent('#error'), /report\.pdf: not an image/);
+  assert.match(await page.textContent('#error'), /report\.pdf: not a JPEG or PNG image/);
   // The keyboard alone: focus a sample and press Enter.
   await page.focus('button[data-sample="ISIC_0013169"]');
   await page.keyboard.press('Enter');

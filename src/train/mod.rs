@@ -10,7 +10,11 @@
 
 use std::io::{Cursor, Read, Write};
 
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer};
+mod config;
+
+pub use config::{OptimizerConfig, Schedule, TrainConfig};
+
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::activation::sigmoid;
@@ -18,136 +22,10 @@ use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Augmentation, Dataset, epoch_rng};
+use crate::data::{Dataset, epoch_rng};
 use crate::loss::LossKind;
 use crate::metrics::{Confusion, MeanScores};
-use crate::{Architecture, Error, Model, Preset};
-
-/// Settings of a training run.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TrainConfig {
-    /// Which network.
-    pub architecture: String,
-    /// Widths preset (`web` or `paper`).
-    pub preset: String,
-    /// Epochs to train in total.
-    pub epochs: usize,
-    /// Images per step.
-    pub batch_size: usize,
-    /// Adam learning rate (the report's 1e-3).
-    pub learning_rate: f64,
-    /// Weight of the Dice term; the BCE term gets `1 - dice_weight`. The report uses 0 (plain
-    /// BCE) for U-Net and PSPNet and 0.2 for U-Net++.
-    pub dice_weight: f64,
-    /// Augmentation of training images; `None` trains on the images as they are.
-    pub augmentation: Option<Augmentation>,
-    /// Seed of shuffling and augmentation.
-    pub seed: u64,
-    /// Input height and width.
-    pub size: usize,
-    /// Fraction of ids held out for validation (see [`crate::data::validation_ids`]).
-    #[serde(default = "default_val_fraction")]
-    pub val_fraction: f64,
-    /// How the learning rate changes over the run.
-    #[serde(default)]
-    pub schedule: Schedule,
-    /// AdamW's decoupled weight decay; 0 trains with the report's plain Adam.
-    #[serde(default)]
-    pub weight_decay: f64,
-}
-
-/// A learning-rate schedule.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Schedule {
-    /// The same rate throughout (the report's).
-    #[default]
-    Constant,
-    /// A linear warm-up over the first epoch (at most a tenth of the run), then a cosine decay
-    /// to 1% of the rate at the last step.
-    Cosine,
-}
-
-impl std::str::FromStr for Schedule {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "constant" => Ok(Schedule::Constant),
-            "cosine" => Ok(Schedule::Cosine),
-            _ => Err(Error::BadArgument(format!(
-                "unknown learning-rate schedule '{s}': expected constant or cosine"
-            ))),
-        }
-    }
-}
-
-fn default_val_fraction() -> f64 {
-    0.2
-}
-
-impl TrainConfig {
-    /// The report's settings for a model: Adam at 1e-3, batch 4, BCE for U-Net and PSPNet and
-    /// 0.2 Dice + 0.8 BCE for U-Net++.
-    pub fn report(arch: Architecture, preset: Preset) -> Self {
-        Self {
-            architecture: arch.name().into(),
-            preset: preset.name().into(),
-            epochs: 20,
-            batch_size: 4,
-            learning_rate: 1e-3,
-            dice_weight: if arch == Architecture::UNetPlusPlus {
-                0.2
-            } else {
-                0.0
-            },
-            augmentation: Some(Augmentation::default()),
-            seed: 0,
-            size: 256,
-            val_fraction: default_val_fraction(),
-            schedule: Schedule::Constant,
-            weight_decay: 0.0,
-        }
-    }
-
-    /// The learning rate of step `step` (from 0) of epoch `epoch` (from 1), in an epoch of
-    /// `steps` steps.
-    pub fn learning_rate_at(&self, epoch: usize, step: usize, steps: usize) -> f64 {
-        match self.schedule {
-            Schedule::Constant => self.learning_rate,
-            Schedule::Cosine => {
-                let total = (self.epochs * steps).max(1) as f64;
-                let t = ((epoch.max(1) - 1) * steps + step) as f64;
-                let warmup = (steps as f64).min(total / 10.0).max(1.0);
-                if t < warmup {
-                    self.learning_rate * (t + 1.0) / warmup
-                } else {
-                    let progress = ((t - warmup) / (total - warmup).max(1.0)).min(1.0);
-                    let floor = 0.01 * self.learning_rate;
-                    floor
-                        + (self.learning_rate - floor)
-                            * 0.5
-                            * (1.0 + (std::f64::consts::PI * progress).cos())
-                }
-            }
-        }
-    }
-
-    /// The loss this configuration trains with.
-    pub fn loss(&self) -> LossKind {
-        if self.dice_weight == 0.0 {
-            LossKind::Bce
-        } else {
-            LossKind::Combined {
-                dice: self.dice_weight,
-                bce: 1.0 - self.dice_weight,
-            }
-        }
-    }
-
-    fn arch(&self) -> Result<Architecture, Error> {
-        self.architecture.parse()
-    }
-}
+use crate::{Error, Model};
 
 /// Validation results of one epoch, in the JS API's names (`trainLoss`, `valIoU`, ...);
 /// checkpoints written before also used the Rust names, which still read.
@@ -257,7 +135,7 @@ const CHECKPOINT_MAGIC: &str = "lesionlab-checkpoint-1";
 impl Trainer {
     /// Starts a run from `model` (fresh or pretrained); `device` must be an autodiff device.
     pub fn new(model: Model, config: TrainConfig, device: &Device) -> Result<Self, Error> {
-        let arch = config.arch()?;
+        let arch = config.architecture();
         if arch != model.architecture() {
             return Err(Error::BadArgument(format!(
                 "the settings are for {}, the model is {}",
@@ -265,22 +143,14 @@ impl Trainer {
                 model.architecture().display_name()
             )));
         }
-        if config.batch_size == 0
-            || config.epochs == 0
-            || config.learning_rate.is_nan()
-            || config.learning_rate <= 0.0
-        {
-            return Err(Error::BadArgument(
-                "batch size and epochs must be at least 1 and the learning rate positive".into(),
-            ));
-        }
+        config.validate()?;
         model.validate_input([1, 3, config.size, config.size])?;
         let inner = device.clone().without_autodiff();
         let device = inner.clone().autodiff();
         // `valid` then `train` gives fresh leaf parameters on the autodiff device, wherever the
         // model came from.
         let model = model.valid().to_device(&inner).train();
-        let optim = optimizer(&config);
+        let optim = config.optimizer.init();
         Ok(Self {
             model: Some(model),
             optim,
@@ -525,11 +395,10 @@ impl Trainer {
         if state["format"] != CHECKPOINT_MAGIC {
             return Err(bad("not a LesionLab checkpoint".into()));
         }
-        let config: TrainConfig =
-            serde_json::from_value(state["config"].clone()).map_err(|e| bad(e.to_string()))?;
+        let config = TrainConfig::from_saved(state["config"].clone()).map_err(bad)?;
         let history: Vec<EpochRecord> =
             serde_json::from_value(state["history"].clone()).map_err(|e| bad(e.to_string()))?;
-        let arch = config.arch()?;
+        let arch = config.architecture();
         let inner = device.clone().without_autodiff();
         let device = inner.clone().autodiff();
         // Widths come from the weights; the record then restores values and parameter ids, which
@@ -543,10 +412,12 @@ impl Trainer {
             .map_err(|e| bad(e.to_string()))?;
         // A checkpoint written from WebGPU may hold no optimiser state (see `checkpoint_async`).
         let optim = match read("optimizer.bpk") {
-            Ok(bytes) => optimizer(&config)
+            Ok(bytes) => config
+                .optimizer
+                .init()
                 .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
                 .map_err(|e| bad(e.to_string()))?,
-            Err(_) => optimizer(&config),
+            Err(_) => config.optimizer.init(),
         };
         Ok(Self {
             model: Some(model.train()),
@@ -555,18 +426,6 @@ impl Trainer {
             history,
             device,
         })
-    }
-}
-
-fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
-    // PyTorch's epsilon, so that runs compare with the report's.
-    if config.weight_decay > 0.0 {
-        AdamWConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(config.weight_decay as f32)
-            .init()
-    } else {
-        AdamConfig::new().with_epsilon(1e-8).init()
     }
 }
 
@@ -631,6 +490,8 @@ pub async fn evaluate(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn epoch_records_read_in_both_names_and_write_in_the_js_ones() {
         let old = r#"{"epoch":2,"train_loss":0.5,"val_loss":0.4,"val_iou":0.7,"val_dice":0.8}"#;
@@ -660,51 +521,6 @@ mod tests {
         assert!(
             epoch.starts_with(r#"{"kind":"epoch","epoch":2,"trainLoss""#),
             "{epoch}"
-        );
-    }
-
-    use super::*;
-
-    #[test]
-    fn cosine_schedule_warms_up_peaks_and_decays_to_a_hundredth() {
-        let mut config = TrainConfig::report(Architecture::UNet, Preset::Web);
-        config.epochs = 20;
-        assert_eq!(
-            config.learning_rate_at(3, 5, 100),
-            1e-3,
-            "constant by default"
-        );
-        config.schedule = Schedule::Cosine;
-        let rates: Vec<f64> = (1..=20)
-            .flat_map(|e| (0..100).map(move |s| (e, s)))
-            .map(|(e, s)| config.learning_rate_at(e, s, 100))
-            .collect();
-        assert!(
-            (rates[0] - 1e-5).abs() < 1e-12,
-            "the first step is a hundredth of the peak: {}",
-            rates[0]
-        );
-        assert!(
-            rates[..100].windows(2).all(|w| w[1] > w[0]),
-            "rises through the first epoch"
-        );
-        assert!(
-            (rates[99] - 1e-3).abs() < 1e-12 && (rates[100] - 1e-3).abs() < 1e-9,
-            "peaks after the warm-up"
-        );
-        assert!(
-            rates[100..].windows(2).all(|w| w[1] <= w[0]),
-            "then only falls"
-        );
-        assert!(
-            (rates[1999] - 1e-5).abs() < 1e-9,
-            "ends at 1% of the peak: {}",
-            rates[1999]
-        );
-        assert!(
-            (rates[1050] - 0.505e-3).abs() < 1e-5,
-            "halfway down at the midpoint: {}",
-            rates[1050]
         );
     }
 }

@@ -1,0 +1,416 @@
+//! One loaded model on one device: segment and explain photos.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::prelude::*;
+use image::RgbImage;
+use serde::Serialize;
+
+use super::now_ms;
+use crate::data::decode_image;
+use crate::explain::{Method, Target};
+use crate::photo_check::PhotoCheck;
+use crate::prepared::PreparedPhoto;
+use crate::rules::MAX_IMAGE_BYTES;
+use crate::{Architecture, Error, InferenceMode, Model, weights};
+
+/// Input size used when a weights file does not record one.
+const DEFAULT_SIZE: u32 = 256;
+
+/// Where a session's model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Flex, Burn's CPU backend.
+    Cpu,
+    /// WebGPU (the browser's GPU).
+    WebGpu,
+}
+
+impl Backend {
+    /// `cpu` or `webgpu`, as the JS API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::WebGpu => "webgpu",
+        }
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "cpu" => Ok(Backend::Cpu),
+            "webgpu" => Ok(Backend::WebGpu),
+            other => Err(Error::BadArgument(format!(
+                "unknown backend '{other}': expected webgpu or cpu"
+            ))),
+        }
+    }
+}
+
+/// A layer a prediction computes, with what it does.
+#[derive(Debug, Clone, Serialize)]
+pub struct Layer {
+    /// Its name in [`Session::layers`].
+    pub name: &'static str,
+    /// One line on what the stage does.
+    pub description: String,
+}
+
+/// [`Session::segment`]'s answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Segmentation {
+    /// The lesion probability of every pixel, row-major at the photo's size (a typed array in
+    /// JS, so not serialised).
+    #[serde(skip)]
+    pub probability: Vec<f32>,
+    /// Whether the photo looks like dermoscopy ([`crate::photo_check`]).
+    pub check: PhotoCheck,
+    /// The forward passes run on this photo so far.
+    pub passes: usize,
+    /// Where the time went.
+    pub ms: Timings,
+}
+
+/// Milliseconds of the parts of a call.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Timings {
+    /// The model, at its input size.
+    pub model: f64,
+    /// Scaling the answer to the photo's size.
+    pub postprocess: f64,
+}
+
+/// [`Session::explain`]'s answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    /// Values in [0, 1], row-major at the photo's size (a typed array in JS).
+    #[serde(skip)]
+    pub heatmap: Vec<f32>,
+    /// The layer read.
+    pub layer: String,
+    /// The model's mean output logit over the photo.
+    pub mean_logit: f32,
+    /// Why the map is blank, or `None`.
+    pub blank_note: Option<String>,
+    /// The forward passes run on this photo so far (CAM and the mean activation reuse the last
+    /// segmenting pass).
+    pub passes: usize,
+}
+
+/// A model ready to segment, on one device, holding the last photo it was given.
+pub struct Session {
+    model: RefCell<Model>,
+    device: Device,
+    backend: Backend,
+    size: u32,
+    /// The last photo given, by the key the caller gave it.
+    photo: RefCell<Option<(String, Rc<PreparedPhoto>)>>,
+}
+
+impl Session {
+    /// Loads `weights` (safetensors bytes; `source` names them in errors) for `arch` on
+    /// `device`, which is `backend`'s. `size` overrides the input size the file records.
+    pub fn new(
+        arch: Architecture,
+        backend: Backend,
+        device: Device,
+        weights: Vec<u8>,
+        source: &str,
+        size: Option<u32>,
+    ) -> Result<Self, Error> {
+        let recorded = weights::input_size(&weights).map(|s| s as u32);
+        // Loading checks the recorded size (naming the file); an override is the caller's.
+        let model = weights::load(weights, arch, source, &device)?;
+        let size = size.or(recorded).unwrap_or(DEFAULT_SIZE);
+        crate::rules::check_input_size(arch, size as usize)?;
+        Ok(Session {
+            model: RefCell::new(model),
+            device,
+            backend,
+            size,
+            photo: RefCell::new(None),
+        })
+    }
+
+    /// Where the model runs.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The device the model is on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The side of the square the model sees.
+    pub fn input_size(&self) -> u32 {
+        self.size
+    }
+
+    /// The network.
+    pub fn architecture(&self) -> Architecture {
+        self.model.borrow().architecture()
+    }
+
+    /// The model as it is now (a cheap clone: tensors are shared).
+    pub fn model(&self) -> Model {
+        self.model.borrow().clone()
+    }
+
+    /// Replaces the model; what a pass of the old one left behind is forgotten.
+    pub fn set_model(&self, model: Model) {
+        *self.model.borrow_mut() = model;
+        if let Some((_, photo)) = &*self.photo.borrow() {
+            photo.forget_pass();
+        }
+    }
+
+    /// The layers CAM and Grad-CAM can read.
+    pub fn layers(&self) -> &'static [&'static str] {
+        self.model.borrow().layers()
+    }
+
+    /// The layers a prediction in `mode` computes, input side first (a U-Net++ fast mode runs
+    /// only part of the network).
+    pub fn layers_in(&self, mode: InferenceMode) -> Vec<Layer> {
+        let model = self.model.borrow();
+        model
+            .layers_in(mode)
+            .into_iter()
+            .map(|name| Layer {
+                name,
+                description: model.describe_layer(name).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// The layer [`Session::explain`] reads for `method` in `mode` when none is given.
+    pub fn default_layer(&self, method: Method, mode: InferenceMode) -> &'static str {
+        crate::explain::default_layer(self.architecture(), method, mode)
+    }
+
+    /// Replaces the weights with a safetensors file, checked first (model, every tensor's name
+    /// and shape): on an error the current weights stay.
+    pub fn load_weights(&self, weights: Vec<u8>, source: &str) -> Result<(), Error> {
+        let model = weights::load(weights, self.architecture(), source, &self.device)?;
+        self.set_model(model);
+        Ok(())
+    }
+
+    /// The current weights as safetensors (float32, with the input size recorded), read back
+    /// asynchronously (WebGPU allows nothing else).
+    pub async fn export_weights(&self) -> Result<Vec<u8>, Error> {
+        let model = self.model();
+        let cpu = crate::model::readback::copy_to(&model, &Device::flex()).await?;
+        weights::save_with_input_size(&cpu, Some(self.size as usize))
+    }
+
+    /// Whether the photo of `key` is the one this session holds.
+    pub fn has_photo(&self, key: &str) -> bool {
+        matches!(&*self.photo.borrow(), Some((k, _)) if k == key)
+    }
+
+    /// Makes an RGBA photo ready for the model (resized and normalised once) and keeps it under
+    /// `key` for [`Session::segment`] and [`Session::explain`], in place of the one before.
+    pub fn set_photo(
+        &self,
+        key: String,
+        rgba: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Result<(), Error> {
+        let photo = rgb_from_rgba(rgba, width, height)?;
+        let prepared = PreparedPhoto::new(&photo, self.size, &self.device);
+        *self.photo.borrow_mut() = Some((key, Rc::new(prepared)));
+        Ok(())
+    }
+
+    /// [`Session::set_photo`] for an encoded photo (JPEG or PNG bytes; `name` names it in
+    /// errors), decoded as the command line and fine-tuning decode it ([`decode_image`]: strict,
+    /// upright per its EXIF orientation). Returns its width and height.
+    pub fn set_photo_file(
+        &self,
+        key: String,
+        bytes: &[u8],
+        name: &str,
+    ) -> Result<(u32, u32), Error> {
+        if bytes.len() as u64 > MAX_IMAGE_BYTES {
+            return Err(Error::TooLarge {
+                file: name.into(),
+                message: format!(
+                    "{} MB is too large for a photo (the limit is {} MB)",
+                    bytes.len() / 1_000_000,
+                    MAX_IMAGE_BYTES / 1_000_000
+                ),
+            });
+        }
+        let photo = decode_image(bytes, name)?;
+        let prepared = PreparedPhoto::new(&photo, self.size, &self.device);
+        *self.photo.borrow_mut() = Some((key, Rc::new(prepared)));
+        Ok(photo.dimensions())
+    }
+
+    fn photo(&self, key: &str) -> Result<Rc<PreparedPhoto>, Error> {
+        match &*self.photo.borrow() {
+            Some((k, photo)) if k == key => Ok(photo.clone()),
+            _ => Err(Error::Internal(format!(
+                "photo '{key}' was not given to this session (call setPhoto first)"
+            ))),
+        }
+    }
+
+    /// The lesion probability of every pixel of the photo of `key`, at the photo's size; `tta`
+    /// averages over the eight orientations ([`crate::segment::predict_input`]).
+    pub async fn segment(
+        &self,
+        key: &str,
+        mode: InferenceMode,
+        tta: bool,
+    ) -> Result<Segmentation, Error> {
+        let photo = self.photo(key)?;
+        let model = self.model();
+        let t1 = now_ms();
+        let values = photo.segment_at_input(&model, mode, tta).await?;
+        let t2 = now_ms();
+        let probability = photo.to_photo_size(values);
+        Ok(Segmentation {
+            probability,
+            check: photo.check().clone(),
+            passes: photo.forward_passes(),
+            ms: Timings {
+                model: t2 - t1,
+                postprocess: now_ms() - t2,
+            },
+        })
+    }
+
+    /// A heatmap of the photo of `key` at the photo's size: `layer` one of
+    /// [`Session::layers`] (the method's default when `None`).
+    pub async fn explain(
+        &self,
+        key: &str,
+        method: Method,
+        layer: Option<&str>,
+        target: Target,
+        mode: InferenceMode,
+    ) -> Result<Explanation, Error> {
+        let photo = self.photo(key)?;
+        let model = self.model();
+        let heatmap = photo.explain(&model, method, layer, target, mode).await?;
+        Ok(Explanation {
+            blank_note: heatmap.blank_note(method),
+            heatmap: heatmap.values,
+            layer: heatmap.layer,
+            mean_logit: heatmap.mean_logit,
+            passes: photo.forward_passes(),
+        })
+    }
+}
+
+/// RGB pixels from the browser's RGBA (alpha dropped, as the native decoder does).
+fn rgb_from_rgba(rgba: &[u8], width: u32, height: u32) -> Result<RgbImage, Error> {
+    let expected = width as usize * height as usize * 4;
+    if width == 0 || height == 0 || rgba.len() != expected {
+        return Err(Error::BadArgument(format!(
+            "image data of {} bytes does not match {width}x{height} RGBA",
+            rgba.len()
+        )));
+    }
+    let rgb = rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
+    Ok(RgbImage::from_raw(width, height, rgb).expect("length checked"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(size: Option<u32>) -> Session {
+        let bytes = std::fs::read("weights/unet.safetensors").expect("the shipped U-Net weights");
+        Session::new(
+            Architecture::UNet,
+            Backend::Cpu,
+            Device::flex(),
+            bytes,
+            "unet.safetensors",
+            size,
+        )
+        .unwrap()
+    }
+
+    /// A 40x30 RGBA photo: a dark disc on skin tones.
+    fn photo() -> Vec<u8> {
+        let (w, h) = (40, 30);
+        (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = ((i % w) as f32 - 20.0, (i / w) as f32 - 15.0);
+                if x * x + y * y < 64.0 {
+                    [90, 50, 40, 255]
+                } else {
+                    [220, 170, 150, 255]
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn segments_and_explains_one_photo_with_two_passes() {
+        let s = session(Some(64));
+        assert_eq!((s.input_size(), s.backend().as_str()), (64, "cpu"));
+        assert!(!s.has_photo("a"));
+        s.set_photo("a".into(), &photo(), 40, 30).unwrap();
+        assert!(s.has_photo("a") && !s.has_photo("b"));
+        let mode = InferenceMode::Accurate;
+        let seg = pollster::block_on(s.segment("a", mode, false)).unwrap();
+        assert_eq!(seg.probability.len(), 40 * 30);
+        assert!(seg.probability.iter().all(|p| (0.0..=1.0).contains(p)));
+        assert_eq!(seg.passes, 1);
+        let cam = pollster::block_on(s.explain("a", Method::Cam, None, Target::Lesion, mode));
+        let cam = cam.unwrap();
+        assert_eq!(
+            (cam.heatmap.len(), cam.passes),
+            (40 * 30, 1),
+            "CAM reuses the segmenting pass"
+        );
+        assert_eq!(cam.layer, s.default_layer(Method::Cam, mode));
+        let grad = pollster::block_on(s.explain("a", Method::GradCam, None, Target::Lesion, mode));
+        assert_eq!(grad.unwrap().passes, 2, "Grad-CAM needs its own pass");
+        let json = serde_json::to_value(&seg).unwrap();
+        assert!(json.get("probability").is_none() && json["ms"]["model"].is_number());
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_use_and_keeps_its_weights() {
+        let s = session(None);
+        assert_eq!(
+            s.input_size(),
+            176,
+            "the shipped file records its input size"
+        );
+        let e = s.set_photo("a".into(), &[0; 10], 40, 30).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::BadArgument);
+        let e = pollster::block_on(s.segment("missing", InferenceMode::Accurate, false));
+        assert!(e.unwrap_err().to_string().contains("setPhoto"));
+        let pspnet = std::fs::read("weights/pspnet.safetensors").unwrap();
+        let e = s.load_weights(pspnet, "pspnet.safetensors").unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Weights);
+        assert_eq!(s.architecture(), Architecture::UNet);
+        let exported = pollster::block_on(s.export_weights()).unwrap();
+        assert_eq!(weights::input_size(&exported), Some(176));
+        s.load_weights(exported, "exported").unwrap();
+        assert!("gpu".parse::<Backend>().is_err());
+        let photo = "tests/data/isic-fixture/ISIC2018_Task1-2_Training_Input/ISIC_0000125.jpg";
+        let jpeg = std::fs::read(photo).unwrap();
+        assert!(s.set_photo_file("j".into(), &jpeg, "a.jpg").is_ok() && s.has_photo("j"));
+        let e = s.set_photo_file("k".into(), &jpeg[..jpeg.len() / 2], "cut.jpg");
+        assert_eq!(e.unwrap_err().kind(), crate::ErrorKind::UnreadableImage);
+        assert!(s.has_photo("j"), "a bad photo leaves the one held");
+        assert!(!s.layers_in(InferenceMode::Accurate).is_empty());
+    }
+}

@@ -20,10 +20,19 @@ pub const MODEL_KEY: &str = "lesionlab.model";
 /// Metadata key holding the input size (height = width) the weights were trained at.
 pub const INPUT_SIZE_KEY: &str = "lesionlab.input_size";
 
+/// Metadata key of the browser tests' hook (builds with `test-hooks` only): `load` makes
+/// loading the file panic, `use` its first segmentation (`crate::web`).
+pub const TEST_PANIC_KEY: &str = "lesionlab.test.panic";
+
+/// A metadata value of a weights file, read from its header only.
+pub fn metadata(bytes: &[u8], key: &str) -> Option<String> {
+    let (_, meta) = SafeTensors::read_metadata(bytes).ok()?;
+    meta.metadata().as_ref()?.get(key).cloned()
+}
+
 /// The input size recorded in a weights file, if any.
 pub fn input_size(bytes: &[u8]) -> Option<usize> {
-    let (_, meta) = SafeTensors::read_metadata(bytes).ok()?;
-    meta.metadata().as_ref()?.get(INPUT_SIZE_KEY)?.parse().ok()
+    metadata(bytes, INPUT_SIZE_KEY)?.parse().ok()
 }
 
 /// Regex rewrites between Burn module paths and PyTorch keys, applied in order.
@@ -281,7 +290,11 @@ pub fn load(
     // The browser tests' way to make a load panic, to check that the page recovers with the
     // weights it had (only in builds with `test-hooks`).
     #[cfg(feature = "test-hooks")]
-    if header.metadata.contains_key("lesionlab.test.panic") {
+    if header
+        .metadata
+        .get(TEST_PANIC_KEY)
+        .is_some_and(|v| v == "load")
+    {
         panic!("deliberate panic while loading '{source}' (test hook)");
     }
     let mut model = model_for(expected, &header, source, device)?;

@@ -97,6 +97,9 @@ export class LesionLab {
   #nextId = 1;
   #options;
   #weights;
+  // The last weights a model call (segment, explain) succeeded with: a worker restarted after
+  // a panic comes back with these rather than with weights that never worked.
+  #worked = null;
   #info;
   #disposed = false;
 
@@ -165,9 +168,15 @@ export class LesionLab {
   }
 
   // The wasm module cannot be trusted after a panic: fail what is pending, drop the worker,
-  // and let the next call start a fresh one with the same model and weights.
+  // and let the next call start a fresh one with the same model and the last weights that
+  // worked (weights loaded since and never used successfully are set aside).
   #crash(message) {
-    const error = fail('internal', `LesionLab stopped on an internal error: ${message}. The next call restarts it.`);
+    let restart = 'The next call restarts it.';
+    if (this.#worked && this.#weights !== this.#worked) {
+      restart = `The next call restarts it with the last weights that worked (${this.#worked.source}), not ${this.#weights.source}.`;
+      this.#weights = this.#worked;
+    }
+    const error = fail('internal', `LesionLab stopped on an internal error: ${message}. ${restart}`);
     this.#worker?.terminate();
     this.#worker = null;
     for (const { reject } of this.#pending.values()) reject(error);
@@ -242,9 +251,12 @@ export class LesionLab {
     if (!(threshold >= 0 && threshold <= 1)) throw fail('bad-argument', `threshold must be between 0 and 1, got ${threshold}`);
     await this.#ready();
     const { source: s, transfer } = await transferable(source);
-    return this.#call('segment', {
+    const weights = this.#weights;
+    const result = await this.#call('segment', {
       source: s, key: photoKey(source), name: sourceName(source), threshold, mode: parseMode(options), tta: Boolean(options.tta),
     }, transfer);
+    this.#worked = weights;
+    return result;
   }
 
   /**
@@ -260,10 +272,13 @@ export class LesionLab {
     const method = options.method ?? 'gradcam';
     await this.#ready();
     const { source: s, transfer } = await transferable(source);
-    return this.#call('explain', {
+    const weights = this.#weights;
+    const result = await this.#call('explain', {
       source: s, key: photoKey(source), name: sourceName(source), method, layer: options.layer, target: options.target ?? 'lesion',
       mode: parseMode(options),
     }, transfer);
+    this.#worked = weights;
+    return result;
   }
 
   /**
@@ -324,6 +339,16 @@ export class LesionLab {
 
   /** Stops fine-tuning after the current step; the last epoch's checkpoint stays saved. */
   cancelTraining() { this.#worker?.postMessage({ op: 'control', args: { action: 'cancel' } }); }
+
+  /**
+   * What the model's worker holds: `{ wasmBytes, workerHeapBytes }`, the WebAssembly memory
+   * (it grows to the largest photo and model run so far and never shrinks) and the worker's
+   * JS heap (null in browsers that do not say).
+   */
+  async memory() {
+    await this.#ready();
+    return this.#call('memory', {});
+  }
 
   /** The current weights (fine-tuned after `finetune`) as a safetensors ArrayBuffer. */
   async exportWeights() {

@@ -46,12 +46,13 @@ async function webgpuAdapter() {
 }
 
 const modules = {};
+const memories = new Map(); // each loaded module's wasm memory
 
 /** The `webgpu` module (WebGPU and Flex) or the smaller `cpu` one (Flex only), loaded once. */
 async function wasm(kind) {
   if (!modules[kind]) {
     modules[kind] = import(`../pkg/${kind}/lesionlab_core.js`).then(async (m) => {
-      await m.default();
+      memories.set(m, (await m.default()).memory);
       return m;
     });
   }
@@ -176,6 +177,12 @@ async function handle(op, args, report) {
       return { result: { files: entries.length, pairs: pairs.length, skipped } };
     }
     case 'export-weights': return exportWeights();
+    case 'memory': {
+      requireSession();
+      // Chromium's non-standard heap size; null where a browser has none.
+      const heap = performance.memory?.usedJSHeapSize ?? null;
+      return { result: { wasmBytes: memories.get(core).buffer.byteLength, workerHeapBytes: heap } };
+    }
     case 'load-weights':
       requireSession().loadWeights(new Uint8Array(args.weights), args.source);
       return { result: null };

@@ -138,15 +138,21 @@ fn check_mask(mask: &DynamicImage, name: &str) -> Result<(), Error> {
             "a colour mask (one pixel is RGB {r},{g},{b}); a mask is gray: 255 (white) for lesion, 0 for skin"
         ));
     }
-    let max8 = mask.to_luma8().pixels().map(|p| p.0[0]).max().unwrap_or(0);
-    let raw_max = mask.to_luma16().pixels().map(|p| p.0[0]).max().unwrap_or(0);
-    if max8 <= 128 && raw_max > 0 {
-        let sixteen = mask.color().bytes_per_pixel() / mask.color().channel_count() == 2;
-        let (max, full) = if sixteen {
-            (raw_max as u32, 65535)
-        } else {
-            (max8 as u32, 255)
-        };
+    // The largest value at the mask's own depth; ISIC's masks are 8-bit gray, read in place.
+    let (max, full) = match mask {
+        DynamicImage::ImageLuma8(m) => (m.iter().copied().max().unwrap_or(0) as u32, 255),
+        m if m.color().bytes_per_pixel() / m.color().channel_count() == 2 => {
+            let max = m.to_luma16().pixels().map(|p| p.0[0]).max().unwrap_or(0);
+            (max as u32, 65535)
+        }
+        m => (
+            m.to_luma8().pixels().map(|p| p.0[0]).max().unwrap_or(0) as u32,
+            255,
+        ),
+    };
+    // Above 128 of 255 once at 8 bits (as `to_luma8` rounds a 16-bit value).
+    let lesion = (max * 255 + full / 2) / full > 128;
+    if !lesion && max > 0 {
         let hint = if max == 1 {
             format!("values 0-1: multiply by {full}")
         } else {

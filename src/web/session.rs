@@ -38,6 +38,16 @@ async fn webgpu_device() -> Result<Device, Error> {
 #[wasm_bindgen]
 pub struct Session {
     inner: Rc<lab::Session>,
+    /// Builds with `test-hooks`: the weights in use ask to panic at their first segmentation,
+    /// so the browser tests can check what the page restarts with.
+    #[cfg(feature = "test-hooks")]
+    panic_on_use: std::cell::Cell<bool>,
+}
+
+/// Whether `weights` carry the test hook that panics at their first use.
+#[cfg(feature = "test-hooks")]
+fn panics_on_use(weights: &[u8]) -> bool {
+    crate::weights::metadata(weights, crate::weights::TEST_PANIC_KEY).is_some_and(|v| v == "use")
 }
 
 impl Session {
@@ -64,9 +74,13 @@ impl Session {
             Backend::Cpu => Device::flex(),
             Backend::WebGpu => webgpu_device().await?,
         };
+        #[cfg(feature = "test-hooks")]
+        let panic_on_use = std::cell::Cell::new(panics_on_use(&weights));
         let inner = lab::Session::new(arch, backend, device, weights, &source, size)?;
         Ok(Session {
             inner: Rc::new(inner),
+            #[cfg(feature = "test-hooks")]
+            panic_on_use,
         })
     }
 
@@ -113,7 +127,12 @@ impl Session {
     /// current weights stay.
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&self, weights: Vec<u8>, source: String) -> Result<(), JsValue> {
-        Ok(self.inner.load_weights(weights, &source)?)
+        #[cfg(feature = "test-hooks")]
+        let panic_on_use = panics_on_use(&weights);
+        self.inner.load_weights(weights, &source)?;
+        #[cfg(feature = "test-hooks")]
+        self.panic_on_use.set(panic_on_use);
+        Ok(())
     }
 
     /// The current weights as safetensors (float32, with the input size recorded). Resolves to
@@ -163,6 +182,10 @@ impl Session {
     /// Resolves to `{ probability: Float32Array, check, ms: { model, postprocess }, passes }`
     /// ([`lab::Segmentation`]); `tta` averages over the eight orientations.
     pub fn segment(&self, key: String, mode: String, tta: bool) -> Promise {
+        #[cfg(feature = "test-hooks")]
+        if self.panic_on_use.get() {
+            panic!("deliberate panic at the first use of these weights (test hook)");
+        }
         let inner = self.inner.clone();
         future_to_promise(async move {
             let mode: InferenceMode = mode.parse()?;

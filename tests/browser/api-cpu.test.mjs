@@ -276,7 +276,11 @@ test('weights that cannot work are refused by name; a panic while loading leaves
     const reference = (await lab.segment(smallPhoto)).mask;
     const result = {
       size0: await fail(lab.loadWeights(rewrite((h) => { h.__metadata__['lesionlab.input_size'] = '0'; }))),
-      bf16: await fail(lab.loadWeights(rewrite((h) => { firstF32(h)[1].dtype = 'BF16'; firstF32(h)[1].shape.push(2); }))),
+      bf16: await fail(lab.loadWeights(rewrite((h) => {
+        const [, tensor] = firstF32(h);
+        tensor.dtype = 'BF16';
+        tensor.shape.push(2); // the same bytes as two bfloat16 values per float32
+      }))),
       nan: await fail(lab.loadWeights(rewrite(() => {}, (d) => {
         const n = Number(new DataView(good.buffer).getBigUint64(0, true));
         const header = JSON.parse(new TextDecoder().decode(good.subarray(8, 8 + n)));
@@ -284,17 +288,24 @@ test('weights that cannot work are refused by name; a panic while loading leaves
         new DataView(d.buffer).setFloat32(info.data_offsets[0], NaN, true);
         return d;
       }))),
-      panic: await fail(lab.loadWeights(rewrite((h) => { h.__metadata__['lesionlab.test.panic'] = '1'; }))),
+      panic: await fail(lab.loadWeights(rewrite((h) => { h.__metadata__['lesionlab.test.panic'] = 'load'; }))),
     };
     const after = (await lab.segment(smallPhoto)).mask;
     result.same = after.every((v, i) => v === reference[i]);
+    // Weights that load but panic at their first use: the restart leaves them aside.
+    await lab.loadWeights(new File([rewrite((h) => { h.__metadata__['lesionlab.test.panic'] = 'use'; })], 'broken.safetensors'));
+    result.usePanic = await fail(lab.segment(smallPhoto));
+    const restarted = (await lab.segment(smallPhoto)).mask;
+    result.restartedSame = restarted.every((v, i) => v === reference[i]);
     return result;
   });
   assert.match(r.size0, /^\[weights\] .*records input size '0', which U-Net\+\+ cannot run/);
   assert.match(r.bf16, /^\[weights\] .*is stored as BF16; LesionLab reads float32 and float16/);
   assert.match(r.nan, /^\[weights\] .*holds a NaN or an infinity/);
-  assert.match(r.panic, /^\[internal\] .*deliberate panic while loading/);
+  assert.match(r.panic, /^\[internal\] [\s\S]*deliberate panic while loading/);
   assert.ok(r.same, 'after every refused file and the panic, the weights that worked still segment');
+  assert.match(r.usePanic, /^\[internal\] [\s\S]*deliberate panic at the first use[\s\S]*restarts it with the last weights that worked .*not broken\.safetensors/);
+  assert.ok(r.restartedSame, 'the restarted worker runs the last weights that worked');
 });
 
 test('nothing was requested outside the page\'s own folder', async () => {

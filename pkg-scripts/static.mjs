@@ -22,6 +22,9 @@ export function sendFile(res, root, relative, headers = {}) {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     return;
   }
-  res.writeHead(200, { ...headers, 'Content-Type': MIME[path.extname(file)] || 'application/octet-stream' });
+  // The length lets the page show download progress as a share of the whole.
+  res.writeHead(200, {
+    ...headers, 'Content-Type': MIME[path.extname(file)] || 'application/octet-stream', 'Content-Length': fs.statSync(file).size,
+  });
   fs.createReadStream(file).pipe(res);
 }

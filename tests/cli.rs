@@ -246,6 +246,74 @@ fn segment_never_overwrites_a_result_silently() {
 }
 
 #[test]
+fn export_writes_each_kernel_form_and_each_segments_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = constant_model(dir.path(), 10.0);
+    let photo = dir.path().join("mole.png");
+    image::RgbImage::from_pixel(40, 30, image::Rgb([180, 120, 90]))
+        .save(&photo)
+        .unwrap();
+    let mut sizes = Vec::new();
+    for (form, flag) in [
+        ("f32", "--dtype=f32"),
+        ("f16", "--half"),
+        ("int8", "--dtype=int8"),
+    ] {
+        let out = dir.path().join(format!("{form}.safetensors"));
+        let args = [
+            "export",
+            "--model",
+            "pspnet",
+            "--size",
+            "64",
+            flag,
+            "--weights",
+            weights.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let (ok, _, err) = lesionlab(&args);
+        assert!(ok, "{form}: {err}");
+        sizes.push(std::fs::metadata(&out).unwrap().len());
+        let masks = dir.path().join(form);
+        let (ok, _, err) = lesionlab(&[
+            "segment",
+            "--model",
+            "pspnet",
+            "--weights",
+            out.to_str().unwrap(),
+            "--out",
+            masks.to_str().unwrap(),
+            photo.to_str().unwrap(),
+        ]);
+        assert!(ok, "{form}: {err}");
+        let mask = image::open(masks.join("mole_segmentation.png"))
+            .unwrap()
+            .to_luma8();
+        assert!(
+            mask.pixels().all(|p| p.0[0] == 255),
+            "{form}: the constant model marks everything"
+        );
+    }
+    assert!(
+        sizes[2] < sizes[1] && sizes[1] < sizes[0],
+        "int8 < f16 < f32: {sizes:?}"
+    );
+    let (ok, _, err) = lesionlab(&[
+        "export",
+        "--model",
+        "pspnet",
+        "--dtype",
+        "bf16",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("expected f32, f16 or int8"), "{err}");
+}
+
+#[test]
 fn wrong_weights_are_refused_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
     let weights = constant_model(dir.path(), 10.0);

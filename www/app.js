@@ -72,7 +72,16 @@ function where(lab) {
 function getLab(model, backend) {
   const key = `${model}/${backend}`;
   if (!labs.has(key)) {
-    const created = LesionLab.create({ model, backend, weights: tuned.get(model) });
+    // The downloads' progress, on the status line while this model is the one chosen.
+    const bytes = {};
+    const onProgress = (p) => {
+      bytes[p.what] = p;
+      if (selection().model !== model || !$('status').textContent.startsWith('Loading')) return;
+      const mb = (n) => (n / 1e6).toFixed(1);
+      const parts = Object.values(bytes).map((b) => `${b.what} ${mb(b.done)} of ${mb(b.total ?? b.done)} MB`);
+      status(`Loading ${NAMES[model]}: ${parts.join(', ')}…`);
+    };
+    const created = LesionLab.create({ model, backend, weights: tuned.get(model), onProgress });
     labs.set(key, created);
     created.catch(() => labs.delete(key));
   }

@@ -13,6 +13,7 @@
 // thing it was.
 
 import { deserialise, fail } from './errors.js';
+import { readCounted } from './progress.js';
 import { MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
 import { clearRun, loadRun } from './store.js';
 
@@ -26,14 +27,18 @@ export function defaultWeightsUrl(model) {
   return new URL(`../weights/${model}.safetensors`, import.meta.url);
 }
 
-async function weightsBytes(weights, model) {
+async function weightsBytes(weights, model, report = () => {}) {
+  const got = (bytes, source) => {
+    report({ what: 'weights', done: bytes.byteLength, total: bytes.byteLength });
+    return { bytes, source };
+  };
   if (weights === undefined || weights === null) weights = defaultWeightsUrl(model);
-  if (weights instanceof ArrayBuffer) return { bytes: weights.slice(0), source: 'the weights file' };
+  if (weights instanceof ArrayBuffer) return got(weights.slice(0), 'the weights file');
   if (ArrayBuffer.isView(weights)) {
-    return { bytes: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength), source: 'the weights file' };
+    return got(weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength), 'the weights file');
   }
   if (typeof Blob !== 'undefined' && weights instanceof Blob) {
-    return { bytes: await weights.arrayBuffer(), source: weights.name || 'the weights file' };
+    return got(await weights.arrayBuffer(), weights.name || 'the weights file');
   }
   if (weights instanceof URL || typeof weights === 'string') {
     const url = new URL(weights, globalThis.document?.baseURI ?? globalThis.location.href).href;
@@ -44,7 +49,7 @@ async function weightsBytes(weights, model) {
       throw fail('io', `could not load the weights from ${url}: ${err.message}`);
     }
     if (!response.ok) throw fail('io', `could not load the weights from ${url}: HTTP ${response.status}`);
-    return { bytes: await response.arrayBuffer(), source: url };
+    return { bytes: await readCounted(response, 'weights', report), source: url };
   }
   throw fail('bad-argument', 'weights must be an ArrayBuffer, a typed array, a Blob, a URL or a URL string');
 }
@@ -113,7 +118,9 @@ export class LesionLab {
    * Loads a model. `options.model`: 'unet' | 'unetpp' | 'pspnet' (default 'unetpp');
    * `options.backend`: 'auto' | 'webgpu' | 'cpu' (default 'auto'); `options.weights`: an
    * ArrayBuffer, Blob or URL of a safetensors file (default: the shipped weights);
-   * `options.size`: the model's input size (default: the one the weights record).
+   * `options.size`: the model's input size (default: the one the weights record);
+   * `options.onProgress(p)`: the downloads as they arrive, `{ what: 'module' | 'weights', done,
+   * total }` in bytes, each ending with `done === total`.
    */
   static async create(options = {}) {
     const model = options.model ?? 'unetpp';
@@ -122,9 +129,14 @@ export class LesionLab {
     if (!BACKENDS.includes(backend)) throw fail('bad-argument', `unknown backend '${backend}': expected ${BACKENDS.join(', ')}`);
     const lab = new LesionLab(LesionLab.#token);
     lab.#options = { model, backend, size: options.size };
-    lab.#weights = await weightsBytes(options.weights, model);
+    const report = options.onProgress
+      ? (p) => { try { options.onProgress({ ...p }); } catch (err) { console.error('onProgress failed:', err); } }
+      : () => {};
     try {
-      await lab.#start();
+      // The module downloads (and compiles) in the worker while the weights download here.
+      const [weights] = await Promise.all([weightsBytes(options.weights, model, report), lab.#start(report)]);
+      lab.#weights = weights;
+      await lab.#open();
     } catch (err) {
       lab.dispose();
       throw err;
@@ -132,13 +144,19 @@ export class LesionLab {
     return lab;
   }
 
-  async #start() {
+  /** A new worker, loading the module the backend needs. */
+  #start(report = null) {
     this.#worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: `lesionlab-${this.#options.model}` });
     this.#worker.onmessage = (event) => this.#receive(event.data);
     this.#worker.onerror = (event) => {
       event.preventDefault?.();
       this.#crash(event.message || 'the worker failed to start (is the wasm file served?)');
     };
+    return this.#call('prepare', { backend: this.#options.backend }, [], report);
+  }
+
+  /** The model session in the worker, from the weights in use. */
+  async #open() {
     const { bytes, source } = this.#weights;
     this.#info = await this.#call('create', {
       model: this.#options.model, backend: this.#options.backend, size: this.#options.size,
@@ -193,9 +211,9 @@ export class LesionLab {
 
   async #ready() {
     if (this.#disposed) throw fail('bad-argument', 'this LesionLab was disposed');
-    // `#start` sets the worker before its first await, so calls made together after a crash
-    // share one restart; the worker answers them in order, after 'create'.
-    if (!this.#worker) await this.#start();
+    // The restart posts 'prepare' and 'create' before its first await, so calls made together
+    // after a crash share one restart; the worker answers them in order, after 'create'.
+    if (!this.#worker) await Promise.all([this.#start(), this.#open()]);
   }
 
   /** What actually runs: 'webgpu' or 'cpu'. */

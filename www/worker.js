@@ -1,10 +1,12 @@
 // LesionLab's Web Worker: owns the wasm module and one model session, so the page stays
 // responsive while the model runs. Spoken to only by `lesionlab.js` (messages `{ id, op, args }`,
-// answers `{ id, ok, result | error }`, `{ type: 'progress', id, progress }` while fine-tuning,
-// `{ type: 'panic', message }` when Rust panics; `{ op: 'control' }` pauses, resumes or cancels).
+// answers `{ id, ok, result | error }`, `{ type: 'progress', id, progress }` while loading and
+// fine-tuning, `{ type: 'panic', message }` when Rust panics; `{ op: 'control' }` pauses,
+// resumes or cancels).
 
 import { pixelsOf } from './decode.js';
 import { fail, messageOf, serialise } from './errors.js';
+import { countedBody } from './progress.js';
 import { threshold as thresholdMask } from './render.js';
 import { clearRun } from './store.js';
 import * as tuning from './worker-finetune.js';
@@ -48,15 +50,45 @@ async function webgpuAdapter() {
 const modules = {};
 const memories = new Map(); // each loaded module's wasm memory
 
-/** The `webgpu` module (WebGPU and Flex) or the smaller `cpu` one (Flex only), loaded once. */
-async function wasm(kind) {
+/**
+ * The `webgpu` module (WebGPU and Flex) or the smaller `cpu` one (Flex only), loaded once; its
+ * download reported as `{ what: 'module', done, total }` while it streams into compilation.
+ */
+async function wasm(kind, report = () => {}) {
   if (!modules[kind]) {
-    modules[kind] = import(`../pkg/${kind}/lesionlab_core.js`).then(async (m) => {
-      memories.set(m, (await m.default()).memory);
+    modules[kind] = (async () => {
+      const m = await import(`../pkg/${kind}/lesionlab_core.js`);
+      const url = new URL(`../pkg/${kind}/lesionlab_core_bg.wasm`, import.meta.url);
+      const response = await fetch(url);
+      if (!response.ok) throw fail('io', `could not load ${url}: HTTP ${response.status}`);
+      // wasm-bindgen compiles a Response as it streams when its type is application/wasm.
+      const body = countedBody(response, 'module', report);
+      const wasmResponse = new Response(body, { headers: { 'Content-Type': 'application/wasm' } });
+      memories.set(m, (await m.default({ module_or_path: wasmResponse })).memory);
       return m;
-    });
+    })();
+    modules[kind].catch(() => { delete modules[kind]; });
   }
   return modules[kind];
+}
+
+// Which module a backend runs on: 'auto' takes WebGPU when the browser has an adapter.
+const choices = {};
+function choose(backend) {
+  choices[backend] ??= (async () => {
+    if (backend === 'cpu') return { kind: 'cpu', note: null };
+    const missing = await webgpuAdapter();
+    if (missing && backend === 'webgpu') throw fail('device', `${missing}; use the backend 'cpu' or 'auto'`);
+    return missing ? { kind: 'cpu', note: `${missing}, so the CPU runs the model` } : { kind: 'webgpu', note: null };
+  })();
+  return choices[backend];
+}
+
+/** Loads the module `backend` needs, reporting its download, while the page fetches weights. */
+async function prepare({ backend }, report) {
+  const { kind } = await choose(backend);
+  await wasm(kind, report);
+  return { result: { kind } };
 }
 
 async function open(kind, model, weights, source, size) {
@@ -67,24 +99,14 @@ async function open(kind, model, weights, source, size) {
 }
 
 async function create({ model, backend, weights, source, size }) {
-  let note = null;
-  let chosen = backend;
-  if (backend === 'auto' || backend === 'webgpu') {
-    const missing = await webgpuAdapter();
-    if (missing && backend === 'webgpu') throw fail('device', `${missing}; use the backend 'cpu' or 'auto'`);
-    if (missing) {
-      note = `${missing}, so the CPU runs the model`;
-      chosen = 'cpu';
-    } else {
-      chosen = 'webgpu';
-    }
-  }
+  const choice = await choose(backend);
+  let note = choice.note;
   try {
-    session = await open(chosen, model, weights, source, size);
+    session = await open(choice.kind, model, weights, source, size);
   } catch (err) {
     // Bad weights or settings fail on the CPU too; anything else is WebGPU's.
     const failsOnCpuToo = ['weights', 'bad-argument'].includes(err.kind);
-    if (backend !== 'auto' || chosen !== 'webgpu' || failsOnCpuToo) throw err;
+    if (backend !== 'auto' || choice.kind !== 'webgpu' || failsOnCpuToo) throw err;
     note = `WebGPU failed (${messageOf(err)}), so the CPU runs the model`;
     session = await open('cpu', model, weights, source, size);
   }
@@ -166,6 +188,7 @@ async function exportWeights() {
 
 async function handle(op, args, report) {
   switch (op) {
+    case 'prepare': return prepare(args, report);
     case 'create': return create(args);
     case 'segment': return segment(args);
     case 'explain': return explain(args);

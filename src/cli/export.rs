@@ -1,5 +1,5 @@
 //! `lesionlab export`: rewrite a weights file (ours or PyTorch's) with the input size recorded,
-//! optionally with float16 convolution weights, as the shipped files are.
+//! its convolution kernels as float32 (PyTorch's), float16 or int8 (the shipped files).
 
 use std::path::PathBuf;
 
@@ -22,8 +22,12 @@ pub struct ExportArgs {
     /// Input size to record (default: the one already recorded).
     #[arg(long)]
     size: Option<usize>,
-    /// Store convolution weights as float16 (half the size).
-    #[arg(long)]
+    /// How to store the convolution kernels: f32 (loads in PyTorch), f16 (half the bytes) or
+    /// int8 (a quarter, with a float32 scale per output channel; read only by LesionLab).
+    #[arg(long, default_value = "f32")]
+    dtype: weights::StoredAs,
+    /// The same as `--dtype f16` (kept for scripts written before `--dtype`).
+    #[arg(long, conflicts_with = "dtype")]
     half: bool,
     /// Where to write.
     #[arg(long)]
@@ -40,7 +44,12 @@ pub fn run(args: ExportArgs) -> Result<(), Error> {
         &args.weights.display().to_string(),
         &Device::flex(),
     )?;
-    let out = weights::save_with(&model, size, args.half)?;
+    let kernels = if args.half {
+        weights::StoredAs::F16
+    } else {
+        args.dtype
+    };
+    let out = weights::save_with(&model, size, kernels)?;
     write_atomic(&args.out, &out)?;
     println!(
         "{} ({} bytes, {} parameters) -> {}",

@@ -14,6 +14,35 @@ use safetensors::SafeTensors;
 use crate::Error;
 use crate::model::{Architecture, Model, NestedUNetConfig, PspNetConfig, UNetConfig};
 
+mod quantize;
+
+/// How a weights file stores the convolution kernels (everything else is float32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoredAs {
+    /// float32: what PyTorch writes and loads (`load_state_dict(strict=True)`).
+    #[default]
+    F32,
+    /// float16 kernels: half the bytes; PyTorch casts them back on load.
+    F16,
+    /// int8 kernels with a float32 scale per output channel (`quantize.rs`): a quarter of the
+    /// bytes, read only here.
+    Int8,
+}
+
+impl std::str::FromStr for StoredAs {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "f32" | "float32" => Ok(StoredAs::F32),
+            "f16" | "float16" => Ok(StoredAs::F16),
+            "int8" | "i8" => Ok(StoredAs::Int8),
+            _ => Err(Error::BadArgument(format!(
+                "unknown weights type '{s}': expected f32, f16 or int8"
+            ))),
+        }
+    }
+}
+
 /// Metadata key holding the architecture name in files written here.
 pub const MODEL_KEY: &str = "lesionlab.model";
 
@@ -263,6 +292,13 @@ pub fn load(
     source: &str,
     device: &Device,
 ) -> Result<Model, Error> {
+    check_dtypes(&bytes, source)?;
+    // int8 kernels become float32 once, here; nothing after this sees them.
+    let bytes = match quantize::dequantize(&bytes) {
+        Ok(Some(f32_file)) => f32_file,
+        Ok(None) => bytes,
+        Err(e) => return Err(weights_error(source, e)),
+    };
     let header = read_header(&bytes, source)?;
     match detect(&header) {
         Some(found) if found != expected => {
@@ -302,10 +338,31 @@ pub fn load(
     Ok(model)
 }
 
-/// Refuses, before anything is built from it, what loading would otherwise trust: an input size
-/// the model cannot run (an allocation would be sized from it), a dtype other than float32 and
-/// float16 (Burn panics on it), and a NaN or an infinity (every mask would come out empty).
+/// Refuses a tensor stored as anything but float32, float16 or int8 (Burn panics on the others);
 /// PyTorch's integer `num_batches_tracked` counters are allowed: they are not loaded.
+fn check_dtypes(bytes: &[u8], source: &str) -> Result<(), Error> {
+    use safetensors::Dtype;
+    let (_, meta) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| weights_error(source, format!("not a readable safetensors file ({e})")))?;
+    for (name, info) in meta.tensors() {
+        let readable = matches!(info.dtype, Dtype::F32 | Dtype::F16 | Dtype::I8)
+            || name.ends_with("num_batches_tracked");
+        if !readable {
+            return Err(weights_error(
+                source,
+                format!(
+                    "tensor '{name}' is stored as {:?}; LesionLab reads float32, float16 and int8 weights (convert with PyTorch's `.float()`, then `lesionlab export`)",
+                    info.dtype
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses, before anything is built from it, what loading would otherwise trust: an input size
+/// the model cannot run (an allocation would be sized from it) and a NaN or an infinity (every
+/// mask would come out empty).
 fn check_contents(
     bytes: &[u8],
     header: &Header,
@@ -340,15 +397,8 @@ fn check_contents(
             safetensors::Dtype::F16 => data
                 .chunks_exact(2)
                 .position(|c| u16::from_le_bytes([c[0], c[1]]) & 0x7C00 == 0x7C00),
-            _ if name.ends_with("num_batches_tracked") => None,
-            other => {
-                return Err(weights_error(
-                    source,
-                    format!(
-                        "tensor '{name}' is stored as {other:?}; LesionLab reads float32 and float16 weights (convert with PyTorch's `.float()` or `lesionlab export`)"
-                    ),
-                ));
-            }
+            // PyTorch's integer counters ([`check_dtypes`] refused every other type).
+            _ => None,
         };
         if let Some(i) = first_bad {
             return Err(weights_error(
@@ -471,18 +521,22 @@ fn rewrite(key: &str, patterns: &[(&str, &str)]) -> String {
 /// On WebGPU in the browser, move the model to a CPU device first: reading tensors back
 /// synchronously is not possible there.
 pub fn save(model: &Model) -> Result<Vec<u8>, Error> {
-    save_with(model, None, false)
+    save_with(model, None, StoredAs::F32)
 }
 
 /// [`save`], recording the input size the model was trained at.
 pub fn save_with_input_size(model: &Model, input_size: Option<usize>) -> Result<Vec<u8>, Error> {
-    save_with(model, input_size, false)
+    save_with(model, input_size, StoredAs::F32)
 }
 
-/// [`save`] with options: the input size to record, and whether to store convolution weights
-/// as float16 (half the bytes; batch-norm statistics stay float32, where float16 underflows).
-/// [`load`] reads either; PyTorch's `load_state_dict` casts float16 back on its own.
-pub fn save_with(model: &Model, input_size: Option<usize>, half: bool) -> Result<Vec<u8>, Error> {
+/// [`save`] with options: the input size to record, and how to store the convolution kernels
+/// ([`StoredAs`]; batch-norm statistics stay float32, where float16 underflows). [`load`]
+/// reads every form.
+pub fn save_with(
+    model: &Model,
+    input_size: Option<usize>,
+    kernels: StoredAs,
+) -> Result<Vec<u8>, Error> {
     // `valid` folds batch-norm statistics updated during training into the stored value.
     let model = &model.valid();
     let map = key_map(model);
@@ -491,19 +545,23 @@ pub fn save_with(model: &Model, input_size: Option<usize>, half: bool) -> Result
     if let Some(size) = input_size {
         store = store.metadata(INPUT_SIZE_KEY, size.to_string());
     }
-    if half {
+    if kernels == StoredAs::F16 {
         store = store.with_to_adapter(HalfPrecisionAdapter::new());
     }
     for (from, to) in &map.to_torch {
         store = store.with_key_remapping(*from, *to);
     }
-    match model {
+    let bytes = match model {
         Model::UNet(m) => m.save_into(&mut store),
         Model::NestedUNet(m) => m.save_into(&mut store),
         Model::PspNet(m) => m.save_into(&mut store),
     }
     .and_then(|_| store.get_bytes())
-    .map_err(|e| weights_error("(in memory)", e.to_string()))
+    .map_err(|e| weights_error("(in memory)", e.to_string()))?;
+    match kernels {
+        StoredAs::Int8 => quantize::quantize(&bytes).map_err(|e| weights_error("(in memory)", e)),
+        StoredAs::F32 | StoredAs::F16 => Ok(bytes),
+    }
 }
 
 /// Tensor shapes by PyTorch key, as [`save`] would write them.
@@ -557,7 +615,7 @@ mod tests {
     fn weights_that_cannot_work_are_refused_naming_the_tensor() {
         let device = Device::flex();
         let model = Model::init(Architecture::PspNet, Preset::Web, &device).valid();
-        let good = save_with(&model, Some(128), false).unwrap();
+        let good = save_with(&model, Some(128), StoredAs::F32).unwrap();
         let refused = |bytes: Vec<u8>| {
             let e = load(bytes, Architecture::PspNet, "w.safetensors", &device).unwrap_err();
             assert_eq!(e.kind(), crate::ErrorKind::Weights);
@@ -602,29 +660,36 @@ mod tests {
     }
 
     #[test]
-    fn half_precision_files_are_half_the_size_and_load_close_to_the_original() {
+    fn float16_and_int8_files_are_smaller_and_load_close_to_the_original() {
         let device = Device::flex();
         for arch in Architecture::ALL {
             let model = Model::init(arch, Preset::Web, &device).valid();
-            let full = save_with(&model, Some(128), false).unwrap();
-            let half = save_with(&model, Some(128), true).unwrap();
-            assert!(
-                half.len() * 10 < full.len() * 6,
-                "{arch}: {} vs {} bytes",
-                half.len(),
-                full.len()
-            );
-            assert_eq!(input_size(&half), Some(128));
-            let back = load(half, arch, "half.safetensors", &device)
-                .unwrap()
-                .valid();
+            let full = save_with(&model, Some(128), StoredAs::F32).unwrap();
             let x = Tensor::<4>::random([1, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
-            let err = (model.predict(x.clone(), crate::InferenceMode::Accurate)
-                - back.predict(x, crate::InferenceMode::Accurate))
-            .abs()
-            .max()
-            .into_scalar::<f32>();
-            assert!(err < 1e-2, "{arch}: float16 weights change logits by {err}");
+            let logits = model.predict(x.clone(), crate::InferenceMode::Accurate);
+            let scale = logits.clone().abs().max().into_scalar::<f32>();
+            // (kernels, largest size against float32, largest logit change against the largest logit)
+            for (kernels, size, change) in
+                [(StoredAs::F16, 0.6, 1e-3), (StoredAs::Int8, 0.35, 3e-2)]
+            {
+                let file = save_with(&model, Some(128), kernels).unwrap();
+                let ratio = file.len() as f64 / full.len() as f64;
+                assert!(
+                    ratio < size,
+                    "{arch} {kernels:?}: {ratio:.2} of float32's bytes"
+                );
+                assert_eq!(input_size(&file), Some(128));
+                let back = load(file, arch, "w.safetensors", &device).unwrap().valid();
+                let err = (logits.clone()
+                    - back.predict(x.clone(), crate::InferenceMode::Accurate))
+                .abs()
+                .max()
+                .into_scalar::<f32>();
+                assert!(
+                    err <= change * scale,
+                    "{arch} {kernels:?}: logits change by {err} (largest {scale})"
+                );
+            }
         }
     }
 }

@@ -300,12 +300,32 @@ test('weights that cannot work are refused by name; a panic while loading leaves
     return result;
   });
   assert.match(r.size0, /^\[weights\] .*records input size '0', which U-Net\+\+ cannot run/);
-  assert.match(r.bf16, /^\[weights\] .*is stored as BF16; LesionLab reads float32 and float16/);
+  assert.match(r.bf16, /^\[weights\] .*is stored as BF16; LesionLab reads float32, float16 and int8/);
   assert.match(r.nan, /^\[weights\] .*holds a NaN or an infinity/);
   assert.match(r.panic, /^\[internal\] [\s\S]*deliberate panic while loading/);
   assert.ok(r.same, 'after every refused file and the panic, the weights that worked still segment');
   assert.match(r.usePanic, /^\[internal\] [\s\S]*deliberate panic at the first use[\s\S]*restarts it with the last weights that worked .*not broken\.safetensors/);
   assert.ok(r.restartedSame, 'the restarted worker runs the last weights that worked');
+});
+
+test('loading reports the module\'s and the weights\' bytes in order, each ending at 100%', async () => {
+  const events = await page.evaluate(async () => {
+    const seen = [];
+    const lab2 = await LesionLab.create({ model: 'pspnet', backend: 'cpu', onProgress: (p) => seen.push(p) });
+    lab2.dispose();
+    return seen;
+  });
+  for (const what of ['module', 'weights']) {
+    const mine = events.filter((e) => e.what === what);
+    assert.ok(mine.length >= 1, `${what}: ${JSON.stringify(events)}`);
+    assert.ok(mine.every((e, i) => i === 0 || e.done >= mine[i - 1].done), `${what}: bytes only grow`);
+    const last = mine.at(-1);
+    assert.ok(last.done > 0 && last.done === last.total, `${what} ends at 100%: ${JSON.stringify(last)}`);
+    assert.ok(mine.slice(0, -1).every((e) => e.done < last.done), `${what}: nothing after 100%`);
+    assert.ok(mine.every((e) => e.total === last.total), `${what}: the total is known from the start (Content-Length)`);
+  }
+  const sizes = Object.fromEntries(['module', 'weights'].map((w) => [w, events.filter((e) => e.what === w).at(-1).total]));
+  assert.ok(sizes.module > 1e6 && sizes.weights > 1e5, JSON.stringify(sizes));
 });
 
 test('nothing was requested outside the page\'s own folder', async () => {

@@ -173,15 +173,25 @@ fn tiny_run(
         .with_size(64)
         .with_optimizer(OptimizerConfig::new().with_learning_rate(lr))
         .with_augmentation(None);
-    // The device's generator is shared by the tests running at once: seeding and drawing the
-    // initial weights under one lock gives every run the same start.
-    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let model = {
-        let _only_this_test = INIT.lock().unwrap_or_else(|e| e.into_inner());
-        device.seed(7);
-        Model::UNet(UNetConfig::new([4, 8, 8, 16, 16]).init(&device))
-    };
-    (Trainer::new(model, config, &device).unwrap(), train, val)
+    (
+        Trainer::new(tiny_model(&device), config, &device).unwrap(),
+        train,
+        val,
+    )
+}
+
+/// The same small U-Net for every run. Burn draws a parameter's initial values when it is first
+/// used, from a generator the tests running at once share, so a seed alone does not fix them:
+/// the weights are drawn once (saving reads every parameter) and each run loads those bytes.
+fn tiny_model(device: &Device) -> Model {
+    static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let bytes = BYTES.get_or_init(|| {
+        let cpu = Device::flex();
+        cpu.seed(7);
+        let model = Model::UNet(UNetConfig::new([4, 8, 8, 16, 16]).init(&cpu));
+        lesionlab::weights::save(&model).unwrap()
+    });
+    lesionlab::weights::load(bytes.clone(), Architecture::UNet, "tiny", device).unwrap()
 }
 
 /// Every remaining epoch, as the CLI loops over them.

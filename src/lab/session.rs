@@ -223,10 +223,14 @@ impl Session {
         width: u32,
         height: u32,
     ) -> Result<(), Error> {
-        let photo = rgb_from_rgba(rgba, width, height)?;
-        let prepared = PreparedPhoto::new(&photo, self.size, &self.device);
-        *self.photo.borrow_mut() = Some((key, Rc::new(prepared)));
+        self.hold(key, &rgb_from_rgba(rgba, width, height)?);
         Ok(())
+    }
+
+    /// Resizes and normalises `photo` once and keeps it under `key`, in place of the one before.
+    fn hold(&self, key: String, photo: &RgbImage) {
+        let prepared = PreparedPhoto::new(photo, self.size, &self.device);
+        *self.photo.borrow_mut() = Some((key, Rc::new(prepared)));
     }
 
     /// [`Session::set_photo`] for an encoded photo (JPEG or PNG bytes; `name` names it in
@@ -249,8 +253,7 @@ impl Session {
             });
         }
         let photo = decode_image(bytes, name)?;
-        let prepared = PreparedPhoto::new(&photo, self.size, &self.device);
-        *self.photo.borrow_mut() = Some((key, Rc::new(prepared)));
+        self.hold(key, &photo);
         Ok(photo.dimensions())
     }
 

@@ -9,6 +9,7 @@
 
 import { setupFineTune } from './finetune-ui.js';
 import { LesionLab } from './lesionlab.js';
+import { keepOffline } from './offline.js';
 import { MODELS } from './rules.js';
 import {
   area, dice, download, downloadNames, drawColorbar, heatmapOverlay, isicId, maskImage, overlay, photoPixels, pngBlob, show,
@@ -65,8 +66,9 @@ function modelLabel({ model, mode, level }) {
   return tuned.has(model) ? `${name}, fine-tuned` : name;
 }
 
-function where(lab) {
-  return lab.backend === 'webgpu' ? 'WebGPU' : 'the CPU';
+/** Where a LesionLab's next call, or a result, runs or ran. */
+function where({ backend }) {
+  return backend === 'webgpu' ? 'WebGPU' : 'the CPU';
 }
 
 function getLab(model, backend) {
@@ -81,7 +83,15 @@ function getLab(model, backend) {
       const parts = Object.values(bytes).map((b) => `${b.what} ${mb(b.done)} of ${mb(b.total ?? b.done)} MB`);
       status(`Loading ${NAMES[model]}: ${parts.join(', ')}…`);
     };
-    const created = LesionLab.create({ model, backend, weights: tuned.get(model), onProgress });
+    // 'auto': WebGPU may take over later; the page says so, and keeps its module for offline use.
+    const onBackend = (e) => {
+      // For the benchmark: when the backend was settled, milliseconds from opening the page.
+      window.__backendSettledMs ??= performance.now();
+      if (e.backend === 'webgpu') keepOffline();
+      const idle = ['ready', 'done', 'segmented', 'compared'].includes(document.body.dataset.state);
+      if (selection().model === model && idle) status(`${NAMES[model]}: ${e.reason}.`);
+    };
+    const created = LesionLab.create({ model, backend, weights: tuned.get(model), onProgress, onBackend });
     labs.set(key, created);
     created.catch(() => labs.delete(key));
   }
@@ -188,16 +198,17 @@ async function segmentPhoto() {
     const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), mode: sel.mode, level: sel.level });
     if (mine !== run) return;
     if (!photo.pixels) photo.pixels = await photoPixels(photo.blob);
-    shown = { photo, result: { ...r, backend: lab.backend }, label };
+    shown = { photo, result: r, label };
     showError(null);
     $('result').hidden = $('explain').hidden = $('compare').hidden = false;
     $('result').removeAttribute('aria-busy');
     $('download-mask').disabled = $('download-overlay').disabled = false;
     draw();
-    status(`${label} on ${where(lab)}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
+    status(`${label} on ${where(r)}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     setState('segmented');
     // For the benchmark: milliseconds from opening the page to the first mask on screen.
     if (window.__firstMaskMs === undefined) window.__firstMaskMs = performance.now();
+    keepOffline();
     await explainPhoto(mine);
   } catch (err) {
     if (mine === run) showError(err);
@@ -462,6 +473,7 @@ if (sample && isicId(sample)) {
 } else {
   const mine = run;
   currentLab().then((lab) => {
+    keepOffline();
     if (mine !== run) return;
     status(`${NAMES[lab.model]} ready on ${where(lab)}.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     setState('ready');

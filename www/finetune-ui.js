@@ -13,7 +13,7 @@ const NAMES = Object.fromEntries(MODELS.map((m) => [m.id, m.name]));
 
 let files = [];
 let pairsFound = 0; // pairs among `files` by name; Start needs at least one
-let lab = null; // the LesionLab that trains (its own worker: the page keeps segmenting)
+let lab = null; // the LesionLab that trains (its own session in the page's worker: the page segments between its steps)
 let steps = []; // { epoch, step, steps, loss, t }
 let epochs = []; // history records
 let started = 0;
@@ -65,8 +65,8 @@ async function takeFiles(list) {
   }
   $('tune-found').textContent = `${files.length} file(s): pairing them…`;
   try {
-    lab ??= await LesionLab.create({ model: $('tune-model').value, backend: $('backend').value });
-    const found = await lab.pairFiles(files);
+    // Names only: no model is loaded for this.
+    const found = await LesionLab.pairFiles(files);
     const inside = found.files !== files.length ? ` (${found.files} files with the zips' contents)` : '';
     pairsFound = found.pairs;
     $('tune-found').textContent = found.pairs

@@ -6,8 +6,11 @@
 // Attributes: model (unet | unetpp | pspnet, default unetpp), backend (auto | webgpu | cpu),
 // threshold (default 0.5), src (a photo to segment at once, optional). Readers can drop or pick
 // their own photo. Events: `segmented` (detail: the segment result) and `error` (detail: Error).
+// After its first mask it registers LesionLab's service worker (`sw.js` beside www/), which
+// keeps LesionLab's own files, and only those, for offline use.
 
 import { LesionLab } from './lesionlab.js';
+import { keepOffline } from './offline.js';
 import { area, overlay, photoPixels, show } from './render.js';
 import { THRESHOLD } from './rules.js';
 
@@ -84,7 +87,7 @@ class LesionLabElement extends HTMLElement {
     if (key !== this.#labKey) {
       this.#lab?.then((lab) => lab.dispose(), () => {});
       this.#labKey = key;
-      this.#lab = LesionLab.create({ model, backend });
+      this.#lab = LesionLab.create({ model, backend, onBackend: (e) => e.backend === 'webgpu' && keepOffline() });
     }
     return this.#lab;
   }
@@ -125,8 +128,9 @@ class LesionLabElement extends HTMLElement {
       const warning = this.#shadow.querySelector('.warning');
       warning.textContent = r.check.warning ?? '';
       warning.hidden = r.check.looksLikeDermoscopy;
-      this.#status(`${name}: lesion ${(area(r.mask) * 100).toFixed(1)}% of the image (${lab.backend === 'webgpu' ? 'WebGPU' : 'CPU'}, ${Math.round(r.ms.model)} ms)`);
+      this.#status(`${name}: lesion ${(area(r.mask) * 100).toFixed(1)}% of the image (${r.backend === 'webgpu' ? 'WebGPU' : 'CPU'}, ${Math.round(r.ms.model)} ms)`);
       this.dataset.state = 'done';
+      keepOffline();
       this.dispatchEvent(new CustomEvent('segmented', { detail: r }));
       return r;
     } catch (err) {

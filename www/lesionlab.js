@@ -7,13 +7,13 @@
 //   const h = await lab.explain(file, { method: 'gradcam' });
 //   lab.dispose();
 //
-// The model runs in a Web Worker (`worker.js`); every call is answered by a promise that
-// resolves or rejects with an Error whose message says what went wrong, a crash included, and
-// whose `kind` ('weights', 'unreadable-image', 'device', ...; see errors.js) says what kind of
-// thing it was.
+// The models run in the page's one Web Worker (`worker.js`, through `engine.js`), which every
+// LesionLab of the page shares; every call is answered by a promise that resolves or rejects
+// with an Error whose message says what went wrong, a crash included, and whose `kind`
+// ('weights', 'unreadable-image', 'device', ...; see errors.js) says what kind of thing it was.
 
-import { deserialise, fail } from './errors.js';
-import { readCounted } from './progress.js';
+import { call, currentGeneration, fetchWeights, join, post } from './engine.js';
+import { fail } from './errors.js';
 import { MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
 import { clearRun, loadRun } from './store.js';
 
@@ -21,6 +21,7 @@ export { LesionLabError } from './errors.js';
 
 const MODELS = MODEL_RULES.map((m) => m.id);
 const BACKENDS = ['auto', 'webgpu', 'cpu'];
+const TAKEOVERS = ['faster', 'ready'];
 
 /** URL of a shipped default weights file. */
 export function defaultWeightsUrl(model) {
@@ -42,14 +43,7 @@ async function weightsBytes(weights, model, report = () => {}) {
   }
   if (weights instanceof URL || typeof weights === 'string') {
     const url = new URL(weights, globalThis.document?.baseURI ?? globalThis.location.href).href;
-    let response;
-    try {
-      response = await fetch(url);
-    } catch (err) {
-      throw fail('io', `could not load the weights from ${url}: ${err.message}`);
-    }
-    if (!response.ok) throw fail('io', `could not load the weights from ${url}: HTTP ${response.status}`);
-    return { bytes: await readCounted(response, 'weights', report), source: url };
+    return { bytes: await fetchWeights(url, report), source: url };
   }
   throw fail('bad-argument', 'weights must be an ArrayBuffer, a typed array, a Blob, a URL or a URL string');
 }
@@ -97,9 +91,10 @@ function parseMode(options) {
 }
 
 export class LesionLab {
-  #worker = null;
-  #pending = new Map();
-  #nextId = 1;
+  #member; // this LesionLab in the shared worker: `sid` names it there
+  #generation = -1; // the worker its model was opened in
+  #reopening = null;
+  #onBackend = null;
   #options;
   #weights;
   // The last weights a model call (segment, explain) succeeded with: a worker restarted after
@@ -120,21 +115,36 @@ export class LesionLab {
    * ArrayBuffer, Blob or URL of a safetensors file (default: the shipped weights);
    * `options.size`: the model's input size (default: the one the weights record);
    * `options.onProgress(p)`: the downloads as they arrive, `{ what: 'module' | 'weights', done,
-   * total }` in bytes, each ending with `done === total`.
+   * total }` in bytes, each ending with `done === total` (a module or weights file another
+   * LesionLab of the page already loaded gives one event at 100%).
+   *
+   * `backend: 'auto'` is CPU first, WebGPU when ready: the first results come from the CPU
+   * module (the smaller download); meanwhile the WebGPU module loads in the background, compiles
+   * its shaders on one warm-up forward, and takes over the calls after that when it is faster
+   * than the CPU on the same input (`options.takeover`: 'faster', the default, or 'ready': as
+   * soon as it is warm). `options.onBackend({ backend, reason, ms })` is called when that is
+   * settled; every result says the `backend` it ran on, and `lab.backend` where the next runs.
    */
   static async create(options = {}) {
     const model = options.model ?? 'unetpp';
     const backend = options.backend ?? 'auto';
+    const takeover = options.takeover ?? 'faster';
     if (!MODELS.includes(model)) throw fail('bad-argument', `unknown model '${model}': expected ${MODELS.join(', ')}`);
     if (!BACKENDS.includes(backend)) throw fail('bad-argument', `unknown backend '${backend}': expected ${BACKENDS.join(', ')}`);
+    if (!TAKEOVERS.includes(takeover)) throw fail('bad-argument', `unknown takeover '${takeover}': expected ${TAKEOVERS.join(', ')}`);
     const lab = new LesionLab(LesionLab.#token);
-    lab.#options = { model, backend, size: options.size };
+    lab.#options = { model, backend, size: options.size, takeover };
+    lab.#onBackend = options.onBackend ?? null;
+    lab.#member = join({ crashed: (message) => lab.#crashed(message), backend: (event) => lab.#backendChanged(event) });
     const report = options.onProgress
       ? (p) => { try { options.onProgress({ ...p }); } catch (err) { console.error('onProgress failed:', err); } }
       : () => {};
     try {
       // The module downloads (and compiles) in the worker while the weights download here.
-      const [weights] = await Promise.all([weightsBytes(options.weights, model, report), lab.#start(report)]);
+      const [weights] = await Promise.all([
+        weightsBytes(options.weights, model, report),
+        call('prepare', { backend }, { onProgress: report }),
+      ]);
       lab.#weights = weights;
       await lab.#open();
     } catch (err) {
@@ -144,82 +154,52 @@ export class LesionLab {
     return lab;
   }
 
-  /** A new worker, loading the module the backend needs. */
-  #start(report = null) {
-    this.#worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: `lesionlab-${this.#options.model}` });
-    this.#worker.onmessage = (event) => this.#receive(event.data);
-    this.#worker.onerror = (event) => {
-      event.preventDefault?.();
-      this.#crash(event.message || 'the worker failed to start (is the wasm file served?)');
-    };
-    return this.#call('prepare', { backend: this.#options.backend }, [], report);
-  }
-
   /** The model session in the worker, from the weights in use. */
   async #open() {
     const { bytes, source } = this.#weights;
-    this.#info = await this.#call('create', {
-      model: this.#options.model, backend: this.#options.backend, size: this.#options.size,
-      weights: bytes.slice(0), source,
-    });
+    const { model, backend, size, takeover } = this.#options;
+    this.#info = await this.#call('open', { model, backend, size, takeover, weights: bytes.slice(0), source });
+    this.#generation = currentGeneration();
   }
 
-  #receive(message) {
-    if (message.type === 'panic') {
-      this.#crash(message.message);
-      return;
-    }
-    if (message.type === 'progress') {
-      const onProgress = this.#pending.get(message.id)?.onProgress;
-      try {
-        onProgress?.(message.progress);
-      } catch (err) {
-        console.error('onProgress failed:', err);
-      }
-      return;
-    }
-    const pending = this.#pending.get(message.id);
-    if (!pending) return;
-    this.#pending.delete(message.id);
-    if (message.ok) pending.resolve(message.result);
-    else pending.reject(deserialise(message.error));
-  }
-
-  // The wasm module cannot be trusted after a panic: fail what is pending, drop the worker,
-  // and let the next call start a fresh one with the same model and the last weights that
-  // worked (weights loaded since and never used successfully are set aside).
-  #crash(message) {
+  // The worker cannot be trusted after a panic: the next call opens this model in a fresh one
+  // with the last weights that worked (weights loaded since and never used successfully are
+  // set aside). Returns the error this LesionLab's pending calls fail with.
+  #crashed(message) {
     let restart = 'The next call restarts it.';
     if (this.#worked && this.#weights !== this.#worked) {
       restart = `The next call restarts it with the last weights that worked (${this.#worked.source}), not ${this.#weights.source}.`;
       this.#weights = this.#worked;
     }
-    const error = fail('internal', `LesionLab stopped on an internal error: ${message}. ${restart}`);
-    this.#worker?.terminate();
-    this.#worker = null;
-    for (const { reject } of this.#pending.values()) reject(error);
-    this.#pending.clear();
+    return fail('internal', `LesionLab stopped on an internal error: ${message}. ${restart}`);
   }
 
-  #call(op, args, transfer = [], onProgress = null) {
-    return new Promise((resolve, reject) => {
-      const id = this.#nextId++;
-      this.#pending.set(id, { resolve, reject, onProgress });
-      this.#worker.postMessage({ id, op, args }, transfer);
-    });
+  #backendChanged({ backend, reason, ms }) {
+    this.#info = { ...this.#info, backend, note: reason };
+    try {
+      this.#onBackend?.({ backend, reason, ms });
+    } catch (err) {
+      console.error('onBackend failed:', err);
+    }
+  }
+
+  #call(op, args = {}, transfer = [], onProgress = null) {
+    return call(op, { ...args, sid: this.#member.sid }, { transfer, onProgress });
   }
 
   async #ready() {
     if (this.#disposed) throw fail('bad-argument', 'this LesionLab was disposed');
-    // The restart posts 'prepare' and 'create' before its first await, so calls made together
-    // after a crash share one restart; the worker answers them in order, after 'create'.
-    if (!this.#worker) await Promise.all([this.#start(), this.#open()]);
+    // After a crash: calls made together share one restart.
+    if (this.#generation !== currentGeneration()) {
+      this.#reopening ??= this.#open().finally(() => { this.#reopening = null; });
+      await this.#reopening;
+    }
   }
 
-  /** What actually runs: 'webgpu' or 'cpu'. */
+  /** Where the next call runs: 'webgpu' or 'cpu' (with 'auto' it starts as 'cpu'). */
   get backend() { return this.#info.backend; }
 
-  /** Why the backend differs from the one asked for ('auto' without WebGPU), or null. */
+  /** Why the backend is the one it is ('auto' without WebGPU, or after WebGPU was measured), or null. */
   get backendNote() { return this.#info.note; }
 
   /** 'unet', 'unetpp' or 'pspnet'. */
@@ -262,7 +242,8 @@ export class LesionLab {
    * at the photo's own size: `mask` is 0 or 255 per pixel, `probability` in [0, 1]; `decoded`
    * whether this call decoded the photo, `passes` the forward passes run on it so far. `check`
    * says whether the photo looks like dermoscopy: `{ looksLikeDermoscopy, warning, reasons,
-   * saturation, detail, offSkin }`; on anything else the mask means nothing.
+   * saturation, detail, offSkin }`; on anything else the mask means nothing. `backend` says
+   * where it ran.
    */
   async segment(source, options = {}) {
     const threshold = options.threshold ?? THRESHOLD;
@@ -284,7 +265,7 @@ export class LesionLab {
    * 'pixel:Y,X'; `options.mode`/`level` as in `segment`. Resolves to `{ width, height, heatmap,
    * layer, method, meanLogit, blankNote, decoded, passes }`, `heatmap` in [0, 1] at the photo's size, `meanLogit`
    * the model's mean output over the photo (the report's CAM is blank when it is negative) and
-   * `blankNote` why the map is blank, or null.
+   * `blankNote` why the map is blank, or null, `backend` where it ran.
    */
   async explain(source, options = {}) {
     const method = options.method ?? 'gradcam';
@@ -324,8 +305,12 @@ export class LesionLab {
    * { files, pairs, skipped: [{ file, reason }] } with `files` counting zip entries.
    */
   async pairFiles(files) {
-    await this.#ready();
-    return this.#call('pair-files', { files: [...(files ?? [])] });
+    return LesionLab.pairFiles(files);
+  }
+
+  /** `pairFiles` without a model: only the (shared) CPU module is loaded for it. */
+  static async pairFiles(files) {
+    return call('pair-files', { files: [...(files ?? [])] });
   }
 
   /** Resumes the fine-tuning run saved in IndexedDB (after a reload); options as `finetune`. */
@@ -350,18 +335,19 @@ export class LesionLab {
   }
 
   /** Pauses fine-tuning after the current step. */
-  pauseTraining() { this.#worker?.postMessage({ op: 'control', args: { action: 'pause' } }); }
+  pauseTraining() { post('control', { action: 'pause' }); }
 
   /** Goes on after `pauseTraining`. */
-  resumeTraining() { this.#worker?.postMessage({ op: 'control', args: { action: 'resume' } }); }
+  resumeTraining() { post('control', { action: 'resume' }); }
 
   /** Stops fine-tuning after the current step; the last epoch's checkpoint stays saved. */
-  cancelTraining() { this.#worker?.postMessage({ op: 'control', args: { action: 'cancel' } }); }
+  cancelTraining() { post('control', { action: 'cancel' }); }
 
   /**
-   * What the model's worker holds: `{ wasmBytes, workerHeapBytes }`, the WebAssembly memory
-   * (it grows to the largest photo and model run so far and never shrinks) and the worker's
-   * JS heap (null in browsers that do not say).
+   * What the page's LesionLab worker holds (all its models together): `{ wasmBytes,
+   * workerHeapBytes, modules }`, the WebAssembly memory (it grows to the largest photo and model
+   * run so far and never shrinks; `modules` per module) and the worker's JS heap (null in
+   * browsers that do not say).
    */
   async memory() {
     await this.#ready();
@@ -411,13 +397,11 @@ export class LesionLab {
     await clearRun();
   }
 
-  /** Stops the worker and frees the model. */
+  /** Frees the model; the worker stops with the page's last LesionLab. */
   dispose() {
+    if (this.#disposed) return;
     this.#disposed = true;
-    this.#worker?.terminate();
-    this.#worker = null;
-    for (const { reject } of this.#pending.values()) reject(fail('cancelled', 'this LesionLab was disposed'));
-    this.#pending.clear();
+    this.#member.leave(fail('cancelled', 'this LesionLab was disposed'));
   }
 
   /** For the browser tests: makes the wasm module panic. */

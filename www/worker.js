@@ -1,8 +1,18 @@
-// LesionLab's Web Worker: owns the wasm module and one model session, so the page stays
-// responsive while the model runs. Spoken to only by `lesionlab.js` (messages `{ id, op, args }`,
-// answers `{ id, ok, result | error }`, `{ type: 'progress', id, progress }` while loading and
-// fine-tuning, `{ type: 'panic', message }` when Rust panics; `{ op: 'control' }` pauses,
-// resumes or cancels).
+// LesionLab's Web Worker, one per page: owns the wasm modules and a model session for every
+// LesionLab of the page (`lesionlab.js` and `engine.js` speak to it), so the page stays
+// responsive while the models run, and every model shares one module download and instance.
+//
+// Messages `{ id, op, args }` (`args.sid` names the LesionLab), answers `{ id, ok, result |
+// error }`; `{ type: 'progress', id, progress }` while loading and fine-tuning; `{ type:
+// 'backend', sid, backend, reason, ms }` when a LesionLab's backend is settled or changes;
+// `{ type: 'panic', message }` when Rust panics. `{ op: 'control' }` pauses, resumes or cancels
+// fine-tuning.
+//
+// `backend: 'auto'` is CPU first, WebGPU when ready: the CPU module and session answer at once;
+// in the background the WebGPU module loads, its session runs one warm-up forward (its shaders
+// compile then, not while a user waits), and then takes over if it is faster than the CPU on the
+// same input (`takeover: 'faster'`, the default) or at once (`takeover: 'ready'`). A request runs
+// to its end on the session it started on; the switch only changes where the next one runs.
 
 import { pixelsOf } from './decode.js';
 import { fail, messageOf, serialise } from './errors.js';
@@ -11,11 +21,12 @@ import { threshold as thresholdMask } from './render.js';
 import { clearRun } from './store.js';
 import * as tuning from './worker-finetune.js';
 
-let session = null;
-let core = null; // the wasm module of the session: pkg/webgpu (WebGPU + CPU) or pkg/cpu (CPU only)
-let queue = Promise.resolve();
+// Model calls run one at a time (bounded memory, timings that mean something); fine-tuning runs
+// in its own lane, so that the page keeps segmenting between its steps.
+const lanes = { model: Promise.resolve(), train: Promise.resolve() };
+const TRAINING = new Set(['finetune', 'resume-finetune']);
 
-// Called by the crate's panic hook. The module is unusable after a panic: the page is told,
+// Called by the crate's panic hook. The modules are unusable after a panic: the page is told,
 // fails what was pending with the message and starts a fresh worker for the next call.
 self.lesionlabPanic = (message) => self.postMessage({ type: 'panic', message: String(message) });
 
@@ -26,8 +37,8 @@ self.onmessage = (event) => {
     return;
   }
   const report = (progress) => self.postMessage({ type: 'progress', id, progress });
-  // One request at a time: bounded memory, and timings that mean something.
-  queue = queue.then(async () => {
+  const lane = TRAINING.has(op) ? 'train' : 'model';
+  lanes[lane] = lanes[lane].then(async () => {
     try {
       const { result, transfer } = await handle(op, args, report);
       self.postMessage({ id, ok: true, result }, transfer ?? []);
@@ -37,18 +48,29 @@ self.onmessage = (event) => {
   });
 };
 
+/** `fn` in the model lane, after the requests already waiting there. */
+function inModelLane(fn) {
+  const done = lanes.model.then(fn);
+  lanes.model = done.catch(() => {});
+  return done;
+}
 
-async function webgpuAdapter() {
-  if (!('gpu' in navigator) || !navigator.gpu) return 'WebGPU is not available in this browser';
-  try {
-    return (await navigator.gpu.requestAdapter()) ? null : 'WebGPU is not available (the browser found no adapter)';
-  } catch (err) {
-    return `WebGPU failed to start (${messageOf(err)})`;
-  }
+let adapter = null;
+function webgpuAdapter() {
+  adapter ??= (async () => {
+    if (!('gpu' in navigator) || !navigator.gpu) return 'WebGPU is not available in this browser';
+    try {
+      return (await navigator.gpu.requestAdapter()) ? null : 'WebGPU is not available (the browser found no adapter)';
+    } catch (err) {
+      return `WebGPU failed to start (${messageOf(err)})`;
+    }
+  })();
+  return adapter;
 }
 
 const modules = {};
 const memories = new Map(); // each loaded module's wasm memory
+const downloaded = {}; // each loaded module's size in bytes
 
 /**
  * The `webgpu` module (WebGPU and Flex) or the smaller `cpu` one (Flex only), loaded once; its
@@ -62,55 +84,135 @@ async function wasm(kind, report = () => {}) {
       const response = await fetch(url);
       if (!response.ok) throw fail('io', `could not load ${url}: HTTP ${response.status}`);
       // wasm-bindgen compiles a Response as it streams when its type is application/wasm.
-      const body = countedBody(response, 'module', report);
+      const body = countedBody(response, 'module', (p) => {
+        if (p.done === p.total) downloaded[kind] = p.total;
+        report(p);
+      });
       const wasmResponse = new Response(body, { headers: { 'Content-Type': 'application/wasm' } });
-      memories.set(m, (await m.default({ module_or_path: wasmResponse })).memory);
+      memories.set(kind, (await m.default({ module_or_path: wasmResponse })).memory);
       return m;
     })();
     modules[kind].catch(() => { delete modules[kind]; });
+  } else {
+    // Loaded (or loading) for another LesionLab: one event says it is all here.
+    modules[kind].then(() => report({ what: 'module', done: downloaded[kind], total: downloaded[kind] }), () => {});
   }
   return modules[kind];
 }
 
-// Which module a backend runs on: 'auto' takes WebGPU when the browser has an adapter.
-const choices = {};
-function choose(backend) {
-  choices[backend] ??= (async () => {
-    if (backend === 'cpu') return { kind: 'cpu', note: null };
-    const missing = await webgpuAdapter();
-    if (missing && backend === 'webgpu') throw fail('device', `${missing}; use the backend 'cpu' or 'auto'`);
-    return missing ? { kind: 'cpu', note: `${missing}, so the CPU runs the model` } : { kind: 'webgpu', note: null };
-  })();
-  return choices[backend];
+/** The module a LesionLab starts on: the CPU one for 'cpu' and 'auto', WebGPU's for 'webgpu'. */
+async function firstKind(backend) {
+  if (backend !== 'webgpu') return 'cpu';
+  const missing = await webgpuAdapter();
+  if (missing) throw fail('device', `${missing}; use the backend 'cpu' or 'auto'`);
+  return 'webgpu';
 }
 
-/** Loads the module `backend` needs, reporting its download, while the page fetches weights. */
+/** Loads the module `backend` starts on, reporting its download, while the page fetches weights. */
 async function prepare({ backend }, report) {
-  const { kind } = await choose(backend);
+  if (backend === 'auto') webgpuAdapter(); // asked now, while the module downloads
+  const kind = await firstKind(backend);
   await wasm(kind, report);
   return { result: { kind } };
 }
 
-async function open(kind, model, weights, source, size) {
+// Every LesionLab of the page: sid -> { model, size, weights, source, version, sessions:
+// { cpu, webgpu }, active, note, ms }. The weights stay here so that the WebGPU session, made
+// later, starts from the same ones, and a switch never loses a loaded weights file.
+const labs = new Map();
+
+async function session(kind, { model, weights, source, size }) {
   const m = await wasm(kind);
-  const s = await m.Session.create(model, kind, new Uint8Array(weights), source, size ?? undefined);
-  core = m;
-  return s;
+  return m.Session.create(model, kind, weights, source, size ?? undefined);
 }
 
-async function create({ model, backend, weights, source, size }) {
-  const choice = await choose(backend);
-  let note = choice.note;
-  try {
-    session = await open(choice.kind, model, weights, source, size);
-  } catch (err) {
-    // Bad weights or settings fail on the CPU too; anything else is WebGPU's.
-    const failsOnCpuToo = ['weights', 'bad-argument'].includes(err.kind);
-    if (backend !== 'auto' || choice.kind !== 'webgpu' || failsOnCpuToo) throw err;
-    note = `WebGPU failed (${messageOf(err)}), so the CPU runs the model`;
-    session = await open('cpu', model, weights, source, size);
+async function open({ sid, model, backend, weights, source, size, takeover }) {
+  const lab = { model, size, weights: new Uint8Array(weights), source, version: 0, sessions: {}, note: null, ms: {} };
+  lab.firstCall = new Promise((done) => { lab.called = done; });
+  const kind = await firstKind(backend);
+  lab.sessions[kind] = await session(kind, lab);
+  lab.active = kind;
+  labs.set(sid, lab);
+  if (backend === 'auto') {
+    // Where the browser answers at once (no WebGPU), the note comes with the session; a slow
+    // answer (a GPU process starting) never holds the first mask back: onBackend tells it later.
+    const quick = await Promise.race([webgpuAdapter(), new Promise((done) => setTimeout(() => done(undefined), 50))]);
+    if (quick) lab.note = `${quick}, so the CPU runs the model`;
+    else upgrade(sid, lab, takeover ?? 'faster');
   }
-  return { result: { backend: session.backend, modes: modesOf(session), inputSize: session.inputSize, note } };
+  const s = lab.sessions[kind];
+  return { result: { backend: kind, modes: modesOf(s), inputSize: s.inputSize, note: lab.note } };
+}
+
+function tell(sid, lab, reason) {
+  if (labs.get(sid) !== lab) return;
+  lab.note = reason;
+  self.postMessage({ type: 'backend', sid, backend: lab.active, reason, ms: { ...lab.ms } });
+}
+
+const WARM_UP = 'lesionlab-warm-up';
+
+/** One forward of a grey photo at the model's input size; its milliseconds. */
+async function forward(s) {
+  const n = s.inputSize;
+  s.setPhoto(WARM_UP, new Uint8Array(n * n * 4).fill(128), n, n);
+  const t0 = performance.now();
+  await s.segment(WARM_UP, 'accurate', false);
+  return performance.now() - t0;
+}
+
+/** 'auto': the WebGPU session is made, warmed up and measured in the background. */
+async function upgrade(sid, lab, takeover) {
+  try {
+    const missing = await webgpuAdapter();
+    if (missing) return tell(sid, lab, `${missing}, so the CPU runs the model`);
+    // The WebGPU module (four times the CPU one), its session and warm-up wait for the first
+    // answer, or two quiet seconds: on two cores their compiling would delay the first mask.
+    await Promise.race([lab.firstCall, new Promise((done) => setTimeout(done, 2000))]);
+    await wasm('webgpu');
+    if (labs.get(sid) !== lab) return;
+    let version = lab.version;
+    const gpu = await session('webgpu', lab);
+    await forward(gpu); // compiles the shaders
+    lab.ms.webgpu = await forward(gpu);
+    if (labs.get(sid) !== lab) return gpu.free();
+    // Weights loaded or fine-tuned meanwhile (the loop: they may change again while loading).
+    while (version !== lab.version) {
+      version = lab.version;
+      gpu.loadWeights(lab.weights, lab.source);
+    }
+    lab.sessions.webgpu = gpu;
+    if (takeover === 'faster') {
+      // The CPU measured in its own lane, between the page's requests; it drops the photo the
+      // CPU session holds (the next call decodes it again).
+      lab.ms.cpu = await inModelLane(() => (labs.get(sid) === lab ? forward(lab.sessions.cpu) : Infinity));
+      if (!(lab.ms.webgpu < lab.ms.cpu)) {
+        return tell(sid, lab, `WebGPU is ready but slower here (${Math.round(lab.ms.webgpu)} ms against ${Math.round(lab.ms.cpu)} ms on the CPU per forward), so the CPU runs the model`);
+      }
+    }
+    lab.active = 'webgpu';
+    const why = takeover === 'faster'
+      ? `WebGPU took over: ${Math.round(lab.ms.webgpu)} ms against ${Math.round(lab.ms.cpu)} ms on the CPU per forward`
+      : 'WebGPU took over once its shaders were compiled';
+    tell(sid, lab, why);
+  } catch (err) {
+    tell(sid, lab, `WebGPU failed (${messageOf(err)}), so the CPU runs the model`);
+  }
+}
+
+/** After weights changed in `kind`'s session: the other session and the kept bytes follow. */
+async function follow(lab, kind) {
+  const bytes = await lab.sessions[kind].exportWeights();
+  lab.weights = bytes;
+  lab.version++;
+  for (const [other, s] of Object.entries(lab.sessions)) if (other !== kind) s.loadWeights(bytes, lab.source);
+}
+
+function close({ sid }) {
+  const lab = labs.get(sid);
+  labs.delete(sid);
+  for (const s of Object.values(lab?.sessions ?? {})) s.free();
+  return { result: null };
 }
 
 const MODES = ['accurate', 'fast1', 'fast2', 'fast3', 'fast4'];
@@ -124,20 +226,28 @@ function modesOf(s) {
   }]));
 }
 
-function requireSession() {
-  if (!session) throw fail('bad-argument', 'LesionLab is not ready: create() did not finish');
-  return session;
+function labOf(sid) {
+  const lab = labs.get(sid);
+  if (!lab) throw fail('bad-argument', 'LesionLab is not ready: create() did not finish, or it was disposed');
+  return lab;
 }
 
-// The photo the session holds: its key and size. A call with the same key neither decodes nor
-// resizes it again.
-let held = null;
+/** The session the next request of `sid` runs on, and its backend. */
+function current(sid) {
+  const lab = labOf(sid);
+  return { lab, s: lab.sessions[lab.active], backend: lab.active };
+}
 
-/** Makes the session hold the photo of `key`, decoding it only when it holds another. */
+// The photo each session holds: its key and size. A call with the same key neither decodes nor
+// resizes it again.
+const held = new WeakMap();
+
+/** Makes `s` hold the photo of `key`, decoding it only when it holds another. */
 async function hold(s, { source, key, name }) {
-  if (held?.key === key && s.hasPhoto(key)) {
+  const mine = held.get(s);
+  if (mine?.key === key && s.hasPhoto(key)) {
     if (source instanceof ImageBitmap) source.close();
-    return { ...held, decoded: false, ms: 0 };
+    return { ...mine, decoded: false, ms: 0 };
   }
   const t0 = performance.now();
   let width, height;
@@ -150,12 +260,12 @@ async function hold(s, { source, key, name }) {
     ({ width, height } = pixels);
     s.setPhoto(key, pixels.rgba, width, height);
   }
-  held = { key, width, height };
-  return { ...held, decoded: true, ms: performance.now() - t0 };
+  held.set(s, { key, width, height });
+  return { key, width, height, decoded: true, ms: performance.now() - t0 };
 }
 
 async function segment(args) {
-  const s = requireSession();
+  const { s, backend } = current(args.sid);
   const { width, height, decoded, ms: preprocess } = await hold(s, args);
   const r = await s.segment(args.key, args.mode, Boolean(args.tta));
   const t1 = performance.now();
@@ -163,61 +273,88 @@ async function segment(args) {
   const mask = thresholdMask(probability, args.threshold);
   const ms = { preprocess, model: r.ms.model, postprocess: r.ms.postprocess + (performance.now() - t1) };
   return {
-    result: { width, height, mask, probability, check: r.check, ms, decoded, passes: r.passes },
+    result: { width, height, mask, probability, check: r.check, ms, decoded, passes: r.passes, backend },
     transfer: [mask.buffer, probability.buffer],
   };
 }
 
 async function explain(args) {
-  const s = requireSession();
+  const { s, backend } = current(args.sid);
   const { width, height, decoded } = await hold(s, args);
   const h = await s.explain(args.key, args.method, args.layer ?? undefined, args.target, args.mode);
   return {
     result: {
       width, height, heatmap: h.heatmap, layer: h.layer, method: args.method, meanLogit: h.meanLogit, blankNote: h.blankNote,
-      decoded, passes: h.passes,
+      decoded, passes: h.passes, backend,
     },
     transfer: [h.heatmap.buffer],
   };
 }
 
-async function exportWeights() {
-  const bytes = await requireSession().exportWeights();
+async function exportWeights({ sid }) {
+  const bytes = await current(sid).s.exportWeights();
   return { result: bytes.buffer, transfer: [bytes.buffer] };
 }
 
+function loadWeights({ sid, weights, source }) {
+  const lab = labOf(sid);
+  const bytes = new Uint8Array(weights);
+  // The session in use checks them first: refused weights change nothing anywhere.
+  lab.sessions[lab.active].loadWeights(bytes, source);
+  for (const [kind, s] of Object.entries(lab.sessions)) if (kind !== lab.active) s.loadWeights(bytes, source);
+  Object.assign(lab, { weights: bytes, source, version: lab.version + 1 });
+  return { result: null };
+}
+
+/** Fine-tuning on the session in use when it starts; the weights it ends with reach the others. */
+async function train(sid, run) {
+  const { lab, s, backend } = current(sid);
+  const out = await run(s, await wasm(backend));
+  if (out.result.outcome === 'finished') await follow(lab, backend);
+  return { result: { ...out.result, backend } };
+}
+
 async function handle(op, args, report) {
+  try {
+    return await route(op, args, report);
+  } finally {
+    if (op === 'segment' || op === 'explain') labs.get(args.sid)?.called();
+  }
+}
+
+async function route(op, args, report) {
   switch (op) {
     case 'prepare': return prepare(args, report);
-    case 'create': return create(args);
+    case 'open': return open(args);
+    case 'close': return close(args);
     case 'segment': return segment(args);
     case 'explain': return explain(args);
-    case 'finetune': return tuning.finetune(requireSession(), core, args, report);
-    case 'resume-finetune': return tuning.resumeFinetune(requireSession(), core, report);
+    case 'finetune': return train(args.sid, (s, core) => tuning.finetune(s, core, args, report));
+    case 'resume-finetune': return train(args.sid, (s, core) => tuning.resumeFinetune(s, core, report));
     case 'pair-files': {
-      requireSession();
-      const { entries, pairs, skipped } = await tuning.pairFiles(core, args.files);
+      // Names only: the CPU module is enough, and no model or weights are loaded for it.
+      const { entries, pairs, skipped } = await tuning.pairFiles(await wasm('cpu'), args.files);
       return { result: { files: entries.length, pairs: pairs.length, skipped } };
     }
-    case 'export-weights': return exportWeights();
+    case 'export-weights': return exportWeights(args);
     case 'memory': {
-      requireSession();
+      labOf(args.sid);
       // Chromium's non-standard heap size; null where a browser has none.
       const heap = performance.memory?.usedJSHeapSize ?? null;
-      return { result: { wasmBytes: memories.get(core).buffer.byteLength, workerHeapBytes: heap } };
+      const wasmBytes = [...memories.values()].reduce((sum, m) => sum + m.buffer.byteLength, 0);
+      return { result: { wasmBytes, workerHeapBytes: heap, modules: Object.fromEntries([...memories].map(([k, m]) => [k, m.buffer.byteLength])) } };
     }
-    case 'load-weights':
-      requireSession().loadWeights(new Uint8Array(args.weights), args.source);
-      return { result: null };
+    case 'load-weights': return loadWeights(args);
     case 'preview': return { result: await tuning.preview(args.n) };
     case 'clear-run':
       await clearRun();
       return { result: null };
-    case 'panic':
-      requireSession();
+    case 'panic': {
+      const core = await wasm(current(args.sid).backend);
       if (!core.panicForTest) throw fail('bad-argument', 'this build has no test hooks (pkg-scripts/test builds them)');
       core.panicForTest();
       return { result: null };
+    }
     default: throw fail('bad-argument', `unknown request '${op}'`);
   }
 }

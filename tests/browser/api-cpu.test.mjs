@@ -47,7 +47,7 @@ test('auto falls back to the CPU without WebGPU and says why', async () => {
   assert.equal(r.backend, 'cpu');
   assert.match(r.note, /WebGPU/);
   assert.equal(r.model, 'unetpp');
-  assert.equal(r.size, 128, 'the shipped weights record their input size');
+  assert.equal(r.size, 176, 'the shipped weights record their input size');
   assert.ok(r.layers.includes('x0_4') && r.layers.includes('x4_0'), r.layers.join());
 });
 
@@ -326,6 +326,30 @@ test('loading reports the module\'s and the weights\' bytes in order, each endin
   }
   const sizes = Object.fromEntries(['module', 'weights'].map((w) => [w, events.filter((e) => e.what === w).at(-1).total]));
   assert.ok(sizes.module > 1e6 && sizes.weights > 1e5, JSON.stringify(sizes));
+});
+
+test('every model and the file pairing share one worker; each file is fetched once', async () => {
+  const count = (suffix) => server.requests.filter((p) => p.endsWith(suffix)).length;
+  const before = { unetpp: count('weights/unetpp.safetensors'), wasm: count('cpu/lesionlab_core_bg.wasm') };
+  const r = await page.evaluate(async () => {
+    const labs = [];
+    for (const model of ['unet', 'pspnet', 'unetpp']) labs.push(await LesionLab.create({ model, backend: 'cpu' }));
+    const masks = [];
+    for (const l of labs) masks.push((await l.segment(smallPhoto)).mask);
+    const paired = await LesionLab.pairFiles([new File([''], 'ISIC_0000001.jpg'), new File([''], 'ISIC_0000001_segmentation.png')]);
+    const memory = await labs[0].memory();
+    labs.forEach((l) => l.dispose());
+    // The labs still open (window.lab) go on in the same worker.
+    const still = (await lab.segment(smallPhoto)).mask.length;
+    return { sizes: masks.map((m) => m.length), pairs: paired.pairs, modules: Object.keys(memory.modules), still };
+  });
+  assert.deepEqual(r.sizes, [256 * 256, 256 * 256, 256 * 256]);
+  assert.equal(r.pairs, 1);
+  assert.deepEqual(r.modules, ['cpu'], 'one wasm instance');
+  assert.equal(r.still, 256 * 256);
+  assert.equal(page.workers().length, 1, 'one worker for the page');
+  assert.equal(count('weights/unetpp.safetensors'), before.unetpp, 'the U-Net++ weights this page had were not fetched again');
+  assert.equal(count('cpu/lesionlab_core_bg.wasm'), before.wasm, 'the module was not fetched again');
 });
 
 test('nothing was requested outside the page\'s own folder', async () => {

@@ -1,8 +1,10 @@
 // The page benchmark (not a test): median ms of `segment` on a 1024x768 photo per model on the
 // CPU path and on WebGPU (here a software adapter), wasm and weight sizes, the page's segment →
-// mean activation → Grad-CAM sequence, and the time from opening the page to the first mask.
+// mean activation → Grad-CAM sequence, and the first open of the page (bytes and time to the first
+// mask, cold and warm, through an emulated 20 Mbit/s network).
 // Prints Markdown tables. Usage: pkg-scripts/bench-page; BENCH_PARTS=sizes,segment,sequence,
-// first,train (default: all) runs some of them.
+// first,train (default: all) runs some of them; BENCH_COMPARE=unetpp:old.safetensors adds a
+// segment row with other weights; BENCH_WEBGPU=0 leaves the software adapter's columns out.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,16 +32,20 @@ export async function segmentTimes(webgpu, repeats) {
   try {
     const page = await open(browser.context, `${server.base}blank.html`);
     await photoInPage(page, 1024, 768);
-    return await page.evaluate(async ({ repeats, webgpu }) => {
+    // BENCH_COMPARE=MODEL:FILE adds a row for MODEL with other weights (an earlier default, say).
+    const [compareModel, compareFile] = (process.env.BENCH_COMPARE ?? '').split(':');
+    const compare = compareFile ? { model: compareModel, name: path.basename(compareFile), b64: fs.readFileSync(compareFile).toString('base64') } : null;
+    return await page.evaluate(async ({ repeats, webgpu, compare }) => {
       const { LesionLab } = await import('./www/lesionlab.js');
       const photo = window.benchPhoto;
       const rows = {};
       const runs = [['U-Net', 'unet', { mode: 'accurate' }], ['U-Net++ accurate', 'unetpp', { mode: 'accurate' }],
         ['U-Net++ accurate, TTA (8 views)', 'unetpp', { mode: 'accurate', tta: true }],
         ['U-Net++ fast L2', 'unetpp', { mode: 'fast' }], ['PSPNet', 'pspnet', { mode: 'accurate' }]];
-      for (const [name, model, options] of runs) {
+      if (compare) runs.push([`${compare.model} accurate, ${compare.name}`, compare.model, { mode: 'accurate' }, Uint8Array.from(atob(compare.b64), (c) => c.charCodeAt(0))]);
+      for (const [name, model, options, weights] of runs) {
         const t0 = performance.now();
-        const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu' });
+        const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu', weights });
         const createMs = performance.now() - t0;
         const t1 = performance.now();
         await lab.segment(photo, options); // warm-up (WebGPU compiles its shaders here)
@@ -52,11 +58,11 @@ export async function segmentTimes(webgpu, repeats) {
           total.push(performance.now() - t);
           modelMs.push(r.ms.model);
         }
-        rows[name] = { createMs, firstMs, total, modelMs, backend: lab.backend };
+        rows[name] = { createMs, firstMs, total, modelMs, backend: lab.backend, size: lab.inputSize };
         lab.dispose();
       }
       return rows;
-    }, { repeats, webgpu });
+    }, { repeats, webgpu, compare });
   } finally {
     await browser.close();
     await server.close();
@@ -143,16 +149,59 @@ export async function trainingSpeed(webgpu, maxSteps) {
   }
 }
 
-async function firstMask() {
-  const server = await serve();
-  const browser = await launch({ webgpu: false });
-  try {
-    const page = await open(browser.context, `${server.base}index.html?backend=cpu&sample=ISIC_0001126`);
+const NETWORK = { mbit: 20, rttMs: 40 };
+
+/**
+ * The page opened cold (a new browser profile) and warm (a second visit, after the first one's
+ * service worker kept the files), through a network emulated at the server (NETWORK, gzip
+ * transfer): ms from navigation to the first mask of a sample, and the bytes whose responses
+ * had arrived by then.
+ */
+async function firstOpen(webgpu) {
+  const server = await serve({ gzip: true, shape: NETWORK });
+  const browser = await launch({ webgpu });
+  const url = `${server.base}index.html?sample=ISIC_0001126`;
+  async function visit() {
+    const page = await browser.context.newPage();
+    const from = server.sent.length;
+    await page.goto(url, { timeout: 60_000 });
     await page.waitForFunction(() => window.__firstMaskMs !== undefined, null, { timeout: 300_000 });
-    return await page.evaluate(() => window.__firstMaskMs);
+    const r = await page.evaluate(() => ({
+      at: performance.timeOrigin + window.__firstMaskMs, ms: window.__firstMaskMs, backend: document.getElementById('backend-used').textContent,
+    }));
+    const arrived = server.sent.slice(from).filter((s) => s.at <= r.at);
+    return { page, ms: r.ms, backend: r.backend, bytes: arrived.reduce((sum, s) => sum + s.bytes, 0), files: arrived.length };
+  }
+  try {
+    const cold = await visit();
+    // The visitor stays until the page is idle: the service worker has kept the files and the
+    // WebGPU module (where there is one) has arrived.
+    await cold.page.waitForFunction(async () => (await navigator.serviceWorker.getRegistration())?.active?.state === 'activated', null, { timeout: 300_000, polling: 500 });
+    // ...and where WebGPU exists, its warm-up is over: on the software adapter its shader
+    // compiling would go on in the browser's GPU process and slow the next visit down.
+    if (webgpu) await cold.page.waitForFunction(() => window.__backendSettledMs !== undefined, null, { timeout: 300_000, polling: 500 });
+    for (let quiet = 0, n = -1; quiet < 4; quiet = server.sent.length === n ? quiet + 1 : 0) {
+      n = server.sent.length;
+      await new Promise((ok) => setTimeout(ok, 500));
+    }
+    await cold.page.close();
+    const warm = await visit();
+    await warm.page.close();
+    return { cold, warm };
   } finally {
     await browser.close();
     await server.close();
+  }
+}
+
+async function printFirstOpen() {
+  console.log(`\n| first mask, U-Net++ (default), sample ISIC_0001126, ${NETWORK.mbit} Mbit/s, ${NETWORK.rttMs} ms round trip, gzip | bytes before the first mask | navigation to first mask | first mask on |\n|---|---|---|---|`);
+  for (const [label, webgpu] of [['CPU only (no WebGPU adapter)', false], ['WebGPU available (software adapter, SwiftShader)', true]]) {
+    const r = await firstOpen(webgpu);
+    for (const visit of ['cold', 'warm']) {
+      const v = r[visit];
+      console.log(`| ${label}, ${visit} | ${mb(v.bytes)} (${v.files} files) | ${v.ms.toFixed(0)} ms | ${v.backend} |`);
+    }
   }
 }
 
@@ -168,9 +217,7 @@ async function main() {
       console.log(`| ${name} | ${a.toFixed(0)} (1 decode, ${r.passes.cached} passes) | ${b.toFixed(0)} (3 decodes, 3 passes) | ${(b - a).toFixed(0)} ms (${((1 - a / b) * 100).toFixed(0)}%) |`);
     }
   }
-  if (PARTS.includes('first')) {
-    console.log(`\nPage open to first mask (CPU, U-Net++ accurate, sample ISIC_0001126): ${(await firstMask()).toFixed(0)} ms`);
-  }
+  if (PARTS.includes('first')) await printFirstOpen();
   if (PARTS.includes('train')) await printTraining();
 }
 
@@ -189,15 +236,15 @@ async function printSegment() {
   const cpu = await segmentTimes(false, REPEATS);
   let gpu = null;
   try {
-    gpu = await segmentTimes(true, Math.max(1, Math.min(REPEATS, 3)));
+    if (process.env.BENCH_WEBGPU !== '0') gpu = await segmentTimes(true, Math.max(1, Math.min(REPEATS, 3)));
   } catch (err) {
     console.error(`WebGPU run failed: ${err.message}`);
   }
-  console.log('\n| model (1024x768 photo) | CPU: median segment ms | CPU: of which model | WebGPU: median segment ms | WebGPU: of which model | WebGPU: first call |\n|---|---|---|---|---|---|');
+  console.log('\n| model (1024x768 photo) | input | CPU: median segment ms | CPU: of which model | WebGPU: median segment ms | WebGPU: of which model | WebGPU: first call |\n|---|---|---|---|---|---|---|');
   for (const name of Object.keys(cpu)) {
     const c = cpu[name], g = gpu?.[name];
     const gpuCols = g ? `${median(g.total).toFixed(0)} | ${median(g.modelMs).toFixed(0)} | ${g.firstMs.toFixed(0)}` : 'n/a | n/a | n/a';
-    console.log(`| ${name} | ${median(c.total).toFixed(0)} | ${median(c.modelMs).toFixed(0)} | ${gpuCols} |`);
+    console.log(`| ${name} | ${c.size} | ${median(c.total).toFixed(0)} | ${median(c.modelMs).toFixed(0)} | ${gpuCols} |`);
   }
 }
 

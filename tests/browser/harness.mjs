@@ -7,7 +7,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sendFile } from '../../pkg-scripts/static.mjs';
+import zlib from 'node:zlib';
+import { MIME, sendFile } from '../../pkg-scripts/static.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST = path.join(ROOT, 'dist');
@@ -15,11 +16,33 @@ export const DIST = path.join(ROOT, 'dist');
 export const PREFIX = '/docs/lesionlab/';
 export const OUTPUT = path.join(ROOT, 'tests/browser/output');
 
-/** Serves dist/ at PREFIX on a free port; `requests` lists every path asked for. */
-export async function serve() {
+/**
+ * Serves dist/ at PREFIX on a free port; `requests` lists every path asked for.
+ *
+ * Options for the first-open benchmark: `gzip` (Content-Encoding: gzip, as a static host would
+ * send it) and `shape: { mbit, rttMs }`, a network emulated here at the server: every response
+ * waits one round trip, and all bodies together are paced to `mbit` (the server's side covers
+ * the page's and its workers' requests alike). `sent` logs `{ at, path, bytes }` per response
+ * body (bytes on the wire, `at` in ms since the epoch when its last byte left).
+ *
+ * For the offline tests: `override(path, text)` serves other bytes for a file of dist/, and
+ * `setDown(true)` makes every request fail as if the network were gone (`refused` lists them).
+ */
+export async function serve({ gzip = false, shape = null } = {}) {
   if (!fs.existsSync(path.join(DIST, 'index.html'))) throw new Error('dist/ is missing: run pkg-scripts/build first');
   const requests = [];
-  const server = http.createServer((req, res) => {
+  const refused = [];
+  const sent = [];
+  const overrides = new Map();
+  let down = false;
+  const zipped = new Map();
+  let wireFreeAt = 0; // when the emulated link has sent everything queued so far
+  const server = http.createServer(async (req, res) => {
+    if (down) {
+      refused.push(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+      req.socket.destroy();
+      return;
+    }
     const pathname = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     requests.push(pathname);
     if (pathname === `${PREFIX}blank.html`) {
@@ -32,12 +55,64 @@ export async function serve() {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;
     }
-    sendFile(res, DIST, pathname.slice(PREFIX.length), { 'Cache-Control': 'no-store' });
+    const relative = pathname.slice(PREFIX.length);
+    if (overrides.has(relative)) {
+      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(overrides.get(relative));
+      return;
+    }
+    if (!gzip && !shape) {
+      sendFile(res, DIST, relative, { 'Cache-Control': 'no-store' });
+      return;
+    }
+    await sendShaped(req, res, relative);
   });
+
+  // The benchmark's server: the whole file (gzipped when asked) paced through one emulated link.
+  async function sendShaped(req, res, relative) {
+    let file = path.join(DIST, relative || 'index.html');
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+    if (!file.startsWith(DIST) || !fs.existsSync(file)) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+      return;
+    }
+    const encode = gzip && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+    if (encode && !zipped.has(file)) zipped.set(file, zlib.gzipSync(fs.readFileSync(file), { level: 9 }));
+    const body = encode ? zipped.get(file) : fs.readFileSync(file);
+    if (shape) await sleep(shape.rttMs);
+    const headers = { 'Content-Length': body.length, 'Cache-Control': 'no-cache' };
+    if (encode) headers['Content-Encoding'] = 'gzip';
+    res.writeHead(200, { ...headers, 'Content-Type': MIME[path.extname(file)] || 'application/octet-stream' });
+    const bytesPerMs = shape ? (shape.mbit * 1e6) / 8 / 1000 : Infinity;
+    for (let at = 0; at < body.length; at += 16384) {
+      const chunk = body.subarray(at, at + 16384);
+      if (shape) {
+        wireFreeAt = Math.max(wireFreeAt, Date.now()) + chunk.length / bytesPerMs;
+        await sleep(wireFreeAt - Date.now());
+      }
+      if (!res.write(chunk)) await new Promise((ok) => res.once('drain', ok));
+    }
+    res.end();
+    sent.push({ at: Date.now(), path: relative, bytes: body.length });
+  }
+
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const origin = `http://127.0.0.1:${server.address().port}`;
-  return { origin, base: `${origin}${PREFIX}`, requests, close: () => new Promise((ok) => server.close(ok)) };
+  return {
+    origin, base: `${origin}${PREFIX}`, requests, refused, sent,
+    override: (file, text) => overrides.set(file, text),
+    setDown: (value) => {
+      down = value;
+      if (down) server.closeAllConnections();
+    },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((ok) => server.close(ok));
+    },
+  };
 }
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, Math.max(0, ms)));
 
 /**
  * Headless Chromium. `webgpu: true` adds the flag that gives a software WebGPU adapter on this

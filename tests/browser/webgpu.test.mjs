@@ -48,6 +48,47 @@ test('WebGPU and CPU give the same PSPNet mask up to 1% of pixels', async () => 
   console.log(`# WebGPU vs CPU: ${(r.share * 100).toFixed(3)}% of pixels differ, max |dp| ${r.maxDiff.toExponential(2)}; WebGPU ms ${JSON.stringify(r.ms)}`);
 });
 
+test('auto: the first mask comes from the CPU while WebGPU loads; WebGPU then takes over and no call is lost', async () => {
+  const r = await page.evaluate(async () => {
+    const t0 = performance.now();
+    const events = [];
+    const lab = await LesionLab.create({
+      model: 'pspnet', backend: 'auto', takeover: 'ready', onBackend: (e) => events.push({ ...e, at: performance.now() - t0 }),
+    });
+    const created = lab.backend;
+    const first = await lab.segment(photo);
+    const firstAt = performance.now() - t0;
+    // Calls keep coming while WebGPU warms up: every one is answered, by one backend or the other.
+    const during = [];
+    while (!events.length && during.length < 400) during.push((await lab.segment(photo)).backend);
+    const next = await lab.segment(photo);
+    let differ = 0;
+    for (let i = 0; i < first.mask.length; i++) if (first.mask[i] !== next.mask[i]) differ++;
+    lab.dispose();
+    // The default policy measures both on the same input and keeps the faster one.
+    const measured = await new Promise((done) => {
+      LesionLab.create({ model: 'pspnet', backend: 'auto', onBackend: done }).then((l) => { window.measuredLab = l; });
+    });
+    const after = (await measuredLab.segment(photo)).backend;
+    measuredLab.dispose();
+    return { created, first: first.backend, firstAt, events, during, next: next.backend, labBackend: lab.backend, share: differ / first.mask.length, measured, after };
+  });
+  assert.equal(r.created, 'cpu');
+  assert.equal(r.first, 'cpu', 'the first mask is the CPU\'s');
+  assert.equal(r.events.length, 1, JSON.stringify(r.events));
+  assert.equal(r.events[0].backend, 'webgpu', r.events[0].reason);
+  assert.ok(r.firstAt < r.events[0].at, `first mask at ${r.firstAt} ms, WebGPU ready at ${r.events[0].at} ms`);
+  assert.ok(r.during.every((b) => b === 'cpu' || b === 'webgpu'), JSON.stringify(r.during));
+  assert.equal(r.next, 'webgpu');
+  assert.equal(r.labBackend, 'webgpu');
+  assert.ok(r.share <= 0.01, `after the switch ${(r.share * 100).toFixed(3)}% of pixels differ from the CPU's mask`);
+  const { cpu, webgpu } = r.measured.ms;
+  assert.ok(cpu > 0 && webgpu > 0, JSON.stringify(r.measured));
+  assert.equal(r.measured.backend, webgpu < cpu ? 'webgpu' : 'cpu', r.measured.reason);
+  assert.equal(r.after, r.measured.backend);
+  console.log(`# auto: first mask (CPU) at ${r.firstAt.toFixed(0)} ms, WebGPU ready at ${r.events[0].at.toFixed(0)} ms (software adapter), ${r.during.length} calls answered meanwhile; 'faster': ${r.measured.reason}`);
+});
+
 test('CAM and Grad-CAM on WebGPU are finite and in [0, 1]', async () => {
   const r = await page.evaluate(async () => {
     const check = (h) => ({ n: h.heatmap.length, bad: h.heatmap.filter((v) => !(v >= 0 && v <= 1)).length, max: Math.max(...h.heatmap), layer: h.layer });

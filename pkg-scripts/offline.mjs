@@ -1,0 +1,41 @@
+// Writes `sw.js` into a built folder (pkg-scripts/build's dist.partial/): the service worker
+// with this build's version (a hash of every file's path and bytes), the files it may answer
+// and those it keeps at install (what the first mask with the default model needs).
+//
+//   node pkg-scripts/offline.mjs <folder> <default model>
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [folder, defaultModel] = process.argv.slice(2);
+if (!folder || !defaultModel) {
+  console.error('usage: node pkg-scripts/offline.mjs <folder> <default model>');
+  process.exit(2);
+}
+
+function walk(dir, out = []) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(full, out);
+    else out.push(path.relative(folder, full).split(path.sep).join('/'));
+  }
+  return out;
+}
+
+const files = walk(folder).filter((f) => f !== 'sw.js');
+const hash = crypto.createHash('sha256');
+for (const file of files) hash.update(`${file}\0`).update(fs.readFileSync(path.join(folder, file)));
+const version = hash.digest('hex').slice(0, 16);
+
+// Not kept at install: the WebGPU module (fetched only where WebGPU exists) and the models a
+// visitor may never choose; both are kept when first fetched.
+const later = (f) => f.startsWith('pkg/webgpu/') || (f.startsWith('weights/') && f !== `weights/${defaultModel}.safetensors`);
+const precache = files.filter((f) => !later(f) && f !== 'report.txt');
+
+const template = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'sw.js'), 'utf8');
+const line = /^const BUILD = .*$/m;
+if (!line.test(template)) throw new Error('sw.js has no `const BUILD = ...` line to fill in');
+const build = JSON.stringify({ version, files, precache });
+fs.writeFileSync(path.join(folder, 'sw.js'), template.replace(line, `const BUILD = ${build}; // written by pkg-scripts/build`));
+const bytes = precache.reduce((sum, f) => sum + fs.statSync(path.join(folder, f)).size, 0);
+console.log(`sw.js: build ${version}, ${files.length} files, ${precache.length} kept at install (${(bytes / 1e6).toFixed(1)} MB)`);

@@ -1,0 +1,134 @@
+// Offline after the first visit: the service worker keeps the app's files; a reload with the
+// server gone (every connection refused) segments, in the page and in the <lesion-lab> element
+// of a documentation page in the same subfolder, and a new build replaces the cache.
+// (Playwright's `setOffline` is not used: a service worker started while it is on stays
+// offline after it is switched off.)
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { DIST, launch, open, serve } from './harness.mjs';
+
+let server, browser, page;
+const built = fs.readFileSync(path.join(DIST, 'sw.js'), 'utf8');
+const version = built.match(/"version":"([0-9a-f]+)"/)[1];
+
+before(async () => {
+  server = await serve();
+  browser = await launch({ webgpu: false });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  if (browser?.log.length) console.log(browser.log.join('\n'));
+});
+
+/** Polls `fn` in the page until it returns something truthy. */
+async function until(fn, arg, what, ms = 120_000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await page.evaluate(fn, arg).catch(() => null);
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+}
+
+/** The LesionLab caches of the page's origin and the files each holds. */
+function caches() {
+  return page.evaluate(async () => {
+    const out = {};
+    for (const key of (await self.caches.keys()).filter((k) => k.startsWith('lesionlab-'))) {
+      out[key] = (await (await self.caches.open(key)).keys()).map((r) => new URL(r.url).pathname.replace(/^\/docs\/lesionlab\//, ''));
+    }
+    return out;
+  });
+}
+
+function network(on) {
+  server.setDown(!on);
+}
+
+/** What the browser asked the server for while it was down, but the service worker's update check. */
+function triedWhileDown(from) {
+  return server.refused.slice(from).filter((p) => !p.endsWith('/sw.js'));
+}
+
+async function waitDone(selector = 'body') {
+  await page.waitForFunction((s) => ['done', 'error'].includes(document.querySelector(s)?.dataset.state), selector, { timeout: 300_000 });
+  return page.evaluate((s) => document.querySelector(s).dataset.state, selector);
+}
+
+test('after the first visit, the page reloads and segments with the network gone', async () => {
+  page = await open(browser.context, `${server.base}index.html?backend=cpu&sample=ISIC_0001126`);
+  assert.equal(await waitDone(), 'done');
+  await until(async () => (await navigator.serviceWorker.getRegistration())?.active?.state === 'activated', null, 'the service worker');
+  const kept = await until(async (name) => {
+    const cache = await self.caches.open(name);
+    const need = ['index.html', 'www/app.js', 'pkg/cpu/lesionlab_core_bg.wasm', 'weights/unetpp.safetensors', 'www/samples/ISIC_0014640.jpg'];
+    const have = await Promise.all(need.map((f) => cache.match(new URL(f, location.href).href)));
+    return have.every(Boolean) && need;
+  }, `lesionlab-${version}`, 'the files the first mask needs in the cache');
+  assert.ok(kept.length);
+  const files = (await caches())[`lesionlab-${version}`];
+  assert.ok(!files.some((f) => f.startsWith('pkg/webgpu/')), 'the WebGPU module, never used here, is not kept');
+
+  network(false);
+  const from = server.refused.length;
+  await page.goto(`${server.base}index.html?backend=cpu&sample=ISIC_0014640`);
+  assert.equal(await waitDone(), 'done', await page.textContent('#error'));
+  assert.match(await page.textContent('#caption'), /ISIC_0014640\.jpg/);
+  assert.deepEqual(triedWhileDown(from), [], 'everything came from the cache');
+  network(true);
+});
+
+test('the <lesion-lab> element of a documentation page in the same folder works offline too', async () => {
+  await page.goto(`${server.base}embed.html`);
+  assert.equal(await waitDone('lesion-lab'), 'done');
+  // PSPNet's weights were not kept at install: the element's visit asks for them.
+  await until(async (name) => (await self.caches.open(name)).match(new URL('weights/pspnet.safetensors', location.href).href).then(Boolean), `lesionlab-${version}`, 'the PSPNet weights in the cache');
+  network(false);
+  const from = server.refused.length;
+  await page.reload();
+  assert.equal(await waitDone('lesion-lab'), 'done', await page.evaluate(() => document.querySelector('lesion-lab').shadowRoot.querySelector('.status').textContent));
+  assert.deepEqual(triedWhileDown(from), []);
+  network(true);
+});
+
+test('a new build replaces the cache at the next visit, and the page works offline from the new one', async () => {
+  const next = `${version}0`;
+  server.override('sw.js', built.replace(`"version":"${version}"`, `"version":"${next}"`));
+  await page.goto(`${server.base}index.html?backend=cpu`);
+  // The browser checks sw.js on visits; update() does it now. The new build takes over once the
+  // tabs of the old one are closed: the next visit runs on it, with its own cache alone.
+  await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+  await until(async () => {
+    const r = await navigator.serviceWorker.getRegistration();
+    return !r.installing && (r.waiting || (await self.caches.keys()).length === 1);
+  }, null, 'the new build installed');
+  await page.close();
+  page = await browser.context.newPage();
+  await page.goto(`${server.base}index.html?backend=cpu`);
+  await until(async (names) => {
+    const keys = (await self.caches.keys()).filter((k) => k.startsWith('lesionlab-'));
+    return keys.length === 1 && keys[0] === names.next;
+  }, { next: `lesionlab-${next}` }, 'the new cache alone');
+  const files = (await caches())[`lesionlab-${next}`];
+  for (const f of ['index.html', 'pkg/cpu/lesionlab_core_bg.wasm', 'weights/unetpp.safetensors']) assert.ok(files.includes(f), `${f} in the new cache`);
+  network(false);
+  const from = server.refused.length;
+  await page.goto(`${server.base}index.html?backend=cpu&sample=ISIC_0015946`);
+  assert.equal(await waitDone(), 'done');
+  assert.deepEqual(triedWhileDown(from), []);
+  network(true);
+});
+
+test('nothing outside the page\'s folder was requested, and no photo was kept', async () => {
+  const outside = browser.requests.filter((u) => !u.startsWith(server.base) && !/^(blob|data):/.test(u));
+  assert.deepEqual(outside, []);
+  const kept = Object.values(await caches()).flat();
+  const build = JSON.parse(built.match(/^const BUILD = (.*); \/\/ written/m)[1]).files;
+  assert.deepEqual(kept.filter((f) => !build.includes(f)), [], 'only the build\'s own files are cached');
+});

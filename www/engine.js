@@ -1,0 +1,150 @@
+// The page's one LesionLab worker (`worker.js`), shared by every LesionLab of the page: one
+// download and one instance of each wasm module, each weights file fetched once. A crash (a Rust
+// panic, the worker failing) fails what is pending and drops the worker; the next call starts a
+// fresh one, and each LesionLab opens its model there again (`generation` tells them).
+
+import { deserialise, fail } from './errors.js';
+import { readCounted } from './progress.js';
+
+let worker = null;
+let generation = 0;
+let nextId = 1;
+const pending = new Map(); // id -> { resolve, reject, onProgress, op, sid }
+const members = new Map(); // sid -> { crashed(message) -> Error, backend(event) }
+let nextSid = 1;
+
+/** Which worker is running: it changes when a crashed worker is replaced. */
+export function currentGeneration() {
+  return worker ? generation : -1;
+}
+
+function start() {
+  generation++;
+  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'lesionlab' });
+  worker.onmessage = (event) => receive(event.data);
+  worker.onerror = (event) => {
+    event.preventDefault?.();
+    crash(event.message || 'the worker failed to start (is the wasm file served?)');
+  };
+}
+
+function receive(message) {
+  if (message.type === 'panic') {
+    crash(message.message);
+    return;
+  }
+  if (message.type === 'backend') {
+    if (message.backend === 'webgpu') usedModule('webgpu');
+    members.get(message.sid)?.backend(message);
+    return;
+  }
+  if (message.type === 'progress') {
+    const onProgress = pending.get(message.id)?.onProgress;
+    try {
+      onProgress?.(message.progress);
+    } catch (err) {
+      console.error('onProgress failed:', err);
+    }
+    return;
+  }
+  const call = pending.get(message.id);
+  if (!call) return;
+  pending.delete(message.id);
+  // Every LesionLab starts with `prepare`, which answers the module it loaded.
+  if (message.ok && call.op === 'prepare') usedModule(message.result.kind);
+  if (message.ok) call.resolve(message.result);
+  else call.reject(deserialise(message.error));
+}
+
+// The wasm modules cannot be trusted after a panic: every LesionLab is told (and says what the
+// restart will load), what is pending fails, and the worker goes.
+function crash(message) {
+  const errors = new Map([...members].map(([sid, m]) => [sid, m.crashed(message)]));
+  const general = fail('internal', `LesionLab stopped on an internal error: ${message}. The next call restarts it.`);
+  worker?.terminate();
+  worker = null;
+  for (const { reject, sid } of pending.values()) reject(errors.get(sid) ?? general);
+  pending.clear();
+}
+
+/** Sends `op` to the worker (started if needed); resolves to its answer. */
+export function call(op, args = {}, { transfer = [], onProgress = null } = {}) {
+  if (!worker) start();
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    pending.set(id, { resolve, reject, onProgress, op, sid: args.sid });
+    worker.postMessage({ id, op, args }, transfer);
+  });
+}
+
+/** Posts a message that has no answer (pause, resume, cancel). */
+export function post(op, args) {
+  worker?.postMessage({ op, args });
+}
+
+/** A new member: its id for `args.sid`, and `leave()` for when it is disposed. */
+export function join(member) {
+  const sid = nextSid++;
+  members.set(sid, member);
+  return {
+    sid,
+    leave(error) {
+      members.delete(sid);
+      for (const [id, p] of pending) {
+        if (p.sid === sid) {
+          pending.delete(id);
+          p.reject(error);
+        }
+      }
+      if (!worker) return;
+      if (members.size || pending.size) {
+        call('close', { sid }).catch(() => {});
+      } else {
+        // The last one out frees the modules' memory; a later LesionLab starts a fresh worker.
+        worker.terminate();
+        worker = null;
+      }
+    },
+  };
+}
+
+// What this page loaded, for the service worker to keep (offline.js).
+const used = new Set();
+
+/** URLs of the modules and weights files this page has loaded. */
+export function usedFiles() {
+  return [...used];
+}
+
+function usedModule(kind) {
+  for (const file of ['lesionlab_core.js', 'lesionlab_core_bg.wasm']) used.add(new URL(`../pkg/${kind}/${file}`, import.meta.url).href);
+}
+
+// Weights files by URL, fetched once per page however many LesionLabs use them (compare all
+// three models, fine-tune one of them): the bytes are small beside a second download.
+const fetched = new Map();
+
+/** A weights file's bytes from `url`, reported as `{ what: 'weights', done, total }`. */
+export function fetchWeights(url, report) {
+  if (!fetched.has(url)) {
+    const got = (async () => {
+      let response;
+      try {
+        response = await fetch(url);
+      } catch (err) {
+        throw fail('io', `could not load the weights from ${url}: ${err.message}`);
+      }
+      if (!response.ok) throw fail('io', `could not load the weights from ${url}: HTTP ${response.status}`);
+      const bytes = await readCounted(response, 'weights', report);
+      used.add(url);
+      return bytes;
+    })();
+    fetched.set(url, got);
+    got.catch(() => fetched.delete(url));
+    return got;
+  }
+  return fetched.get(url).then((bytes) => {
+    report({ what: 'weights', done: bytes.byteLength, total: bytes.byteLength });
+    return bytes;
+  });
+}

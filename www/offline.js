@@ -1,0 +1,24 @@
+// Offline after the first visit: registers the service worker (`sw.js`, in the folder above
+// www/, so that it serves the whole LesionLab folder and nothing outside it) and tells it which
+// of LesionLab's files this visit used. Called once the page has shown what it came for (and
+// again when WebGPU took over), so that keeping the files never competes with the first mask's
+// downloads.
+
+import { usedFiles } from './engine.js';
+
+let registered = null;
+
+/** Registers `sw.js` once and asks it to keep the files used so far; where service workers are
+ * unavailable (file://, plain http) nothing happens and the page works online only. */
+export function keepOffline() {
+  if (!('serviceWorker' in navigator)) return;
+  registered ??= navigator.serviceWorker.register(new URL('../sw.js', import.meta.url)).catch((err) => {
+    console.info(`LesionLab works online only here: ${err.message}`);
+    return null;
+  });
+  registered.then(async (registration) => {
+    if (!registration) return;
+    const worker = registration.active ?? (await navigator.serviceWorker.ready).active;
+    worker?.postMessage({ keep: usedFiles() });
+  });
+}

@@ -81,8 +81,18 @@ async function wasm(kind, report = () => {}) {
     modules[kind] = (async () => {
       const m = await import(`../pkg/${kind}/lesionlab_core.js`);
       const url = new URL(`../pkg/${kind}/lesionlab_core_bg.wasm`, import.meta.url);
+      const local = await isKept(url);
       const response = await fetch(url);
       if (!response.ok) throw fail('io', `could not load ${url}: HTTP ${response.status}`);
+      if (local) {
+        // Served by the service worker from its cache: compiled from that response as it is,
+        // so that the browser reuses the code it compiled and optimised on an earlier visit
+        // (a wrapped response, as below, is compiled anew every time).
+        memories.set(kind, (await m.default({ module_or_path: response })).memory);
+        downloaded[kind] = Number(response.headers.get('Content-Length')) || 0;
+        report({ what: 'module', done: downloaded[kind], total: downloaded[kind] });
+        return m;
+      }
       // wasm-bindgen compiles a Response as it streams when its type is application/wasm.
       const body = countedBody(response, 'module', (p) => {
         if (p.done === p.total) downloaded[kind] = p.total;
@@ -98,6 +108,15 @@ async function wasm(kind, report = () => {}) {
     modules[kind].then(() => report({ what: 'module', done: downloaded[kind], total: downloaded[kind] }), () => {});
   }
   return modules[kind];
+}
+
+/** Whether LesionLab's service worker keeps `url` (then fetching it costs no download). */
+async function isKept(url) {
+  try {
+    return Boolean(self.caches && (await caches.match(url.href)));
+  } catch {
+    return false; // storage unavailable (some private windows): fetch as usual
+  }
 }
 
 /** The module a LesionLab starts on: the CPU one for 'cpu' and 'auto', WebGPU's for 'webgpu'. */

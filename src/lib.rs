@@ -4,6 +4,7 @@
 //! CPU (Flex) and GPU (wgpu/WebGPU): the device a model is built on decides where it runs.
 
 pub mod data;
+pub mod describe;
 mod error;
 pub mod explain;
 pub mod lab;

@@ -33,6 +33,8 @@ enum Command {
     Export(cli::export::ExportArgs),
     /// Say which photos do not look like dermoscopy (the page's warning), and how many.
     CheckPhotos(cli::check::CheckArgs),
+    /// The ABCD figures of a lesion (area, asymmetry, border, colours, diameter): teaching aids.
+    Describe(cli::describe::DescribeArgs),
 }
 
 fn main() {
@@ -46,6 +48,7 @@ fn main() {
         Command::Layers(args) => cli::explain::layers(args),
         Command::Export(args) => cli::export::run(args),
         Command::CheckPhotos(args) => cli::check::run(args),
+        Command::Describe(args) => cli::describe::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -333,3 +333,69 @@ fn wrong_weights_are_refused_with_the_file_named() {
         "{err}"
     );
 }
+
+#[test]
+fn describe_reads_a_mask_or_segments_first_and_names_a_mask_that_does_not_fit() {
+    let photo = fixture().join("ISIC2018_Task1-2_Training_Input/ISIC_0000122.jpg");
+    let mask = fixture().join("ISIC2018_Task1_Training_GroundTruth/ISIC_0000122_segmentation.png");
+    let json = |out: &str| -> serde_json::Value { serde_json::from_str(out).unwrap() };
+
+    let (ok, out, err) = lesionlab(&[
+        "describe",
+        photo.to_str().unwrap(),
+        "--mask",
+        mask.to_str().unwrap(),
+        "--mm-per-pixel",
+        "0.05",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let d = json(&out);
+    let m = image::open(&mask).unwrap().to_luma8();
+    let lesion = m.pixels().filter(|p| p.0[0] > 127).count();
+    assert_eq!(d["areaPx"].as_u64().unwrap() as usize, lesion);
+    let diameter = d["diameterPx"].as_f64().unwrap();
+    assert!((d["diameterMm"].as_f64().unwrap() - 0.05 * diameter).abs() < 1e-9);
+    assert_eq!(d["colours"].as_array().unwrap().len(), 6);
+
+    // No mask: a model that calls every pixel lesion segments first.
+    let dir = tempfile::tempdir().unwrap();
+    let all = constant_model(dir.path(), 5.0);
+    let (ok, out, err) = lesionlab(&[
+        "describe",
+        photo.to_str().unwrap(),
+        "--model",
+        "pspnet",
+        "--weights",
+        all.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["areaShare"].as_f64().unwrap(), 1.0);
+
+    // The text form says what it is not.
+    let (ok, out, _) = lesionlab(&[
+        "describe",
+        photo.to_str().unwrap(),
+        "--mask",
+        mask.to_str().unwrap(),
+    ]);
+    assert!(ok);
+    assert!(out.contains("not a diagnosis"), "{out}");
+
+    let small = dir.path().join("small_mask.png");
+    image::GrayImage::from_pixel(10, 10, image::Luma([255]))
+        .save(&small)
+        .unwrap();
+    let (ok, _, err) = lesionlab(&[
+        "describe",
+        photo.to_str().unwrap(),
+        "--mask",
+        small.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("small_mask.png: is 10x10 but the photo"),
+        "{err}"
+    );
+}

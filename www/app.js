@@ -143,6 +143,7 @@ function clearHeatmaps(text = '') {
 // A new photo or model: the old result goes at once, whatever is still running.
 function clearResult(text) {
   shown = null;
+  $('describe').hidden = true;
   setState('segmenting');
   $('download-mask').disabled = $('download-overlay').disabled = true;
   $('result').setAttribute('aria-busy', 'true');
@@ -206,6 +207,7 @@ async function segmentPhoto() {
     draw();
     status(`${label} on ${where(r)}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     setState('segmented');
+    await describeShown(lab, mine);
     // For the benchmark: milliseconds from opening the page to the first mask on screen.
     if (window.__firstMaskMs === undefined) window.__firstMaskMs = performance.now();
     keepOffline();
@@ -248,6 +250,32 @@ function draw() {
   const ms = result.ms;
   $('timing').textContent = `${Math.round(ms.preprocess)} ms to prepare the photo, ${Math.round(ms.model)} ms in the network, `
     + `${Math.round(ms.postprocess)} ms to resize the mask back`;
+}
+
+const percent = (x) => `${(x * 100).toFixed(1)}%`;
+
+/** The ABCD panel for the mask on screen (at the threshold chosen). */
+async function describeShown(lab, mine = run) {
+  if (!shown || shown.photo !== photo) return;
+  const mm = Number($('mm-per-pixel').value);
+  try {
+    const d = await lab.describe(shown.result, photo.blob, { mmPerPixel: mm > 0 ? mm : undefined });
+    if (mine !== run) return;
+    $('abcd-area').textContent = `${d.areaPx.toLocaleString('en')} pixels, ${percent(d.areaShare)} of the photo`;
+    $('abcd-asymmetry').textContent = `${percent(d.asymmetry[0])} and ${percent(d.asymmetry[1])} of the lesion miss their mirror image `
+      + 'about its long and its short axis (0% for a symmetric outline)';
+    $('abcd-border').textContent = `compactness ${d.compactness.toFixed(2)} (1 for a circle, lower for ragged or elongated outlines); `
+      + `the outline is ${d.roughness.toFixed(2)} times as long as its convex hull (1 for a smooth, convex border)`;
+    const colours = d.colours.filter((c) => c.present).map((c) => `${c.name} ${percent(c.share)}`);
+    $('abcd-colours').textContent = colours.length ? `${colours.length} of 6: ${colours.join(', ')}` : 'none covers 5% of the lesion';
+    $('abcd-diameter').textContent = `${Math.round(d.diameterPx)} pixels${d.diameterMm ? `, ${d.diameterMm.toFixed(1)} mm` : ' (give a scale for millimetres)'}`;
+    $('describe').hidden = false;
+  } catch (err) {
+    if (mine !== run) return;
+    // An empty mask (nothing found at this threshold) has nothing to describe.
+    $('describe').hidden = true;
+    if (err.kind !== 'bad-mask') showError(err);
+  }
 }
 
 async function explainOne(lab, method, layerSelect, canvas, mine) {
@@ -398,6 +426,12 @@ function wire() {
     redraw();
   });
   $('outline').addEventListener('change', redraw);
+  const redescribe = () => {
+    const sel = selection();
+    if (shown) getLab(sel.model, sel.backend).then((lab) => describeShown(lab, run), showError);
+  };
+  $('threshold').addEventListener('change', redescribe);
+  $('mm-per-pixel').addEventListener('change', redescribe);
   $('truth').addEventListener('change', redraw);
   const modelChanged = () => {
     $('level-field').hidden = $('model').value !== 'unetpp-fast';

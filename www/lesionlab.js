@@ -281,6 +281,29 @@ export class LesionLab {
   }
 
   /**
+   * The mask and the ABCD rule: teaching figures, not a diagnosis. `mask`: a `segment` result,
+   * or `{ mask, width, height }` with one 0-255 value per pixel; `photo`: the photo it belongs to
+   * (any `segment` source, of the mask's size); `options.mmPerPixel` adds the diameter in
+   * millimetres. Resolves to `{ areaPx, areaShare, asymmetry: [major, minor], compactness,
+   * roughness, perimeterPx, colours: [{ name, share, present }], diameterPx, diameterMm }`:
+   * the asymmetry is the share of the lesion its mirror image about each principal axis misses,
+   * compactness 4πA/P² (1 for a disc), roughness the outline's length over its convex hull's,
+   * the colours the six of dermoscopy (white, red, light brown, dark brown, blue-grey, black),
+   * present from 5% of the lesion.
+   */
+  async describe(mask, photo, options = {}) {
+    const { mask: values, width, height } = mask ?? {};
+    if (!(values instanceof Uint8Array) || !(width > 0) || !(height > 0)) {
+      throw fail('bad-argument', 'describe needs a mask: a segment result, or { mask: Uint8Array, width, height }');
+    }
+    await this.#ready();
+    const { source, transfer } = await transferable(photo);
+    return this.#call('describe', {
+      mask: values, width, height, source, name: sourceName(photo), mmPerPixel: options.mmPerPixel ?? null,
+    }, transfer);
+  }
+
+  /**
    * Fine-tunes this model on the user's own pairs, in the worker, with nothing uploaded.
    * `files`: File[] of images, masks, folders' files and/or zips (official ISIC layout or one zip
    * holding both), paired by ISIC id. Options (defaults): epochs (1), batchSize (4), lr (1e-3),

@@ -206,6 +206,9 @@ async function upgrade(sid, lab, takeover) {
       // CPU session holds (the next call decodes it again).
       lab.ms.cpu = await inModelLane(() => (labs.get(sid) === lab ? forward(lab.sessions.cpu) : Infinity));
       if (!(lab.ms.webgpu < lab.ms.cpu)) {
+        // Not kept: its memory and the weights' copies would serve nothing.
+        delete lab.sessions.webgpu;
+        gpu.free();
         return tell(sid, lab, `WebGPU is ready but slower here (${Math.round(lab.ms.webgpu)} ms against ${Math.round(lab.ms.cpu)} ms on the CPU per forward), so the CPU runs the model`);
       }
     }
@@ -310,6 +313,17 @@ async function explain(args) {
   };
 }
 
+/** The ABCD figures of a mask on its photo (the crate's `describe`). */
+async function describe({ sid, mask, width, height, source, name, mmPerPixel }) {
+  const core = await wasm(current(sid).backend);
+  const mm = mmPerPixel ?? undefined;
+  if (source instanceof Blob) {
+    return { result: core.describeLesionFile(mask, width, height, new Uint8Array(await source.arrayBuffer()), name, mm) };
+  }
+  const pixels = await pixelsOf(source, name);
+  return { result: core.describeLesion(mask, width, height, pixels.rgba, pixels.width, pixels.height, mm) };
+}
+
 async function exportWeights({ sid }) {
   const bytes = await current(sid).s.exportWeights();
   return { result: bytes.buffer, transfer: [bytes.buffer] };
@@ -348,6 +362,7 @@ async function route(op, args, report) {
     case 'close': return close(args);
     case 'segment': return segment(args);
     case 'explain': return explain(args);
+    case 'describe': return describe(args);
     case 'finetune': return train(args.sid, (s, core) => tuning.finetune(s, core, args, report));
     case 'resume-finetune': return train(args.sid, (s, core) => tuning.resumeFinetune(s, core, report));
     case 'pair-files': {

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod check;
 pub mod common;
+pub mod describe;
 pub mod eval;
 pub mod explain;
 pub mod export;

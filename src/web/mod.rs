@@ -6,9 +6,11 @@
 //! objects with typed arrays, and errors become JS `Error`s with a `kind`. Every method that
 //! reads a tensor back returns a Promise, because WebGPU allows no synchronous readback.
 
+mod describe;
 mod finetune;
 mod session;
 
+pub use describe::{describe_lesion, describe_lesion_file};
 pub use finetune::{FineTune, pair_names};
 pub use session::Session;
 

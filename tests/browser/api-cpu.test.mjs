@@ -328,6 +328,33 @@ test('loading reports the module\'s and the weights\' bytes in order, each endin
   assert.ok(sizes.module > 1e6 && sizes.weights > 1e5, JSON.stringify(sizes));
 });
 
+test('describe: the ABCD figures of a segmented photo, in millimetres when given a scale; a wrong mask is refused', async () => {
+  const r = await page.evaluate(async () => {
+    const seg = await lab.segment(smallPhoto);
+    const lesion = seg.mask.reduce((n, v) => n + (v ? 1 : 0), 0) / seg.mask.length;
+    const d = await lab.describe(seg, smallPhoto, { mmPerPixel: 0.05 });
+    const fail = (p) => p.then(() => 'no error', (e) => `[${e.kind}] ${e.message}`);
+    return {
+      lesion, d,
+      wrongSize: await fail(lab.describe({ mask: new Uint8Array(100), width: 10, height: 10 }, smallPhoto)),
+      empty: await fail(lab.describe({ mask: new Uint8Array(256 * 256), width: 256, height: 256 }, smallPhoto)),
+      noMask: await fail(lab.describe(null, smallPhoto)),
+    };
+  });
+  const { d } = r;
+  assert.ok(Math.abs(d.areaShare - r.lesion) < 1e-9, `${d.areaShare} against ${r.lesion}`);
+  assert.ok(d.compactness > 0 && d.compactness <= 1.1, JSON.stringify(d));
+  assert.ok(d.roughness >= 0.95, JSON.stringify(d));
+  assert.ok(d.asymmetry.every((a) => a >= 0 && a <= 1));
+  assert.deepEqual(d.colours.map((c) => c.name), ['white', 'red', 'light brown', 'dark brown', 'blue-grey', 'black']);
+  assert.ok(Math.abs(d.colours.reduce((s, c) => s + c.share, 0) - 1) < 1e-9);
+  assert.ok(d.colours.some((c) => c.present));
+  assert.ok(Math.abs(d.diameterMm - d.diameterPx * 0.05) < 1e-9);
+  assert.match(r.wrongSize, /^\[bad-mask\] .*10x10 but the photo is 256x256/);
+  assert.match(r.empty, /^\[bad-mask\] .*marks no lesion/);
+  assert.match(r.noMask, /^\[bad-argument\] describe needs a mask/);
+});
+
 test('every model and the file pairing share one worker; each file is fetched once', async () => {
   const count = (suffix) => server.requests.filter((p) => p.endsWith(suffix)).length;
   const before = { unetpp: count('weights/unetpp.safetensors'), wasm: count('cpu/lesionlab_core_bg.wasm') };

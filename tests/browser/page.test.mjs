@@ -64,6 +64,23 @@ test('clicking a sample shows the mask, its area, the Dice, timings, CAM and Gra
   await page.screenshot({ path: path.join(OUTPUT, 'page.png'), fullPage: true });
 });
 
+test('the ABCD panel describes the mask on screen, says it is no diagnosis, and uses a scale when given', async () => {
+  assert.equal(await page.isVisible('#describe'), true);
+  assert.match(await page.textContent('#describe .disclaimer'), /not a diagnosis/);
+  assert.match(await page.textContent('#abcd-area'), /pixels, \d+\.\d% of the photo/);
+  assert.match(await page.textContent('#abcd-asymmetry'), /\d+\.\d% and \d+\.\d% of the lesion miss their mirror image/);
+  assert.match(await page.textContent('#abcd-border'), /compactness 0\.\d\d/);
+  assert.match(await page.textContent('#abcd-colours'), /^\d of 6: /);
+  assert.match(await page.textContent('#abcd-diameter'), /^\d+ pixels \(give a scale/);
+  await page.fill('#mm-per-pixel', '0.05');
+  await page.dispatchEvent('#mm-per-pixel', 'change');
+  await page.waitForFunction(() => /mm$/.test(document.getElementById('abcd-diameter').textContent));
+  const [px, mm] = (await page.textContent('#abcd-diameter')).match(/[\d.]+/g).map(Number);
+  assert.ok(Math.abs(mm - px * 0.05) <= 0.1, `${px} px, ${mm} mm`);
+  await page.fill('#mm-per-pixel', '');
+  await page.dispatchEvent('#mm-per-pixel', 'change');
+});
+
 test('the threshold slider changes the mask without running the model again', async () => {
   const before = await page.textContent('#area');
   const timing = await page.textContent('#timing');

@@ -1,0 +1,116 @@
+//! `lesionlab describe`: the ABCD figures of a lesion (`lesionlab::describe`), from its mask
+//! (given, or segmented here) and its photo. Teaching aids, not a diagnosis.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use lesionlab::data::{decode_image, decode_mask};
+use lesionlab::describe::{Description, describe};
+use lesionlab::segment::predict;
+use lesionlab::{Architecture, Error, InferenceMode};
+
+use super::common::{load_model, read};
+
+/// Options of `lesionlab describe`.
+#[derive(Args, Debug)]
+pub struct DescribeArgs {
+    /// The photo (JPEG or PNG).
+    photo: PathBuf,
+    /// Its lesion mask (white on black, the photo's size), e.g. an ISIC ground truth or what
+    /// `lesionlab segment` wrote; without it the photo is segmented with `--model` first.
+    #[arg(long)]
+    mask: Option<PathBuf>,
+    /// The network that segments the photo when no `--mask` is given.
+    #[arg(long, default_value = "unetpp")]
+    model: Architecture,
+    /// Weights for `--model` (default: the shipped weights).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// The photo's scale, for the diameter in millimetres.
+    #[arg(long)]
+    mm_per_pixel: Option<f64>,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: DescribeArgs) -> Result<(), Error> {
+    let name = args.photo.display().to_string();
+    let photo = decode_image(&read(&args.photo)?, &name)?;
+    let mask = match &args.mask {
+        Some(path) => {
+            let file = path.display().to_string();
+            let mask = decode_mask(&read(path)?, &file)?;
+            if mask.dimensions() != photo.dimensions() {
+                return Err(Error::BadMask {
+                    file,
+                    message: format!(
+                        "is {}x{} but the photo {name} is {}x{}",
+                        mask.width(),
+                        mask.height(),
+                        photo.width(),
+                        photo.height()
+                    ),
+                });
+            }
+            mask
+        }
+        None => {
+            let (model, size, device) = load_model(args.model, args.weights.as_deref(), None)?;
+            let probability = pollster::block_on(predict(
+                &model,
+                &photo,
+                size as u32,
+                InferenceMode::Accurate,
+                false,
+                &device,
+            ))?;
+            probability.mask(lesionlab::rules::THRESHOLD)
+        }
+    };
+    let d = describe(&mask, &photo, args.mm_per_pixel)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&d).map_err(|e| Error::Internal(e.to_string()))?
+        );
+    } else {
+        print!("{}", text(&name, &d));
+    }
+    Ok(())
+}
+
+fn text(name: &str, d: &Description) -> String {
+    let colours: Vec<String> = d
+        .colours
+        .iter()
+        .filter(|c| c.present)
+        .map(|c| format!("{} {:.0}%", c.name, c.share * 100.0))
+        .collect();
+    let mm = d
+        .diameter_mm
+        .map(|mm| format!(" ({mm:.1} mm)"))
+        .unwrap_or_default();
+    format!(
+        "{name}: teaching figures, not a diagnosis\n\
+         area           {} px, {:.1}% of the photo\n\
+         A asymmetry    {:.3} about the major axis, {:.3} about the minor (share of the lesion its mirror image misses)\n\
+         B border       compactness {:.3} (1 = disc), roughness {:.3} (1 = convex), outline {:.0} px\n\
+         C colours      {}\n\
+         D diameter     {:.0} px{mm}\n",
+        d.area_px,
+        d.area_share * 100.0,
+        d.asymmetry[0],
+        d.asymmetry[1],
+        d.compactness,
+        d.roughness,
+        d.perimeter_px,
+        if colours.is_empty() {
+            "none above 5%".to_string()
+        } else {
+            colours.join(", ")
+        },
+        d.diameter_px,
+    )
+}

@@ -18,6 +18,7 @@ pub mod profile;
 pub mod rules;
 pub mod segment;
 pub mod train;
+pub mod uncertainty;
 #[cfg(target_family = "wasm")]
 pub mod web;
 pub mod weights;

@@ -35,6 +35,8 @@ enum Command {
     CheckPhotos(cli::check::CheckArgs),
     /// The ABCD figures of a lesion (area, asymmetry, border, colours, diameter): teaching aids.
     Describe(cli::describe::DescribeArgs),
+    /// How sure the model is: where test-time views or the three models disagree.
+    Uncertainty(cli::uncertainty::UncertaintyArgs),
 }
 
 fn main() {
@@ -49,6 +51,7 @@ fn main() {
         Command::Export(args) => cli::export::run(args),
         Command::CheckPhotos(args) => cli::check::run(args),
         Command::Describe(args) => cli::describe::run(args),
+        Command::Uncertainty(args) => cli::uncertainty::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -102,8 +102,30 @@ pub async fn predict_input(
     crate::model::readback::read_floats(prob).await
 }
 
+/// The lesion probability of one model input seen in each of the eight orientations, each
+/// turned back: the maps test-time augmentation averages, kept apart (for
+/// [`crate::uncertainty`]).
+///
+/// # Shapes
+/// - x: `[1, 3, size, size]`
+/// - returns: eight maps of `size * size` values, row-major
+pub async fn predict_views(
+    model: &Model,
+    x: Tensor<4>,
+    mode: InferenceMode,
+) -> Result<Vec<Vec<f32>>, Error> {
+    let [_, _, h, w] = x.dims();
+    let views: Vec<Tensor<4>> = (0..ORIENTATIONS).map(|k| orient(x.clone(), k)).collect();
+    let prob = sigmoid(model.predict(Tensor::cat(views, 0), mode));
+    let back: Vec<Tensor<4>> = (0..ORIENTATIONS)
+        .map(|k| unorient(prob.clone().narrow(0, k, 1), k))
+        .collect();
+    let values = crate::model::readback::read_floats(Tensor::cat(back, 0)).await?;
+    Ok(values.chunks(h * w).map(<[f32]>::to_vec).collect())
+}
+
 /// The orientations of a square that test-time augmentation averages over.
-const ORIENTATIONS: usize = 8;
+pub const ORIENTATIONS: usize = 8;
 
 /// Orientation `k` of a batch of square images: bit 2 transposes, bits 0 and 1 then flip the
 /// width and the height.

@@ -399,3 +399,38 @@ fn describe_reads_a_mask_or_segments_first_and_names_a_mask_that_does_not_fit() 
         "{err}"
     );
 }
+
+#[test]
+fn uncertainty_is_zero_for_a_model_blind_to_orientation_and_compares_the_three_models() {
+    let photo = fixture().join("ISIC2018_Task1-2_Training_Input/ISIC_0000122.jpg");
+    let dir = tempfile::tempdir().unwrap();
+    let blind = constant_model(dir.path(), 2.0);
+    let map = dir.path().join("spread.png");
+    let (ok, out, err) = lesionlab(&[
+        "uncertainty",
+        photo.to_str().unwrap(),
+        "--model",
+        "pspnet",
+        "--weights",
+        blind.to_str().unwrap(),
+        "--out",
+        map.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let u: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(u["maps"], 8);
+    assert_eq!(u["disagreement"].as_f64().unwrap(), 0.0);
+    assert!(u["meanSpread"].as_f64().unwrap() < 1e-6, "{u}");
+    assert_eq!(
+        image::image_dimensions(&map).unwrap(),
+        image::image_dimensions(&photo).unwrap()
+    );
+
+    let (ok, out, err) = lesionlab(&["uncertainty", photo.to_str().unwrap(), "--method", "models"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("3 maps compared") && out.contains("% of the photo"),
+        "{out}"
+    );
+}

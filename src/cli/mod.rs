@@ -9,3 +9,4 @@ pub mod explain;
 pub mod export;
 pub mod segment;
 pub mod train;
+pub mod uncertainty;

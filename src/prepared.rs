@@ -98,6 +98,25 @@ impl PreparedPhoto {
         Ok(values)
     }
 
+    /// The model's maps of the eight test-time views, compared ([`crate::uncertainty`]).
+    pub async fn uncertainty(
+        &self,
+        model: &Model,
+        mode: InferenceMode,
+        threshold: f32,
+    ) -> Result<crate::uncertainty::Uncertainty, Error> {
+        let [_, _, size, _] = self.input.dims();
+        model.validate_input([1, 3, size, size])?;
+        self.passes.set(self.passes.get() + 1);
+        let maps = crate::segment::predict_views(model, self.input.clone(), mode).await?;
+        Ok(crate::uncertainty::from_views(
+            &maps,
+            size as u32,
+            self.dimensions(),
+            threshold,
+        ))
+    }
+
     /// Input-size values (row-major) resized to the photo's size.
     pub fn to_photo_size(&self, values: Vec<f32>) -> Vec<f32> {
         let [_, _, size, _] = self.input.dims();

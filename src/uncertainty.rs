@@ -82,10 +82,20 @@ pub async fn over_views(
 ) -> Result<Uncertainty, Error> {
     model.validate_input([1, 3, size as usize, size as usize])?;
     let maps = predict_views(model, input_tensor(photo, size, device), mode).await?;
-    let (spread, disagreement) = compare(&maps, threshold);
-    let (width, height) = photo.dimensions();
-    let spread = resize_probability(spread, (size, size), (width, height));
-    Ok(summarise(width, height, spread, disagreement, maps.len()))
+    Ok(from_views(&maps, size, photo.dimensions(), threshold))
+}
+
+/// Test-time views' maps (each `side * side`), compared at that size; the spread map resized to
+/// the photo's `(width, height)`.
+pub fn from_views(
+    maps: &[Vec<f32>],
+    side: u32,
+    (width, height): (u32, u32),
+    threshold: f32,
+) -> Uncertainty {
+    let (spread, disagreement) = compare(maps, threshold);
+    let spread = resize_probability(spread, (side, side), (width, height));
+    summarise(width, height, spread, disagreement, maps.len())
 }
 
 /// Several models' probability maps of one photo (each at the photo's size), compared.

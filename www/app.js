@@ -143,7 +143,9 @@ function clearHeatmaps(text = '') {
 // A new photo or model: the old result goes at once, whatever is still running.
 function clearResult(text) {
   shown = null;
-  $('describe').hidden = true;
+  $('describe').hidden = $('sure').hidden = true;
+  $('sure-map').width = $('sure-map').height = 0;
+  $('sure-summary').textContent = '';
   setState('segmenting');
   $('download-mask').disabled = $('download-overlay').disabled = true;
   $('result').setAttribute('aria-busy', 'true');
@@ -201,7 +203,7 @@ async function segmentPhoto() {
     if (!photo.pixels) photo.pixels = await photoPixels(photo.blob);
     shown = { photo, result: r, label };
     showError(null);
-    $('result').hidden = $('explain').hidden = $('compare').hidden = false;
+    $('result').hidden = $('explain').hidden = $('compare').hidden = $('sure').hidden = false;
     $('result').removeAttribute('aria-busy');
     $('download-mask').disabled = $('download-overlay').disabled = false;
     draw();
@@ -275,6 +277,31 @@ async function describeShown(lab, mine = run) {
     // An empty mask (nothing found at this threshold) has nothing to describe.
     $('describe').hidden = true;
     if (err.kind !== 'bad-mask') showError(err);
+  }
+}
+
+/** The uncertainty map of the photo on screen, over it, with its two numbers. */
+async function showUncertainty() {
+  if (!shown || shown.photo !== photo) return;
+  const mine = run;
+  const sel = selection();
+  const method = $('sure-method').value;
+  $('sure-run').disabled = true;
+  $('sure-summary').textContent = method === 'tta' ? 'Running the model on 8 views…' : 'Running the three models…';
+  try {
+    const lab = await getLab(sel.model, sel.backend);
+    const u = await lab.uncertainty(photo.blob, { method, mode: sel.mode, level: sel.level });
+    if (mine !== run) return;
+    // The spread is at most 0.5: doubled, the colour scale spans it.
+    show($('sure-map'), heatmapOverlay(photo.pixels, u.spread.map((v) => Math.min(1, 2 * v)), 0.6));
+    const what = method === 'tta' ? `${modelLabel(sel)} on 8 views of the photo` : 'U-Net, U-Net++ and PSPNet';
+    $('sure-summary').textContent = `${what}: they disagree about the mask on ${(u.disagreement * 100).toFixed(1)}% of the photo; `
+      + `mean spread of the probability ${u.meanSpread.toFixed(3)} (0 when all agree, 0.5 at most).`;
+    $('sure-map').setAttribute('aria-label', `Uncertainty map: ${$('sure-summary').textContent}`);
+  } catch (err) {
+    if (mine === run) showError(err);
+  } finally {
+    $('sure-run').disabled = false;
   }
 }
 
@@ -457,6 +484,7 @@ function wire() {
   $('gradcam-layer').addEventListener('change', () => relayer($('gradcam-layer'), ['gradcam']));
   $('cam-method').addEventListener('change', () => relayer($('cam-layer'), ['cam']));
   $('compare-run').addEventListener('click', compareAll);
+  $('sure-run').addEventListener('click', showUncertainty);
   $('download-mask').addEventListener('click', async () => {
     if (!shown) return;
     const { photo: p, result } = shown;

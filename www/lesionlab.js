@@ -281,6 +281,39 @@ export class LesionLab {
   }
 
   /**
+   * How sure the model is about a photo (any `segment` source). `options.method`: 'tta' (the
+   * default: this model on the photo's eight flips and quarter turns) or 'models' (U-Net, U-Net++
+   * and PSPNet, each with its shipped weights but this one, which keeps its own); `mode`/`level`
+   * as in `segment`. Resolves to `{ width, height, spread, meanSpread, disagreement, maps, method,
+   * backend }`: `spread` (Float32Array, the photo's size) is per pixel the standard deviation of
+   * the maps' lesion probabilities, in [0, 0.5]; `meanSpread` its mean; `disagreement` the share
+   * of the photo where some maps say lesion and others not (at the 0.5 threshold).
+   */
+  async uncertainty(source, options = {}) {
+    const method = options.method ?? 'tta';
+    if (method === 'tta') {
+      await this.#ready();
+      const { source: s, transfer } = await transferable(source);
+      return this.#call('uncertainty', { source: s, key: photoKey(source), name: sourceName(source), mode: parseMode(options) }, transfer);
+    }
+    if (method !== 'models') throw fail('bad-argument', `unknown method '${method}': expected tta or models`);
+    const maps = [];
+    let size = null;
+    for (const model of MODELS) {
+      // The other models open in the same worker (their weights fetched once per page).
+      const lab = model === this.model ? this : await LesionLab.create({ model, backend: this.backend });
+      try {
+        const r = await lab.segment(source);
+        maps.push(r.probability);
+        size = { width: r.width, height: r.height };
+      } finally {
+        if (lab !== this) lab.dispose();
+      }
+    }
+    return this.#call('compare-maps', { maps, ...size }, maps.map((m) => m.buffer));
+  }
+
+  /**
    * The mask and the ABCD rule: teaching figures, not a diagnosis. `mask`: a `segment` result,
    * or `{ mask, width, height }` with one 0-255 value per pixel; `photo`: the photo it belongs to
    * (any `segment` source, of the mask's size); `options.mmPerPixel` adds the diameter in

@@ -313,6 +313,21 @@ async function explain(args) {
   };
 }
 
+/** How sure the model is about a photo: its eight test-time views compared. */
+async function uncertainty(args) {
+  const { s, backend } = current(args.sid);
+  const { width, height, decoded } = await hold(s, args);
+  const u = await s.uncertainty(args.key, args.mode);
+  return { result: { ...u, width, height, decoded, backend, method: 'tta' }, transfer: [u.spread.buffer] };
+}
+
+/** Several models' probability maps of one photo compared (the crate's `over_models`). */
+async function compareMaps({ sid, maps, width, height }) {
+  const core = await wasm(current(sid).backend);
+  const u = core.compareMaps(maps, width, height);
+  return { result: { ...u, method: 'models' }, transfer: [u.spread.buffer] };
+}
+
 /** The ABCD figures of a mask on its photo (the crate's `describe`). */
 async function describe({ sid, mask, width, height, source, name, mmPerPixel }) {
   const core = await wasm(current(sid).backend);
@@ -351,7 +366,7 @@ async function handle(op, args, report) {
   try {
     return await route(op, args, report);
   } finally {
-    if (op === 'segment' || op === 'explain') labs.get(args.sid)?.called();
+    if (['segment', 'explain', 'uncertainty'].includes(op)) labs.get(args.sid)?.called();
   }
 }
 
@@ -363,6 +378,8 @@ async function route(op, args, report) {
     case 'segment': return segment(args);
     case 'explain': return explain(args);
     case 'describe': return describe(args);
+    case 'uncertainty': return uncertainty(args);
+    case 'compare-maps': return compareMaps(args);
     case 'finetune': return train(args.sid, (s, core) => tuning.finetune(s, core, args, report));
     case 'resume-finetune': return train(args.sid, (s, core) => tuning.resumeFinetune(s, core, report));
     case 'pair-files': {

@@ -291,6 +291,19 @@ impl Session {
         })
     }
 
+    /// How sure the model is about the photo of `key`: its eight test-time views compared
+    /// ([`crate::uncertainty`]).
+    pub async fn uncertainty(
+        &self,
+        key: &str,
+        mode: InferenceMode,
+    ) -> Result<crate::uncertainty::Uncertainty, Error> {
+        let photo = self.photo(key)?;
+        photo
+            .uncertainty(&self.model(), mode, crate::rules::THRESHOLD)
+            .await
+    }
+
     /// A heatmap of the photo of `key` at the photo's size: `layer` one of
     /// [`Session::layers`] (the method's default when `None`).
     pub async fn explain(

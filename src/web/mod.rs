@@ -10,7 +10,7 @@ mod describe;
 mod finetune;
 mod session;
 
-pub use describe::{describe_lesion, describe_lesion_file};
+pub use describe::{compare_maps, describe_lesion, describe_lesion_file};
 pub use finetune::{FineTune, pair_names};
 pub use session::Session;
 

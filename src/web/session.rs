@@ -195,6 +195,18 @@ impl Session {
         })
     }
 
+    /// How sure the model is about the photo of `key` (its eight test-time views compared).
+    /// Resolves to `{ width, height, spread: Float32Array, meanSpread, disagreement, maps }`.
+    pub fn uncertainty(&self, key: String, mode: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let mode: InferenceMode = mode.parse()?;
+            let u = inner.uncertainty(&key, mode).await?;
+            let spread = Float32Array::from(&u.spread[..]).into();
+            to_js_with(&u, &[("spread", spread)])
+        })
+    }
+
     /// A heatmap of the photo of `key` at the photo's size: `method` is `cam`, `activation` or
     /// `gradcam`; `layer` one of `layers()` (the method's default when absent); `target`
     /// `lesion`, `center` or `pixel:Y,X`. Resolves to `{ heatmap: Float32Array, layer,

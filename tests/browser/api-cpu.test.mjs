@@ -355,6 +355,29 @@ test('describe: the ABCD figures of a segmented photo, in millimetres when given
   assert.match(r.noMask, /^\[bad-argument\] describe needs a mask/);
 });
 
+test('uncertainty: the spread over 8 views or the three models, with its two numbers; an unknown method is refused', async () => {
+  const r = await page.evaluate(async () => {
+    const sum = (u) => ({
+      method: u.method, maps: u.maps, n: u.spread.length, width: u.width, height: u.height,
+      bad: u.spread.filter((v) => !(v >= 0 && v <= 0.5)).length,
+      mean: u.spread.reduce((a, v) => a + v, 0) / u.spread.length, meanSpread: u.meanSpread, disagreement: u.disagreement,
+    });
+    const tta = sum(await lab.uncertainty(smallPhoto));
+    const models = sum(await lab.uncertainty(smallPhoto, { method: 'models' }));
+    const bad = await lab.uncertainty(smallPhoto, { method: 'dice' }).then(() => 'no error', (e) => `[${e.kind}] ${e.message}`);
+    return { tta, models, bad };
+  });
+  for (const [name, u, maps] of [['tta', r.tta, 8], ['models', r.models, 3]]) {
+    assert.equal(u.method, name);
+    assert.equal(u.maps, maps);
+    assert.equal(u.n, 256 * 256);
+    assert.equal(u.bad, 0, `${name}: every spread in [0, 0.5]`);
+    assert.ok(Math.abs(u.mean - u.meanSpread) < 1e-4, `${name}: ${u.mean} against ${u.meanSpread}`);
+    assert.ok(u.meanSpread > 0 && u.disagreement >= 0 && u.disagreement < 1, JSON.stringify(u));
+  }
+  assert.match(r.bad, /^\[bad-argument\] unknown method 'dice'/);
+});
+
 test('every model and the file pairing share one worker; each file is fetched once', async () => {
   const count = (suffix) => server.requests.filter((p) => p.endsWith(suffix)).length;
   const before = { unetpp: count('weights/unetpp.safetensors'), wasm: count('cpu/lesionlab_core_bg.wasm') };

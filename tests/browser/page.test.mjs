@@ -81,6 +81,14 @@ test('the ABCD panel describes the mask on screen, says it is no diagnosis, and 
   await page.dispatchEvent('#mm-per-pixel', 'change');
 });
 
+test('"How sure is the model?" draws the spread over the photo and says where the views disagree', async () => {
+  assert.equal(await page.isVisible('#sure'), true);
+  await page.click('#sure-run');
+  await page.waitForFunction(() => /disagree about the mask on \d+\.\d% of the photo/.test(document.getElementById('sure-summary').textContent), null, { timeout: 120_000 });
+  assert.ok((await page.$eval('#sure-map', (c) => c.width)) > 0);
+  assert.match(await page.getAttribute('#sure-map', 'aria-label'), /^Uncertainty map: .*8 views/);
+});
+
 test('the threshold slider changes the mask without running the model again', async () => {
   const before = await page.textContent('#area');
   const timing = await page.textContent('#timing');

@@ -1,6 +1,4 @@
-//! `describeLesion` in JS: the ABCD figures of a mask on its photo ([`crate::describe`]); and
-//! `compareMaps`, several models' probability maps of one photo compared
-//! ([`crate::uncertainty::over_models`]).
+//! `describeLesion` in JS: the ABCD figures of a mask on its photo ([`crate::describe`]).
 
 use image::{GrayImage, RgbImage};
 use wasm_bindgen::prelude::*;
@@ -68,33 +66,4 @@ pub fn describe_lesion_file(
     let mask = mask_image(mask, width, height)?;
     let photo = decode_image(bytes, &name)?;
     describe(mask, &photo, mm_per_pixel)
-}
-
-/// Several probability maps of one photo (each `width * height` values) compared: resolves to
-/// `{ width, height, spread: Float32Array, meanSpread, disagreement, maps }`.
-#[wasm_bindgen(js_name = compareMaps)]
-pub fn compare_maps(
-    maps: Vec<js_sys::Float32Array>,
-    width: u32,
-    height: u32,
-) -> Result<JsValue, JsValue> {
-    let maps: Vec<crate::segment::Probability> = maps
-        .iter()
-        .map(|m| crate::segment::Probability {
-            width,
-            height,
-            values: m.to_vec(),
-        })
-        .collect();
-    if maps
-        .iter()
-        .any(|m| m.values.len() != (width * height) as usize)
-    {
-        return Err(
-            Error::BadArgument(format!("every map must hold {width}x{height} values")).into(),
-        );
-    }
-    let u = crate::uncertainty::over_models(&maps, crate::rules::THRESHOLD)?;
-    let spread = js_sys::Float32Array::from(&u.spread[..]).into();
-    super::to_js_with(&u, &[("spread", spread)])
 }

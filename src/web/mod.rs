@@ -9,10 +9,12 @@
 mod describe;
 mod finetune;
 mod session;
+mod uncertainty;
 
-pub use describe::{compare_maps, describe_lesion, describe_lesion_file};
+pub use describe::{describe_lesion, describe_lesion_file};
 pub use finetune::{FineTune, pair_names};
 pub use session::Session;
+pub use uncertainty::compare_maps;
 
 use wasm_bindgen::prelude::*;
 

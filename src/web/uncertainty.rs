@@ -1,0 +1,35 @@
+//! `compareMaps` in JS: several models' probability maps of one photo compared
+//! ([`crate::uncertainty::over_models`]); one model's test-time views are `Session.uncertainty`.
+
+use wasm_bindgen::prelude::*;
+
+use crate::Error;
+
+/// Several probability maps of one photo (each `width * height` values) compared: resolves to
+/// `{ width, height, spread: Float32Array, meanSpread, disagreement, maps }`.
+#[wasm_bindgen(js_name = compareMaps)]
+pub fn compare_maps(
+    maps: Vec<js_sys::Float32Array>,
+    width: u32,
+    height: u32,
+) -> Result<JsValue, JsValue> {
+    let maps: Vec<crate::segment::Probability> = maps
+        .iter()
+        .map(|m| crate::segment::Probability {
+            width,
+            height,
+            values: m.to_vec(),
+        })
+        .collect();
+    if maps
+        .iter()
+        .any(|m| m.values.len() != (width * height) as usize)
+    {
+        return Err(
+            Error::BadArgument(format!("every map must hold {width}x{height} values")).into(),
+        );
+    }
+    let u = crate::uncertainty::over_models(&maps, crate::rules::THRESHOLD)?;
+    let spread = js_sys::Float32Array::from(&u.spread[..]).into();
+    super::to_js_with(&u, &[("spread", spread)])
+}

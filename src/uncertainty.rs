@@ -129,6 +129,19 @@ mod tests {
 
     use crate::model::PspNetConfig;
 
+    /// The model's eight views of [`photo`] at 32x32, compared.
+    fn views(model: &Model, device: &Device) -> Uncertainty {
+        pollster::block_on(over_views(
+            model,
+            &photo(),
+            32,
+            InferenceMode::Accurate,
+            0.5,
+            device,
+        ))
+        .unwrap()
+    }
+
     fn photo() -> RgbImage {
         RgbImage::from_fn(96, 64, |x, y| {
             image::Rgb([(x * 2) as u8, (y * 3) as u8, 120])
@@ -143,15 +156,7 @@ mod tests {
         m.decoder.classifier.weight = Param::from_tensor(Tensor::zeros([1, 4, 1, 1], &device));
         m.decoder.classifier.bias = Some(Param::from_tensor(Tensor::full([1], 0.3, &device)));
         let model = Model::PspNet(m).valid();
-        let u = pollster::block_on(over_views(
-            &model,
-            &photo(),
-            32,
-            InferenceMode::Accurate,
-            0.5,
-            &device,
-        ))
-        .unwrap();
+        let u = views(&model, &device);
         assert_eq!((u.width, u.height, u.maps), (96, 64, 8));
         assert_eq!(u.spread.len(), 96 * 64);
         assert!(
@@ -167,15 +172,7 @@ mod tests {
         let device = Device::flex();
         device.seed(3);
         let model = Model::init(crate::Architecture::UNet, crate::Preset::Web, &device).valid();
-        let u = pollster::block_on(over_views(
-            &model,
-            &photo(),
-            32,
-            InferenceMode::Accurate,
-            0.5,
-            &device,
-        ))
-        .unwrap();
+        let u = views(&model, &device);
         assert!(u.mean_spread > 0.0);
         assert!(u.spread.iter().all(|&v| (0.0..=0.5).contains(&v)));
         let mean = u.spread.iter().map(|&v| v as f64).sum::<f64>() / u.spread.len() as f64;

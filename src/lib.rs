@@ -7,6 +7,7 @@ pub mod data;
 pub mod describe;
 mod error;
 pub mod explain;
+pub mod features;
 pub mod lab;
 pub mod loss;
 pub mod metrics;

@@ -37,6 +37,8 @@ enum Command {
     Describe(cli::describe::DescribeArgs),
     /// How sure the model is: where test-time views or the three models disagree.
     Uncertainty(cli::uncertainty::UncertaintyArgs),
+    /// The layer explorer: one layer's most active feature maps, as numbers and a grid picture.
+    Features(cli::features::FeaturesArgs),
 }
 
 fn main() {
@@ -52,6 +54,7 @@ fn main() {
         Command::CheckPhotos(args) => cli::check::run(args),
         Command::Describe(args) => cli::describe::run(args),
         Command::Uncertainty(args) => cli::uncertainty::run(args),
+        Command::Features(args) => cli::features::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -98,6 +98,47 @@ impl PreparedPhoto {
         Ok(values)
     }
 
+    /// The lesion probability at the model's input size, without keeping the pass for
+    /// [`PreparedPhoto::explain`]: U-Net++'s heads one by one (fast modes) must not replace the
+    /// segmenting pass that CAM reuses.
+    pub async fn predict_at_input(
+        &self,
+        model: &Model,
+        mode: InferenceMode,
+    ) -> Result<Vec<f32>, Error> {
+        let [_, _, size, _] = self.input.dims();
+        model.validate_input([1, 3, size, size])?;
+        self.passes.set(self.passes.get() + 1);
+        predict_input(model, self.input.clone(), mode, false).await
+    }
+
+    /// The feature maps of one layer ([`crate::features`]), from the pass of the last
+    /// [`PreparedPhoto::segment`] in the same mode when there is one.
+    pub async fn feature_maps(
+        &self,
+        model: &Model,
+        layer: Option<&str>,
+        count: usize,
+        mode: InferenceMode,
+    ) -> Result<crate::features::FeatureMaps, Error> {
+        let recorded = match &*self.recorded.borrow() {
+            Some((m, r)) if *m == mode => Some(r.clone()),
+            _ => None,
+        };
+        if recorded.is_none() {
+            self.passes.set(self.passes.get() + 1);
+        }
+        crate::features::feature_maps_input(
+            model,
+            self.input.clone(),
+            layer,
+            count,
+            mode,
+            recorded.as_ref(),
+        )
+        .await
+    }
+
     /// The model's maps of the eight test-time views, compared ([`crate::uncertainty`]).
     pub async fn uncertainty(
         &self,

@@ -434,3 +434,55 @@ fn uncertainty_is_zero_for_a_model_blind_to_orientation_and_compares_the_three_m
         "{out}"
     );
 }
+
+#[test]
+fn features_lists_a_layers_most_active_channels_and_draws_their_grid() {
+    let photo = fixture().join("ISIC2018_Task1-2_Training_Input/ISIC_0000122.jpg");
+    let dir = tempfile::tempdir().unwrap();
+    let grid = dir.path().join("grid.png");
+    let (ok, out, err) = lesionlab(&[
+        "features",
+        photo.to_str().unwrap(),
+        "--model",
+        "unet",
+        "--layer",
+        "bottleneck",
+        "--count",
+        "6",
+        "--out",
+        grid.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let maps: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(maps["layer"], "bottleneck");
+    let shape: Vec<u64> = maps["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    // The shipped U-Net runs at 176: the bottleneck is 1/16 of it.
+    assert_eq!(shape[1..], [11, 11]);
+    let means: Vec<f64> = maps["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["mean"].as_f64().unwrap())
+        .collect();
+    assert_eq!(means.len(), 6);
+    assert!(means.windows(2).all(|p| p[0] >= p[1]), "{means:?}");
+    // Six 96-pixel tiles in rows of four, 4-pixel gaps.
+    assert_eq!(image::image_dimensions(&grid).unwrap(), (404, 204));
+
+    let (ok, _, err) = lesionlab(&[
+        "features",
+        photo.to_str().unwrap(),
+        "--model",
+        "unet",
+        "--layer",
+        "x0_4",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("U-Net has no layer 'x0_4'"), "{err}");
+}

@@ -7,12 +7,15 @@
 // shown alone until its mask arrives), and every answer carries the number of the request it
 // answers (`run`), so a late answer for an earlier photo or model is dropped.
 
+import { startClassroom } from './classroom.js';
+import { setupCorrections } from './correct-ui.js';
 import { setupFineTune } from './finetune-ui.js';
+import { drawFeatureMaps, drawHeads, shapeText } from './inside.js';
 import { LesionLab } from './lesionlab.js';
 import { keepOffline } from './offline.js';
 import { MODELS } from './rules.js';
 import {
-  area, dice, download, downloadNames, drawColorbar, heatmapOverlay, isicId, maskImage, overlay, photoPixels, pngBlob, show,
+  area, dice, download, downloadNames, drawColorbar, heatmapOverlay, isicId, maskImage, maskOf, overlay, photoPixels, pngBlob, show,
   threshold,
 } from './render.js';
 
@@ -34,6 +37,7 @@ let photo = null; // { blob, name, pixels: ImageData | null, truth: Uint8Array |
 let shown = null; // { photo, result, label }: the result on screen, always of `photo`
 let run = 0; // the request the screen waits for; answers to earlier ones are dropped
 let layerList = []; // [{ name, description }] of the model and mode on screen
+let corrections = null; // the mask correction tools (correct-ui.js)
 
 function setState(state) {
   document.body.dataset.state = state;
@@ -112,7 +116,7 @@ function fillLayers(lab, sel) {
   const options = { mode: sel.mode, level: sel.level };
   const layers = lab.layerInfo(options);
   layerList = layers;
-  for (const [id, method] of [['cam-layer', $('cam-method').value], ['gradcam-layer', 'gradcam']]) {
+  for (const [id, method] of [['cam-layer', $('cam-method').value], ['gradcam-layer', 'gradcam'], ['fm-layer', 'activation']]) {
     const select = $(id);
     const fallback = lab.defaultLayer(method, options);
     const keep = select.dataset.model === lab.model ? select.value : '';
@@ -153,6 +157,10 @@ function clearResult(text) {
   $('dice-term').hidden = $('dice-value').hidden = true;
   $('check-warning').hidden = true;
   $('compare-results').replaceChildren();
+  $('heads-results').replaceChildren();
+  $('fm-grid').replaceChildren();
+  $('fm-shape').textContent = '';
+  corrections?.update();
   clearHeatmaps('Computing…');
   status(text);
   draw();
@@ -164,10 +172,7 @@ function scrollToResult() {
 }
 
 async function loadTruth(url) {
-  const t = await photoPixels(await (await fetch(url)).blob());
-  const truth = new Uint8Array(t.width * t.height);
-  for (let i = 0; i < truth.length; i++) truth[i] = t.data[i * 4] > 127 ? 255 : 0;
-  return truth;
+  return maskOf(await photoPixels(await (await fetch(url)).blob()));
 }
 
 async function loadPhoto(blob, name, truthUrl = null) {
@@ -181,7 +186,7 @@ async function loadPhoto(blob, name, truthUrl = null) {
   Object.assign(photo, { pixels, truth });
   // A file the browser cannot show leaves nothing of the previous photo on screen.
   $('result').hidden = !pixels;
-  if (!pixels) $('explain').hidden = $('compare').hidden = true;
+  if (!pixels) $('explain').hidden = $('compare').hidden = $('heads').hidden = true;
   draw();
   if (pixels) scrollToResult();
   await segmentPhoto();
@@ -204,9 +209,11 @@ async function segmentPhoto() {
     shown = { photo, result: r, label };
     showError(null);
     $('result').hidden = $('explain').hidden = $('compare').hidden = $('sure').hidden = false;
+    $('heads').hidden = sel.model !== 'unetpp';
     $('result').removeAttribute('aria-busy');
     $('download-mask').disabled = $('download-overlay').disabled = false;
     draw();
+    corrections.update();
     status(`${label} on ${where(r)}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     setState('segmented');
     await describeShown(lab, mine);
@@ -233,14 +240,16 @@ function draw() {
     return;
   }
   const { result, label } = shown;
-  const mask = threshold(result.probability, Number($('threshold').value));
+  // The user's corrections, if any, over the model's mask at this threshold.
+  const thresholded = threshold(result.probability, Number($('threshold').value));
+  const mask = photo.edits ? photo.edits.apply(thresholded) : thresholded;
   result.mask = mask;
   const hasTruth = !!photo.truth && photo.truth.length === mask.length;
   $('truth-toggle').hidden = $('truth-legend').hidden = !hasTruth;
   const truth = hasTruth && $('truth').checked ? photo.truth : null;
   show(canvas, overlay(photo.pixels, mask, { opacity: Number($('opacity').value), outlineOnly: $('outline').checked, truth }));
   canvas.setAttribute('aria-label', `${photo.name} with the lesion ${label} found outlined`);
-  $('caption').textContent = `${photo.name}, ${result.width}×${result.height}, ${label}`;
+  $('caption').textContent = `${photo.name}, ${result.width}×${result.height}, ${label}${photo.edits?.edited ? ', corrected by hand' : ''}`;
   const check = result.check;
   $('check-warning').hidden = check.looksLikeDermoscopy;
   $('check-warning').textContent = check.warning ?? '';
@@ -318,7 +327,39 @@ async function explainOne(lab, method, layerSelect, canvas, mine) {
   canvas.dataset.method = method;
 }
 
-async function explainPhoto(mine = run, which = ['cam', 'gradcam']) {
+/** The layer explorer: the chosen layer's most active feature maps for the photo on screen. */
+async function showFeatureMaps(lab, mine) {
+  const sel = selection();
+  const maps = await lab.featureMaps(photo.blob, {
+    layer: $('fm-layer').value || undefined, count: Number($('fm-count').value), mode: sel.mode, level: sel.level,
+  });
+  if (mine !== run) return;
+  drawFeatureMaps($('fm-grid'), maps);
+  $('fm-shape').textContent = shapeText(maps);
+  $('fm-grid').dataset.layer = maps.layer;
+}
+
+/** U-Net++'s four heads, each alone, on the photo on screen. */
+async function showHeads() {
+  if (!shown || shown.photo !== photo) return;
+  const mine = run;
+  const sel = selection();
+  $('heads-run').disabled = true;
+  status(`${NAMES.unetpp}: running each head alone…`);
+  try {
+    const lab = await getLab('unetpp', sel.backend);
+    const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), heads: true });
+    if (mine !== run) return;
+    drawHeads($('heads-results'), photo.pixels, r.heads, { truth: $('truth').checked ? photo.truth : null, opacity: Number($('opacity').value) });
+    status(`${NAMES.unetpp}: the four heads shown.`);
+  } catch (err) {
+    if (mine === run) showError(err);
+  } finally {
+    $('heads-run').disabled = false;
+  }
+}
+
+async function explainPhoto(mine = run, which = ['cam', 'gradcam', 'features']) {
   if (!shown || shown.photo !== photo) return;
   const lab = await currentLab();
   if (mine !== run) return;
@@ -327,6 +368,7 @@ async function explainPhoto(mine = run, which = ['cam', 'gradcam']) {
   try {
     if (which.includes('cam')) await explainOne(lab, $('cam-method').value, $('cam-layer'), $('cam'), mine);
     if (which.includes('gradcam')) await explainOne(lab, 'gradcam', $('gradcam-layer'), $('gradcam'), mine);
+    if (which.includes('features')) await showFeatureMaps(lab, mine);
     if (mine === run) {
       setState('done');
       status(`${shown.label} on ${where(lab)}: mask and heatmaps shown.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
@@ -453,11 +495,19 @@ function wire() {
     redraw();
   });
   $('outline').addEventListener('change', redraw);
+  // Drawn at once, not at the next frame: the panel reads the mask the drawing makes.
   const redescribe = () => {
     const sel = selection();
-    if (shown) getLab(sel.model, sel.backend).then((lab) => describeShown(lab, run), showError);
+    if (!shown) return;
+    draw();
+    getLab(sel.model, sel.backend).then((lab) => describeShown(lab, run), showError);
   };
   $('threshold').addEventListener('change', redescribe);
+  corrections = setupCorrections({
+    current: () => (shown && shown.photo === photo ? { photo, result: shown.result } : null),
+    redraw,
+    edited: redescribe,
+  });
   $('mm-per-pixel').addEventListener('change', redescribe);
   $('truth').addEventListener('change', redraw);
   const modelChanged = () => {
@@ -483,6 +533,9 @@ function wire() {
   $('cam-layer').addEventListener('change', () => relayer($('cam-layer'), ['cam']));
   $('gradcam-layer').addEventListener('change', () => relayer($('gradcam-layer'), ['gradcam']));
   $('cam-method').addEventListener('change', () => relayer($('cam-layer'), ['cam']));
+  $('fm-layer').addEventListener('change', () => relayer($('fm-layer'), ['features']));
+  $('fm-count').addEventListener('change', () => explainPhoto(run, ['features']));
+  $('heads-run').addEventListener('click', showHeads);
   $('compare-run').addEventListener('click', compareAll);
   $('sure-run').addEventListener('click', showUncertainty);
   $('download-mask').addEventListener('click', async () => {
@@ -525,14 +578,23 @@ async function useWeights(model, bytes) {
   else status(`${modelLabel(selection())} ready.`);
 }
 
-addSamples();
-wire();
-drawColorbar($('colorbar'));
-setupFineTune({ useWeights });
 const sample = applyQuery();
-if (sample && isicId(sample)) {
-  openSample(isicId(sample));
+if (new URLSearchParams(location.search).get('present') === '1') {
+  startClassroom({ samples: SAMPLES, first: isicId(sample ?? ''), backend: $('backend').value });
 } else {
+  addSamples();
+  wire();
+  drawColorbar($('colorbar'));
+  setupFineTune({ useWeights });
+  start();
+}
+
+/** The page as opened: a sample from the link segmented, or the default model loaded. */
+function start() {
+  if (sample && isicId(sample)) {
+    openSample(isicId(sample));
+    return;
+  }
   const mine = run;
   currentLab().then((lab) => {
     keepOffline();

@@ -3,6 +3,7 @@
 // State for tests and styles: document.body.dataset.tune = idle | training | paused | done |
 // cancelled | error.
 
+import { correctionFiles, countCorrections, forgetCorrections } from './corrections.js';
 import { LesionLab } from './lesionlab.js';
 import { drawTrainingChart } from './finetune-chart.js';
 import { download, overlay, show } from './render.js';
@@ -246,6 +247,25 @@ async function offerResume() {
   };
 }
 
+// "My corrections" (masks corrected on the page, kept in IndexedDB): shown when there are some,
+// trained on with one click.
+async function showCorrections() {
+  const count = await countCorrections().catch(() => 0);
+  $('corrections').hidden = count === 0;
+  $('corrections-text').textContent = `My corrections: ${count} photo(s) with masks you corrected on this page, kept in this `
+    + 'browser. Fine-tune the model on them to teach it what you fixed.';
+}
+
+async function trainOnCorrections() {
+  const busy = ['training', 'paused'].includes(document.body.dataset.tune);
+  if (busy) return;
+  await takeFiles(await correctionFiles());
+  if (pairsFound === 0) return;
+  // A handful of pairs cannot spare a validation share: train on every one.
+  if (pairsFound < 5) $('tune-val').value = 0;
+  await startFresh();
+}
+
 /** The form's starting values and limits, the crate's (rules.js). */
 function fillForm() {
   const fields = { epochs: 'tune-epochs', batchSize: 'tune-batch', lr: 'tune-lr', valFraction: 'tune-val' };
@@ -296,6 +316,13 @@ export function setupFineTune({ useWeights }) {
     await useWeights(lab.model, await lab.exportWeights());
     say(`The page now segments with the fine-tuned ${NAMES[lab.model]}.`);
   });
+  $('corrections-train').addEventListener('click', trainOnCorrections);
+  $('corrections-clear').addEventListener('click', async () => {
+    await forgetCorrections();
+    await showCorrections();
+  });
+  document.addEventListener('lesionlab:corrections', showCorrections);
   tuneState('idle');
   offerResume();
+  showCorrections();
 }

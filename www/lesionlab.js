@@ -243,7 +243,9 @@ export class LesionLab {
    * whether this call decoded the photo, `passes` the forward passes run on it so far. `check`
    * says whether the photo looks like dermoscopy: `{ looksLikeDermoscopy, warning, reasons,
    * saturation, detail, offSkin }`; on anything else the mask means nothing. `backend` says
-   * where it ran.
+   * where it ran. `options.heads` (U-Net++ only): also run each of its four deep-supervision
+   * heads alone and add `heads: [{ level, ms, mask, probability }]`, shallowest first; head L is
+   * the fast mode of level L (`ms` its model time), and the accurate mode averages the four.
    */
   async segment(source, options = {}) {
     const threshold = options.threshold ?? THRESHOLD;
@@ -253,6 +255,7 @@ export class LesionLab {
     const weights = this.#weights;
     const result = await this.#call('segment', {
       source: s, key: photoKey(source), name: sourceName(source), threshold, mode: parseMode(options), tta: Boolean(options.tta),
+      heads: Boolean(options.heads),
     }, transfer);
     this.#worked = weights;
     return result;
@@ -278,6 +281,26 @@ export class LesionLab {
     }, transfer);
     this.#worked = weights;
     return result;
+  }
+
+  /**
+   * The layer explorer: a layer's feature maps for a photo (any `segment` source), the most
+   * active channels first. `options.layer`: one of `layers()` (default: the mean activation's
+   * default layer, see `defaultLayer`); `options.count` (default 16, at most the layer's
+   * channels); `mode`/`level` as in `segment`, whose last pass in the same mode is reused.
+   * Resolves to `{ layer, description, shape: [C, H, W], channels: [{ index, mean, max, map }],
+   * width, height, backend }`: `description` says in one line what that stage does, each `map`
+   * (Float32Array, H×W, the layer's own resolution) is the channel's activation, `mean` and
+   * `max` over it.
+   */
+  async featureMaps(source, options = {}) {
+    const count = options.count ?? 16;
+    if (!Number.isInteger(count) || count < 1) throw fail('bad-argument', `count must be a whole number from 1, got ${count}`);
+    await this.#ready();
+    const { source: s, transfer } = await transferable(source);
+    return this.#call('feature-maps', {
+      source: s, key: photoKey(source), name: sourceName(source), layer: options.layer, count, mode: parseMode(options),
+    }, transfer);
   }
 
   /**

@@ -14,6 +14,13 @@ export async function photoPixels(blob) {
   return ctx.getImageData(0, 0, canvas.width, canvas.height);
 }
 
+/** A 0/255 mask from a mask image's pixels (white lesion on black), as the crate binarises. */
+export function maskOf(image) {
+  const mask = new Uint8Array(image.width * image.height);
+  for (let i = 0; i < mask.length; i++) mask[i] = image.data[i * 4] > 127 ? 255 : 0;
+  return mask;
+}
+
 /** 0/255 mask from probabilities: lesion where p > threshold, as in the crate. */
 export function threshold(probability, t = THRESHOLD) {
   const mask = new Uint8Array(probability.length);

@@ -9,38 +9,45 @@ const DB = 'lesionlab';
 const STORE = 'runs';
 const KEY = 'current';
 
-function open() {
+function open(db, store) {
   return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+    const request = indexedDB.open(db, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(store);
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(fail('io', `the browser's storage (IndexedDB) is unavailable: ${request.error?.message}`));
   });
 }
 
-async function transact(mode, work) {
-  const db = await open();
+/**
+ * Runs `work(objectStore)` in a transaction on the one object store `store` of database `db`
+ * (each database of the page holds one); resolves to the result of the request `work` returns.
+ * `what` names the work in errors ("saving the run").
+ */
+export async function transact(db, store, mode, work, what) {
+  const connection = await open(db, store);
   try {
     return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const result = work(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(result.result);
-      tx.onerror = () => reject(fail('io', `saving the run failed: ${tx.error?.message ?? 'unknown error'}${/quota/i.test(tx.error?.name ?? '') ? ' (the browser\'s storage is full)' : ''}`));
+      const tx = connection.transaction(store, mode);
+      const result = work(tx.objectStore(store));
+      tx.oncomplete = () => resolve(result?.result);
+      tx.onerror = () => reject(fail('io', `${what} failed: ${tx.error?.message ?? 'unknown error'}${/quota/i.test(tx.error?.name ?? '') ? ' (the browser\'s storage is full)' : ''}`));
       tx.onabort = tx.onerror;
     });
   } finally {
-    db.close();
+    connection.close();
   }
 }
 
+const runs = (mode, work) => transact(DB, STORE, mode, work, 'saving the run');
+
 /** The saved run, or undefined. */
 export function loadRun() {
-  return transact('readonly', (store) => store.get(KEY));
+  return runs('readonly', (store) => store.get(KEY));
 }
 
 /** Replaces the saved run. */
 export function saveRun(run) {
-  return transact('readwrite', (store) => store.put({ ...run, savedAt: Date.now() }, KEY));
+  return runs('readwrite', (store) => store.put({ ...run, savedAt: Date.now() }, KEY));
 }
 
 /** Updates fields of the saved run; fails when there is none (it could not be stored). */
@@ -52,5 +59,5 @@ export async function updateRun(fields) {
 
 /** Forgets the saved run. */
 export function clearRun() {
-  return transact('readwrite', (store) => store.delete(KEY));
+  return runs('readwrite', (store) => store.delete(KEY));
 }

@@ -294,10 +294,23 @@ async function segment(args) {
   const probability = r.probability;
   const mask = thresholdMask(probability, args.threshold);
   const ms = { preprocess, model: r.ms.model, postprocess: r.ms.postprocess + (performance.now() - t1) };
-  return {
-    result: { width, height, mask, probability, check: r.check, ms, decoded, passes: r.passes, backend },
-    transfer: [mask.buffer, probability.buffer],
-  };
+  const result = { width, height, mask, probability, check: r.check, ms, decoded, passes: r.passes, backend };
+  const transfer = [mask.buffer, probability.buffer];
+  if (args.heads) {
+    // U-Net++'s deep-supervision heads, each alone (the crate refuses other models).
+    result.heads = (await s.heads(args.key)).map((h) => ({ ...h, mask: thresholdMask(h.probability, args.threshold) }));
+    result.passes += result.heads.length;
+    for (const h of result.heads) transfer.push(h.mask.buffer, h.probability.buffer);
+  }
+  return { result, transfer };
+}
+
+/** The layer explorer: one layer's most active feature maps. */
+async function featureMaps(args) {
+  const { s, backend } = current(args.sid);
+  const { width, height, decoded } = await hold(s, args);
+  const f = await s.featureMaps(args.key, args.layer ?? undefined, args.count, args.mode);
+  return { result: { ...f, width, height, decoded, backend }, transfer: f.channels.map((c) => c.map.buffer) };
 }
 
 async function explain(args) {
@@ -366,7 +379,7 @@ async function handle(op, args, report) {
   try {
     return await route(op, args, report);
   } finally {
-    if (['segment', 'explain', 'uncertainty'].includes(op)) labs.get(args.sid)?.called();
+    if (['segment', 'explain', 'uncertainty', 'feature-maps'].includes(op)) labs.get(args.sid)?.called();
   }
 }
 
@@ -379,6 +392,7 @@ async function route(op, args, report) {
     case 'explain': return explain(args);
     case 'describe': return describe(args);
     case 'uncertainty': return uncertainty(args);
+    case 'feature-maps': return featureMaps(args);
     case 'compare-maps': return compareMaps(args);
     case 'finetune': return train(args.sid, (s, core) => tuning.finetune(s, core, args, report));
     case 'resume-finetune': return train(args.sid, (s, core) => tuning.resumeFinetune(s, core, report));

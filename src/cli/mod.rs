@@ -7,6 +7,7 @@ pub mod describe;
 pub mod eval;
 pub mod explain;
 pub mod export;
+pub mod features;
 pub mod segment;
 pub mod train;
 pub mod uncertainty;

@@ -250,6 +250,42 @@ pub struct Recorded {
     pub layers: Vec<(String, Tensor<4>)>,
 }
 
+impl Recorded {
+    /// The activation of `layer`, if the pass computed it.
+    pub fn layer(&self, layer: &str) -> Option<Tensor<4>> {
+        self.layers
+            .iter()
+            .find(|(name, _)| name == layer)
+            .map(|(_, a)| a.clone())
+    }
+}
+
+/// The layer a call reads: `layer`, checked to be one of the model's and computed in `mode`, or
+/// the method's default ([`default_layer`]).
+pub fn resolve_layer(
+    model: &Model,
+    layer: Option<&str>,
+    method: Method,
+    mode: InferenceMode,
+) -> Result<&'static str, Error> {
+    let arch = model.architecture();
+    let Some(layer) = layer else {
+        return Ok(default_layer(arch, method, mode));
+    };
+    let Some(&layer) = model.layers().iter().find(|&&l| l == layer) else {
+        return Err(Error::BadArgument(format!(
+            "{} has no layer '{layer}'; its layers are {}",
+            arch.display_name(),
+            model.layers().join(", ")
+        )));
+    };
+    let computed = model.layers_in(mode);
+    if !computed.contains(&layer) {
+        return Err(mode_error(layer, mode, &computed));
+    }
+    Ok(layer)
+}
+
 /// Runs `model` (its inference form) on `input` in `mode`, keeping every layer's activation.
 ///
 /// # Shapes
@@ -275,33 +311,15 @@ pub async fn explain_input(
     mode: InferenceMode,
     recorded: Option<&Recorded>,
 ) -> Result<Heatmap, Error> {
-    let arch = model.architecture();
-    let layer = layer.unwrap_or_else(|| default_layer(arch, method, mode));
-    if !model.layers().contains(&layer) {
-        return Err(Error::BadArgument(format!(
-            "{} has no layer '{layer}'; its layers are {}",
-            arch.display_name(),
-            model.layers().join(", ")
-        )));
-    }
+    let layer = resolve_layer(model, layer, method, mode)?;
     let computed = model.layers_in(mode);
-    if !computed.contains(&layer) {
-        return Err(mode_error(layer, mode, &computed));
-    }
     let [_, _, size, _] = input.dims();
     model.validate_input([1, 3, size, size])?;
     let mut captured: Option<Tensor<4>> = None;
     let (map, mean_logit) = match method {
         Method::Cam | Method::Activation => {
             let (a, output) = match recorded {
-                Some(r) => {
-                    let a = r
-                        .layers
-                        .iter()
-                        .find(|(name, _)| name == layer)
-                        .map(|(_, a)| a.clone());
-                    (a, r.output.clone())
-                }
+                Some(r) => (r.layer(layer), r.output.clone()),
                 None => {
                     let mut keep = |a: Tensor<4>| {
                         captured = Some(a.clone());

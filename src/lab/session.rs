@@ -83,6 +83,20 @@ pub struct Timings {
     pub postprocess: f64,
 }
 
+/// One U-Net++ deep-supervision head's answer ([`Session::heads`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Head {
+    /// 1 to 4: the head reading top-row node x0_`level`.
+    pub level: u8,
+    /// Milliseconds of the model for this head alone (fast mode `level`, which runs only the
+    /// nodes the head needs).
+    pub ms: f64,
+    /// The lesion probability of every pixel, row-major at the photo's size (a typed array in
+    /// JS).
+    #[serde(skip)]
+    pub probability: Vec<f32>,
+}
+
 /// [`Session::explain`]'s answer.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -291,6 +305,48 @@ impl Session {
         })
     }
 
+    /// Each deep-supervision head of U-Net++ alone on the photo of `key`, shallowest first:
+    /// head `L` is fast mode `L`, and the accurate mode averages the four heads' logits.
+    pub async fn heads(&self, key: &str) -> Result<Vec<Head>, Error> {
+        let photo = self.photo(key)?;
+        let model = self.model();
+        let count = model.head_count();
+        if count < 2 {
+            return Err(Error::BadArgument(format!(
+                "{} has a single output: only U-Net++ trained with deep supervision has heads to show",
+                model.architecture().display_name()
+            )));
+        }
+        let mut heads = Vec::with_capacity(count);
+        for level in 1..=count as u8 {
+            let t0 = now_ms();
+            let values = photo
+                .predict_at_input(&model, InferenceMode::Fast(level))
+                .await?;
+            let ms = now_ms() - t0;
+            heads.push(Head {
+                level,
+                ms,
+                probability: photo.to_photo_size(values),
+            });
+        }
+        Ok(heads)
+    }
+
+    /// The `count` most active feature maps of `layer` (the mean activation's default layer
+    /// when `None`) for the photo of `key` ([`crate::features`]); the last segmenting pass in
+    /// the same mode serves them.
+    pub async fn feature_maps(
+        &self,
+        key: &str,
+        layer: Option<&str>,
+        count: usize,
+        mode: InferenceMode,
+    ) -> Result<crate::features::FeatureMaps, Error> {
+        let photo = self.photo(key)?;
+        photo.feature_maps(&self.model(), layer, count, mode).await
+    }
+
     /// How sure the model is about the photo of `key`: its eight test-time views compared
     /// ([`crate::uncertainty`]).
     pub async fn uncertainty(
@@ -399,6 +455,78 @@ mod tests {
         assert_eq!(grad.unwrap().passes, 2, "Grad-CAM needs its own pass");
         let json = serde_json::to_value(&seg).unwrap();
         assert!(json.get("probability").is_none() && json["ms"]["model"].is_number());
+    }
+
+    /// Head L is fast mode L, and the accurate mode is the mean of the heads' logits.
+    #[test]
+    fn unetpp_heads_are_the_accurate_modes_parts() {
+        let bytes = std::fs::read("weights/unetpp.safetensors").unwrap();
+        let s = Session::new(
+            Architecture::UNetPlusPlus,
+            Backend::Cpu,
+            Device::flex(),
+            bytes,
+            "unetpp.safetensors",
+            Some(64),
+        )
+        .unwrap();
+        s.set_photo("a".into(), &photo(), 40, 30).unwrap();
+        let seg = |mode| pollster::block_on(s.segment("a", mode, false)).unwrap();
+        let accurate = seg(InferenceMode::Accurate);
+        let heads = pollster::block_on(s.heads("a")).unwrap();
+        assert_eq!(
+            heads.iter().map(|h| h.level).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        for h in &heads {
+            let fast = seg(InferenceMode::Fast(h.level));
+            assert_eq!(h.probability, fast.probability, "head {}", h.level);
+            assert!(h.ms >= 0.0);
+        }
+        // Photo-size maps are resized from the input size, so compare at the model's input:
+        // the mean of the heads' logits is the accurate logit.
+        let prepared = s.photo("a").unwrap();
+        let model = s.model();
+        let at = |mode| pollster::block_on(prepared.predict_at_input(&model, mode)).unwrap();
+        let logit = |p: f32| (p as f64 / (1.0 - p as f64)).ln();
+        let all = at(InferenceMode::Accurate);
+        let parts: Vec<Vec<f32>> = (1..=4).map(|l| at(InferenceMode::Fast(l))).collect();
+        let mut checked = 0;
+        for (i, &p) in all.iter().enumerate() {
+            if parts.iter().all(|h| (0.001..0.999).contains(&h[i])) {
+                let mean = parts.iter().map(|h| logit(h[i])).sum::<f64>() / 4.0;
+                assert!(
+                    (mean - logit(p)).abs() < 1e-3,
+                    "pixel {i}: {mean} vs {}",
+                    logit(p)
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 100, "only {checked} pixels away from 0 and 1");
+        assert!(accurate.probability.len() == 40 * 30);
+        let unet = session(Some(64));
+        unet.set_photo("a".into(), &photo(), 40, 30).unwrap();
+        let e = pollster::block_on(unet.heads("a")).unwrap_err();
+        assert!(e.to_string().contains("single output"), "{e}");
+    }
+
+    #[test]
+    fn feature_maps_reuse_the_segmenting_pass() {
+        let s = session(Some(64));
+        s.set_photo("a".into(), &photo(), 40, 30).unwrap();
+        let mode = InferenceMode::Accurate;
+        pollster::block_on(s.segment("a", mode, false)).unwrap();
+        let maps = pollster::block_on(s.feature_maps("a", Some("bottleneck"), 5, mode)).unwrap();
+        assert_eq!(maps.layer, "bottleneck");
+        assert_eq!(maps.shape[1..], [4, 4], "1/16 of the 64-pixel input");
+        assert_eq!(maps.channels.len(), 5);
+        let passes = pollster::block_on(s.segment("a", mode, false))
+            .unwrap()
+            .passes;
+        assert_eq!(passes, 2, "the feature maps ran no pass of their own");
+        let default = pollster::block_on(s.feature_maps("a", None, 1, mode)).unwrap();
+        assert_eq!(default.layer, s.default_layer(Method::Activation, mode));
     }
 
     #[test]

@@ -199,6 +199,14 @@ impl Model {
         }
     }
 
+    /// How many output heads the model has: four for U-Net++ with deep supervision, else one.
+    pub fn head_count(&self) -> usize {
+        match self {
+            Model::NestedUNet(m) => m.heads.len(),
+            _ => 1,
+        }
+    }
+
     /// One logit map; `mode` matters only for U-Net++ with deep supervision.
     ///
     /// # Shapes

@@ -195,6 +195,48 @@ impl Session {
         })
     }
 
+    /// Each U-Net++ deep-supervision head alone on the photo of `key`, shallowest first.
+    /// Resolves to `[{ level, ms, probability: Float32Array }]` ([`lab::Head`]).
+    pub fn heads(&self, key: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let heads = inner.heads(&key).await?;
+            let out = js_sys::Array::new();
+            for head in &heads {
+                let probability = Float32Array::from(&head.probability[..]).into();
+                out.push(&to_js_with(head, &[("probability", probability)])?);
+            }
+            Ok(out.into())
+        })
+    }
+
+    /// The `count` most active feature maps of `layer` (the mean activation's default layer
+    /// when absent) for the photo of `key`. Resolves to `{ layer, description, shape: [C, H,
+    /// W], channels: [{ index, mean, max, map: Float32Array }] }` ([`crate::features`]).
+    #[wasm_bindgen(js_name = featureMaps)]
+    pub fn feature_maps(
+        &self,
+        key: String,
+        layer: Option<String>,
+        count: u32,
+        mode: String,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let mode: InferenceMode = mode.parse()?;
+            let maps = inner
+                .feature_maps(&key, layer.as_deref(), count as usize, mode)
+                .await?;
+            let out = to_js(&maps)?;
+            let channels = js_sys::Reflect::get(&out, &"channels".into())?;
+            for (i, channel) in maps.channels.iter().enumerate() {
+                let js = js_sys::Reflect::get_u32(&channels, i as u32)?;
+                js_sys::Reflect::set(&js, &"map".into(), &Float32Array::from(&channel.map[..]))?;
+            }
+            Ok(out)
+        })
+    }
+
     /// How sure the model is about the photo of `key` (its eight test-time views compared).
     /// Resolves to `{ width, height, spread: Float32Array, meanSpread, disagreement, maps }`.
     pub fn uncertainty(&self, key: String, mode: String) -> Promise {

@@ -378,6 +378,70 @@ test('uncertainty: the spread over 8 views or the three models, with its two num
   assert.match(r.bad, /^\[bad-argument\] unknown method 'dice'/);
 });
 
+test('featureMaps: a layer\'s most active channels at its own resolution, reusing the segmenting pass', async () => {
+  const r = await page.evaluate(async () => {
+    const fresh = await (await fetch('www/samples/ISIC_0014640.jpg')).blob();
+    const seg = await lab.segment(fresh);
+    const f = await lab.featureMaps(fresh, { layer: 'x2_0', count: 5 });
+    const deflt = await lab.featureMaps(fresh, { count: 1 });
+    const again = await lab.segment(fresh);
+    const fail = (p) => p.then(() => 'no error', (e) => `[${e.kind}] ${e.message}`);
+    return {
+      passes: [seg.passes, again.passes], layer: f.layer, description: f.description, shape: f.shape, backend: f.backend,
+      channels: f.channels.map((c) => ({
+        index: c.index, mean: c.mean, max: c.max, n: c.map.length, typed: c.map instanceof Float32Array,
+        realMean: c.map.reduce((a, v) => a + v, 0) / c.map.length, realMax: Math.max(...c.map),
+      })),
+      deflt: deflt.layer, defaultLayer: lab.defaultLayer('activation'),
+      unknown: await fail(lab.featureMaps(fresh, { layer: 'conv9' })),
+      zero: await fail(lab.featureMaps(fresh, { count: 0 })),
+      fastLayer: await fail(lab.featureMaps(fresh, { layer: 'x0_4', mode: 'fast', level: 1 })),
+    };
+  });
+  assert.equal(r.layer, 'x2_0');
+  assert.match(r.description, /Encoder .*1\/4 resolution/);
+  assert.deepEqual(r.shape.slice(1), [44, 44], 'a quarter of the 176-pixel input');
+  assert.equal(r.channels.length, 5);
+  for (const c of r.channels) {
+    assert.ok(c.typed && c.n === 44 * 44, JSON.stringify(c));
+    assert.ok(Math.abs(c.mean - c.realMean) < 1e-4 && c.max === c.realMax, JSON.stringify(c));
+  }
+  assert.ok(r.channels.every((c, i) => i === 0 || c.mean <= r.channels[i - 1].mean), 'most active first');
+  assert.equal(new Set(r.channels.map((c) => c.index)).size, 5);
+  assert.deepEqual(r.passes, [1, 2], 'the feature maps ran no pass of their own');
+  assert.equal(r.deflt, r.defaultLayer);
+  assert.match(r.unknown, /^\[bad-argument\] U-Net\+\+ has no layer 'conv9'/);
+  assert.match(r.zero, /^\[bad-argument\] count must be a whole number from 1/);
+  assert.match(r.fastLayer, /^\[bad-argument\] layer 'x0_4' is not computed in U-Net\+\+ fast mode level 1/);
+});
+
+test('segment { heads: true }: U-Net++\'s four heads, each its fast mode; other models are refused', async () => {
+  const r = await page.evaluate(async () => {
+    const r = await lab.segment(smallPhoto, { heads: true });
+    const same = [];
+    for (const h of r.heads) {
+      const fast = await lab.segment(smallPhoto, { mode: 'fast', level: h.level });
+      same.push(fast.probability.every((p, i) => p === h.probability[i]));
+    }
+    const unet = await LesionLab.create({ model: 'unet', backend: 'cpu' });
+    const refused = await unet.segment(smallPhoto, { heads: true }).then(() => 'no error', (e) => `[${e.kind}] ${e.message}`);
+    unet.dispose();
+    return {
+      levels: r.heads.map((h) => h.level), ms: r.heads.map((h) => h.ms), sizes: r.heads.map((h) => [h.mask.length, h.probability.length]),
+      masksOk: r.heads.every((h) => h.mask.every((m, i) => m === (h.probability[i] > 0.5 ? 255 : 0))), same, refused,
+      mainMask: r.mask.length,
+    };
+  });
+  assert.deepEqual(r.levels, [1, 2, 3, 4]);
+  assert.ok(r.ms.every((ms) => ms > 0), JSON.stringify(r.ms));
+  assert.ok(r.ms[0] < r.ms[3], `head L1 runs less of the network than L4: ${r.ms}`);
+  assert.deepEqual(r.sizes, Array(4).fill([256 * 256, 256 * 256]));
+  assert.equal(r.mainMask, 256 * 256);
+  assert.ok(r.masksOk);
+  assert.deepEqual(r.same, [true, true, true, true], 'head L is fast mode L');
+  assert.match(r.refused, /^\[bad-argument\] U-Net has a single output/);
+});
+
 test('every model and the file pairing share one worker; each file is fetched once', async () => {
   const count = (suffix) => server.requests.filter((p) => p.endsWith(suffix)).length;
   const before = { unetpp: count('weights/unetpp.safetensors'), wasm: count('cpu/lesionlab_core_bg.wasm') };

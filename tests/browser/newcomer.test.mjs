@@ -376,6 +376,12 @@ test("the README's classroom links open the page as they say", async () => {
   for (const link of links) {
     const q = new URLSearchParams(link.split('?')[1]);
     await page.goto(`${server.base}${link}`);
+    if (q.get('present') === '1') {
+      // Classroom mode: the sample's first step, drawn.
+      await page.waitForSelector('#classroom[data-step="photo"][data-ready="true"]', { timeout: 120_000 });
+      if (q.get('sample')) assert.equal(await page.getAttribute('#classroom', 'data-sample'), q.get('sample'), link);
+      continue;
+    }
     await state(page, q.get('sample') ? 'done' : 'ready');
     assert.equal(await page.isHidden('#error'), true, `${link}: ${await page.textContent('#error')}`);
     if (q.get('model')) assert.equal(await page.inputValue('#model'), q.get('model'), link);

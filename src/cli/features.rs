@@ -1,0 +1,90 @@
+//! `lesionlab features`: the layer explorer on the command line (`lesionlab::features`), one
+//! layer's most active feature maps as a grid picture.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use lesionlab::data::decode_image;
+use lesionlab::features::{DEFAULT_COUNT, feature_maps_input, grid};
+use lesionlab::segment::input_tensor;
+use lesionlab::{Architecture, Error, InferenceMode};
+
+use super::common::{load_model, read, write_atomic};
+
+/// Options of `lesionlab features`.
+#[derive(Args, Debug)]
+pub struct FeaturesArgs {
+    /// The photo (JPEG or PNG).
+    photo: PathBuf,
+    /// Which network: unet, unetpp or pspnet.
+    #[arg(long, default_value = "unetpp")]
+    model: Architecture,
+    /// Weights for `--model` (default: the shipped weights).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// The layer (see `lesionlab layers`; default: the last decoder stage).
+    #[arg(long)]
+    layer: Option<String>,
+    /// How many channels, the most active first.
+    #[arg(long, default_value_t = DEFAULT_COUNT)]
+    count: usize,
+    /// U-Net++ fast mode level 1-4 instead of the accurate mode.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    fast: Option<u8>,
+    /// Where to write the grid PNG (each map coloured from 0 to its own maximum).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the layer and its channels as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command.
+pub fn run(args: FeaturesArgs) -> Result<(), Error> {
+    let (model, size, device) = load_model(args.model, args.weights.as_deref(), None)?;
+    let name = args.photo.display().to_string();
+    let photo = decode_image(&read(&args.photo)?, &name)?;
+    let mode = args
+        .fast
+        .map(InferenceMode::Fast)
+        .unwrap_or(InferenceMode::Accurate);
+    let input = input_tensor(&photo, size as u32, &device);
+    let maps = pollster::block_on(feature_maps_input(
+        &model,
+        input,
+        args.layer.as_deref(),
+        args.count,
+        mode,
+        None,
+    ))?;
+    if let Some(out) = &args.out {
+        let mut png = std::io::Cursor::new(Vec::new());
+        grid(&maps, 96, 4)
+            .write_to(&mut png, image::ImageFormat::Png)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        write_atomic(out, &png.into_inner())?;
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&maps).map_err(|e| Error::Internal(e.to_string()))?
+        );
+        return Ok(());
+    }
+    let [c, h, w] = maps.shape;
+    println!(
+        "{} layer {}: {c} channels of {h}x{w}",
+        args.model, maps.layer
+    );
+    println!("{}", maps.description);
+    for ch in &maps.channels {
+        println!(
+            "  channel {:>3}: mean {:.3}, max {:.3}",
+            ch.index, ch.mean, ch.max
+        );
+    }
+    if let Some(out) = &args.out {
+        println!("grid -> {}", out.display());
+    }
+    Ok(())
+}

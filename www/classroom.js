@@ -1,0 +1,204 @@
+// Classroom mode (`?present=1`): one sample at a time in large type for a projector (1280x720),
+// the photo and the three models side by side, revealed step by step: photo → the expert's
+// outline → each model's mask → where the models disagree → what U-Net++ looks at. Keys: → or
+// Space (or a presenter's clicker) next step, then the next sample; ← back; ↑ ↓ another sample;
+// 1-6 a sample. The models run ahead while the class looks at the photo.
+//
+// For tests: the section carries data-sample, data-step (the step's name) and data-ready
+// ('true' once the step is drawn).
+
+import { LesionLab } from './lesionlab.js';
+import { dice, heatmapOverlay, maskOf, overlay, photoPixels, show } from './render.js';
+
+const MODELS = [
+  { id: 'unet', name: 'U-Net', idea: 'an encoder shrinks the photo to see the whole lesion, a decoder grows it back, and skip connections carry the fine detail across.' },
+  { id: 'unetpp', name: 'U-Net++', idea: 'U-Net with nested skip paths between encoder and decoder, and four outputs of growing depth averaged.' },
+  { id: 'pspnet', name: 'PSPNet', idea: 'pools its features over 1, 2, 3 and 6 regions, so it sees the layout of the photo at four scales at once.' },
+];
+const STEPS = ['photo', 'expert', 'unet', 'unetpp', 'pspnet', 'uncertainty', 'explanation'];
+const TITLES = {
+  photo: 'The photo',
+  expert: "The dermatologist's outline",
+  unet: "U-Net's mask",
+  unetpp: "U-Net++'s mask",
+  pspnet: "PSPNet's mask",
+  uncertainty: 'Where the models disagree',
+  explanation: 'What U-Net++ looks at',
+};
+
+const el = (tag, props = {}, ...children) => {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+};
+
+function layout() {
+  const panel = (id, name) => {
+    const canvas = el('canvas');
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', `${name}: not shown yet`);
+    const figure = el('figure', { className: 'cl-panel' }, canvas, el('figcaption', { textContent: name }));
+    figure.dataset.panel = id;
+    return figure;
+  };
+  const back = el('button', { type: 'button', textContent: '◀ Back', id: 'cl-back' });
+  const next = el('button', { type: 'button', textContent: 'Next ▶', id: 'cl-next' });
+  const other = el('button', { type: 'button', textContent: 'Next photo ▼', id: 'cl-sample' });
+  const leave = el('a', { textContent: 'Leave classroom mode', href: location.pathname });
+  const section = el('section', { id: 'classroom', className: 'classroom' },
+    el('div', { className: 'cl-top' },
+      el('h1', { id: 'cl-title' }),
+      el('p', { id: 'cl-step', role: 'status' }),
+      el('nav', { className: 'cl-nav' }, back, next, other, leave)),
+    el('div', { className: 'cl-panels' }, panel('stage', 'Photo'), ...MODELS.map((m) => panel(m.id, m.name))),
+    el('p', { id: 'cl-text', className: 'cl-text' }),
+    el('p', { className: 'cl-keys', textContent: '→ or Space: next  ·  ←: back  ·  ↑ ↓: another photo  ·  1–6: photo 1 to 6  ·  for teaching, not diagnosis' }));
+  section.setAttribute('aria-label', 'Classroom mode');
+  return { section, back, next, other };
+}
+
+/** Starts classroom mode on `samples` ([{ id, label }]), at `first` (an id) or the first. */
+export function startClassroom({ samples, first, backend = 'auto' }) {
+  document.body.classList.add('present');
+  const { section, back, next, other } = layout();
+  document.body.append(section);
+  const $ = (id) => section.querySelector(`#${id}`);
+  const panels = Object.fromEntries([...section.querySelectorAll('.cl-panel')].map((f) => [f.dataset.panel, f]));
+  const labs = new Map();
+  const lab = (model) => {
+    if (!labs.has(model)) labs.set(model, LesionLab.create({ model, backend }));
+    return labs.get(model);
+  };
+  const cache = new Map(); // sample id -> its answers, each a Promise made once
+
+  // Each sample's photo, expert mask and answers, computed once and in the order they show.
+  function sampleData(id) {
+    if (cache.has(id)) return cache.get(id);
+    const blob = fetch(`www/samples/${id}.jpg`).then((r) => r.blob());
+    const pixels = blob.then(photoPixels);
+    const truth = fetch(`www/samples/${id}_segmentation.png`).then((r) => r.blob()).then(photoPixels).then(maskOf);
+    const masks = {};
+    let chain = Promise.resolve();
+    for (const m of MODELS) {
+      masks[m.id] = chain = chain.then(async () => (await lab(m.id)).segment(await blob));
+    }
+    const data = { blob, pixels, truth, masks };
+    data.uncertainty = chain.then(async () => (await lab('unetpp')).uncertainty(await blob, { method: 'models' }));
+    data.gradcam = data.uncertainty.then(async () => (await lab('unetpp')).explain(await blob, { method: 'gradcam' }));
+    // A failure shows on its step; unhandled here only to keep the console quiet.
+    for (const p of [data.uncertainty, data.gradcam]) p.catch(() => {});
+    cache.set(id, data);
+    return data;
+  }
+
+  let index = Math.max(0, samples.findIndex((s) => s.id === first));
+  let step = 0;
+  let drawn = 0; // the draw the screen waits for
+
+  const label = (panel, text) => {
+    panels[panel].querySelector('figcaption').textContent = text;
+    panels[panel].querySelector('canvas').setAttribute('aria-label', text);
+  };
+  const blank = (panel, name) => {
+    const canvas = panels[panel].querySelector('canvas');
+    canvas.width = canvas.height = 0;
+    panels[panel].classList.add('cl-hidden');
+    label(panel, `${name}: ?`);
+  };
+
+  async function draw() {
+    const mine = ++drawn;
+    const sample = samples[index];
+    const name = STEPS[step];
+    section.dataset.sample = sample.id;
+    section.dataset.step = name;
+    section.dataset.ready = 'false';
+    $('cl-title').textContent = `${sample.label}`;
+    $('cl-step').textContent = `Photo ${index + 1} of ${samples.length} (${sample.id}) · step ${step + 1} of ${STEPS.length}: ${TITLES[name]}`;
+    back.disabled = step === 0 && index === 0;
+    const data = sampleData(sample.id);
+    // Look ahead: the next photo starts loading while this one is discussed.
+    if (step === STEPS.length - 1) sampleData(samples[(index + 1) % samples.length].id);
+    try {
+      const [pixels, truth] = await Promise.all([data.pixels, data.truth]);
+      if (mine !== drawn) return;
+      const stage = panels.stage.querySelector('canvas');
+      const withTruth = step >= 1 ? truth : null;
+      let text;
+      if (name === 'uncertainty') {
+        $('cl-text').textContent = 'Running the three models on the photo…';
+        const u = await data.uncertainty;
+        if (mine !== drawn) return;
+        show(stage, heatmapOverlay(pixels, u.spread.map((v) => Math.min(1, 2 * v)), 0.6));
+        label('stage', `Disagreement: ${(u.disagreement * 100).toFixed(1)}% of the photo`);
+        text = `Red where the three models give different lesion probabilities, blue where they agree: they disagree about the `
+          + `mask on ${(u.disagreement * 100).toFixed(1)}% of the photo. Disagreement marks the hard parts, often the border.`;
+      } else if (name === 'explanation') {
+        $('cl-text').textContent = 'Computing Grad-CAM…';
+        const h = await data.gradcam;
+        if (mine !== drawn) return;
+        show(stage, heatmapOverlay(pixels, h.heatmap, 0.55));
+        label('stage', `Grad-CAM of U-Net++ at layer ${h.layer}`);
+        text = "Grad-CAM: red where the features that raise U-Net++'s lesion score are. It shows what the model uses, "
+          + 'not why a lesion would be dangerous. That needs a doctor.';
+      } else {
+        show(stage, overlay(pixels, new Uint8Array(pixels.width * pixels.height), { truth: withTruth }));
+        label('stage', withTruth ? "Photo with the dermatologist's outline (dashed)" : 'Photo');
+        text = name === 'photo'
+          ? 'A dermoscopy photo from ISIC 2018, which the models never saw in training. Where does the lesion end? Decide before the next step.'
+          : "A dermatologist's outline (white and black dashes): the answer each model is scored against.";
+      }
+      for (const [k, m] of MODELS.entries()) {
+        const revealed = step >= 2 + k;
+        if (!revealed) {
+          blank(m.id, m.name);
+          continue;
+        }
+        if (name === m.id) $('cl-text').textContent = `Running ${m.name}…`;
+        const r = await data.masks[m.id];
+        if (mine !== drawn) return;
+        panels[m.id].classList.remove('cl-hidden');
+        show(panels[m.id].querySelector('canvas'), overlay(pixels, r.mask, { opacity: 0.35, truth }));
+        const score = dice(r.mask, truth);
+        label(m.id, `${m.name}: Dice ${score.toFixed(2)}`);
+        if (name === m.id) {
+          text = `${m.name}: ${m.idea} Dice ${score.toFixed(2)} against the expert (1 would be the same outline).`;
+        }
+      }
+      $('cl-text').textContent = text;
+      section.dataset.ready = 'true';
+    } catch (err) {
+      if (mine !== drawn) return;
+      $('cl-text').textContent = `Stopped: ${err.message}`;
+      section.dataset.ready = 'error';
+    }
+  }
+
+  const go = (i, s = 0) => {
+    index = (i + samples.length) % samples.length;
+    step = s;
+    draw();
+  };
+  const forward = () => (step < STEPS.length - 1 ? go(index, step + 1) : go(index + 1));
+  const backward = () => {
+    if (step > 0) go(index, step - 1);
+    else if (index > 0) go(index - 1, STEPS.length - 1);
+  };
+  next.addEventListener('click', forward);
+  back.addEventListener('click', backward);
+  other.addEventListener('click', () => go(index + 1));
+  document.addEventListener('keydown', (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const keys = {
+      ArrowRight: forward, ' ': forward, PageDown: forward, Enter: forward,
+      ArrowLeft: backward, PageUp: backward, Backspace: backward,
+      ArrowDown: () => go(index + 1), ArrowUp: () => go(index - 1),
+    };
+    const digit = Number(e.key);
+    const action = keys[e.key] ?? (digit >= 1 && digit <= samples.length ? () => go(digit - 1) : null);
+    if (!action || (e.target.closest?.('button, a') && (e.key === ' ' || e.key === 'Enter'))) return;
+    e.preventDefault();
+    action();
+  });
+  go(index);
+}

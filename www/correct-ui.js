@@ -1,0 +1,122 @@
+// The page's mask correction: a brush and an eraser on the overlay, undo and redo, the corrected
+// mask downloaded in the ISIC naming or kept in "my corrections" for fine-tuning. The edits
+// belong to the photo (`photo.edits`, a MaskEdits), so another threshold or model keeps them.
+
+import { keepCorrection } from './corrections.js';
+import { MaskEdits } from './mask-edits.js';
+import { download, downloadNames, maskImage, pngBlob } from './render.js';
+
+const $ = (id) => document.getElementById(id);
+
+/**
+ * Wires the correction tools. `current()` gives `{ photo, result }`, the photo on screen and its
+ * result (with `mask`, the edits applied, as `draw` made it), or null; `redraw()` draws the
+ * overlay again; `edited()` runs after each finished stroke, undo or redo.
+ */
+export function setupCorrections({ current, redraw, edited }) {
+  const canvas = $('overlay');
+  let stroking = false;
+  const editing = () => document.body.classList.contains('editing');
+  const say = (text) => { $('correct-status').textContent = text; };
+
+  const refresh = () => {
+    const edits = current()?.photo.edits;
+    $('edit-undo').disabled = !edits?.canUndo;
+    $('edit-redo').disabled = !edits?.canRedo;
+    $('edit-reset').disabled = !edits?.canUndo;
+  };
+  const changed = () => {
+    refresh();
+    redraw();
+    edited();
+  };
+
+  const setEditing = (on) => {
+    document.body.classList.toggle('editing', on);
+    $('edit-toggle').setAttribute('aria-pressed', String(on));
+    $('edit-toggle').textContent = on ? 'Stop editing' : 'Edit the mask';
+    canvas.setAttribute('aria-description', on ? 'Drag on the photo to paint or erase the mask' : '');
+  };
+
+  // The pixel of the photo under the pointer: the canvas is scaled to fit its box, centred.
+  const pixel = (e) => {
+    const box = canvas.getBoundingClientRect();
+    const scale = Math.min(box.width / canvas.width, box.height / canvas.height);
+    const x = (e.clientX - box.left - (box.width - canvas.width * scale) / 2) / scale;
+    const y = (e.clientY - box.top - (box.height - canvas.height * scale) / 2) / scale;
+    return [x, y];
+  };
+
+  canvas.addEventListener('pointerdown', (e) => {
+    const now = current();
+    if (!editing() || !now || e.button !== 0) return;
+    const { photo } = now;
+    const { width, height } = photo.pixels;
+    photo.edits ??= new MaskEdits(width, height);
+    const radius = (Number($('brush-size').value) / 100) * Math.min(width, height);
+    photo.edits.begin($('tool-eraser').checked, radius);
+    photo.edits.to(...pixel(e));
+    stroking = true;
+    canvas.setPointerCapture(e.pointerId);
+    redraw();
+    e.preventDefault();
+  });
+  canvas.addEventListener('pointermove', (e) => {
+    if (!stroking) return;
+    current()?.photo.edits?.to(...pixel(e));
+    redraw();
+  });
+  const end = () => {
+    if (!stroking) return;
+    stroking = false;
+    changed();
+  };
+  canvas.addEventListener('pointerup', end);
+  canvas.addEventListener('pointercancel', end);
+
+  $('edit-toggle').addEventListener('click', () => setEditing(!editing()));
+  $('brush-size').addEventListener('input', (e) => { $('brush-size-value').textContent = `${e.target.value}%`; });
+  const step = (what) => {
+    const edits = current()?.photo.edits;
+    if (!edits) return;
+    edits[what]();
+    changed();
+  };
+  $('edit-undo').addEventListener('click', () => step('undo'));
+  $('edit-redo').addEventListener('click', () => step('redo'));
+  $('edit-reset').addEventListener('click', () => step('reset'));
+  document.addEventListener('keydown', (e) => {
+    if (!editing() || !(e.ctrlKey || e.metaKey)) return;
+    const key = e.key.toLowerCase();
+    if (key === 'z' || key === 'y') {
+      e.preventDefault();
+      step(key === 'y' || e.shiftKey ? 'redo' : 'undo');
+    }
+  });
+
+  const maskPng = ({ result }) => pngBlob(maskImage(result.mask, result.width, result.height));
+  $('correction-download').addEventListener('click', async () => {
+    const now = current();
+    if (now) download(await maskPng(now), downloadNames(now.photo.name).mask);
+  });
+  $('correction-keep').addEventListener('click', async () => {
+    const now = current();
+    if (!now) return;
+    try {
+      const count = await keepCorrection(now.photo.name, now.photo.blob, await maskPng(now));
+      say(`Kept in this browser: ${count} corrected photo(s) in "my corrections". Fine-tune on them below.`);
+      document.dispatchEvent(new CustomEvent('lesionlab:corrections'));
+    } catch (err) {
+      say(`Not kept: ${err.message}`);
+    }
+  });
+
+  return {
+    /** A new result or photo on screen: the tools follow it (editing stays on or off). */
+    update() {
+      $('correct').disabled = !current();
+      refresh();
+      say('');
+    },
+  };
+}

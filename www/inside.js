@@ -1,0 +1,62 @@
+// Drawing what is inside a model: a layer's feature maps as a grid, U-Net++'s four heads side
+// by side. Pure drawing: the page (app.js) asks the model and passes the answers here.
+
+import { dice, overlay, show } from './render.js';
+import { TURBO } from './rules.js';
+
+/** One feature map at its own resolution, coloured from 0 to its channel's maximum. */
+function mapImage(map, width, height, max) {
+  const image = new ImageData(width, height);
+  const scale = max > 0 ? 255 / max : 0;
+  for (let i = 0; i < map.length; i++) {
+    const c = TURBO[Math.min(255, Math.max(0, Math.round(map[i] * scale)))];
+    image.data.set([c[0], c[1], c[2], 255], i * 4);
+  }
+  return image;
+}
+
+/** Fills `container` with one figure per channel of a `featureMaps` answer. */
+export function drawFeatureMaps(container, maps) {
+  const [, height, width] = maps.shape;
+  container.replaceChildren(...maps.channels.map((c) => {
+    const figure = document.createElement('figure');
+    const canvas = document.createElement('canvas');
+    show(canvas, mapImage(c.map, width, height, c.max));
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', `Channel ${c.index} of layer ${maps.layer}: mean ${c.mean.toFixed(2)}, max ${c.max.toFixed(2)}`);
+    canvas.dataset.channel = c.index;
+    const caption = document.createElement('figcaption');
+    caption.textContent = `#${c.index} · mean ${c.mean.toFixed(2)}`;
+    figure.append(canvas, caption);
+    return figure;
+  }));
+}
+
+/** The line under the grid: the layer's shape in words. */
+export function shapeText(maps) {
+  const [channels, height, width] = maps.shape;
+  const shown = maps.channels.length;
+  return `Layer ${maps.layer}: ${channels} feature maps of ${width}×${height} pixels; the ${shown} most active shown, `
+    + 'each coloured from 0 (dark blue) to its own maximum (dark red).';
+}
+
+/**
+ * Fills `container` with each head's mask over the photo, its time and, when the photo has an
+ * expert mask (`truth`), its Dice. `heads` is a `segment(..., { heads: true })` answer's.
+ */
+export function drawHeads(container, pixels, heads, { truth = null, opacity = 0.4 } = {}) {
+  container.replaceChildren(...heads.map((h) => {
+    const figure = document.createElement('figure');
+    const canvas = document.createElement('canvas');
+    const hasTruth = truth && truth.length === h.mask.length;
+    show(canvas, overlay(pixels, h.mask, { opacity, truth: hasTruth ? truth : null }));
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', `Head L${h.level} mask`);
+    const caption = document.createElement('figcaption');
+    const score = hasTruth ? `, Dice ${dice(h.mask, truth).toFixed(3)}` : '';
+    caption.textContent = `Head L${h.level} (node x0_${h.level}): ${Math.round(h.ms)} ms${score}`;
+    figure.dataset.level = h.level;
+    figure.append(canvas, caption);
+    return figure;
+  }));
+}

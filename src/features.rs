@@ -6,7 +6,7 @@ use burn::prelude::*;
 use image::{Rgb, RgbImage};
 use serde::Serialize;
 
-use crate::explain::{Recorded, resolve_layer, turbo};
+use crate::explain::{Method, Recorded, resolve_layer, turbo};
 use crate::model::readback::read_floats;
 use crate::{Error, InferenceMode, Model};
 
@@ -85,7 +85,7 @@ pub async fn feature_maps_input(
             "count must be at least 1 feature map".into(),
         ));
     }
-    let layer = resolve_layer(model, layer, crate::explain::Method::Activation, mode)?;
+    let layer = resolve_layer(model, layer, Method::Activation, mode)?;
     let activation = match recorded.and_then(|r| r.layer(layer)) {
         Some(a) => a,
         None => {

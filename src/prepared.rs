@@ -86,9 +86,7 @@ impl PreparedPhoto {
         mode: InferenceMode,
         tta: bool,
     ) -> Result<Vec<f32>, Error> {
-        let [_, _, size, _] = self.input.dims();
-        model.validate_input([1, 3, size, size])?;
-        self.passes.set(self.passes.get() + 1);
+        self.start_pass(model)?;
         if tta {
             return predict_input(model, self.input.clone(), mode, true).await;
         }
@@ -96,6 +94,14 @@ impl PreparedPhoto {
         let values = read_floats(sigmoid(recorded.output.clone())).await?;
         *self.recorded.borrow_mut() = Some((mode, recorded));
         Ok(values)
+    }
+
+    /// Checks that `model` takes this input and counts the forward pass about to run.
+    fn start_pass(&self, model: &Model) -> Result<(), Error> {
+        let [_, _, size, _] = self.input.dims();
+        model.validate_input([1, 3, size, size])?;
+        self.passes.set(self.passes.get() + 1);
+        Ok(())
     }
 
     /// The lesion probability at the model's input size, without keeping the pass for
@@ -106,9 +112,7 @@ impl PreparedPhoto {
         model: &Model,
         mode: InferenceMode,
     ) -> Result<Vec<f32>, Error> {
-        let [_, _, size, _] = self.input.dims();
-        model.validate_input([1, 3, size, size])?;
-        self.passes.set(self.passes.get() + 1);
+        self.start_pass(model)?;
         predict_input(model, self.input.clone(), mode, false).await
     }
 
@@ -146,9 +150,8 @@ impl PreparedPhoto {
         mode: InferenceMode,
         threshold: f32,
     ) -> Result<crate::uncertainty::Uncertainty, Error> {
+        self.start_pass(model)?;
         let [_, _, size, _] = self.input.dims();
-        model.validate_input([1, 3, size, size])?;
-        self.passes.set(self.passes.get() + 1);
         let maps = crate::segment::predict_views(model, self.input.clone(), mode).await?;
         Ok(crate::uncertainty::from_views(
             &maps,

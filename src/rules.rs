@@ -223,6 +223,11 @@ pub fn rules_js() -> String {
             serde_json::json!(fine_tune_limits()),
         ),
         (
+            "FEATURE_MAPS",
+            "How many feature maps the layer explorer shows when not told.",
+            serde_json::json!(crate::features::DEFAULT_COUNT),
+        ),
+        (
             "MASK_SUFFIXES",
             "A PNG named NAME + one of these is the mask of photo NAME.",
             serde_json::json!(MASK_SUFFIXES),

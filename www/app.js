@@ -158,7 +158,9 @@ function clearResult(text) {
   $('check-warning').hidden = true;
   $('compare-results').replaceChildren();
   $('heads-results').replaceChildren();
+  $('heads').hidden = true;
   $('fm-grid').replaceChildren();
+  $('fm-grid').dataset.layer = '';
   $('fm-shape').textContent = '';
   corrections?.update();
   clearHeatmaps('Computing…');
@@ -348,7 +350,8 @@ async function showHeads() {
   status(`${NAMES.unetpp}: running each head alone…`);
   try {
     const lab = await getLab('unetpp', sel.backend);
-    const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), heads: true });
+    // In the mode on screen, so the pass the heatmaps and feature maps reuse stays that mode's.
+    const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), mode: sel.mode, level: sel.level, heads: true });
     if (mine !== run) return;
     drawHeads($('heads-results'), photo.pixels, r.heads, { truth: $('truth').checked ? photo.truth : null, opacity: Number($('opacity').value) });
     status(`${NAMES.unetpp}: the four heads shown.`);

@@ -9,12 +9,15 @@
 
 import { LesionLab } from './lesionlab.js';
 import { dice, heatmapOverlay, maskOf, overlay, photoPixels, show } from './render.js';
+import { MODELS } from './rules.js';
 
-const MODELS = [
-  { id: 'unet', name: 'U-Net', idea: 'an encoder shrinks the photo to see the whole lesion, a decoder grows it back, and skip connections carry the fine detail across.' },
-  { id: 'unetpp', name: 'U-Net++', idea: 'U-Net with nested skip paths between encoder and decoder, and four outputs of growing depth averaged.' },
-  { id: 'pspnet', name: 'PSPNet', idea: 'pools its features over 1, 2, 3 and 6 regions, so it sees the layout of the photo at four scales at once.' },
-];
+// How each network works, in one sentence for the class.
+const IDEAS = {
+  unet: 'an encoder shrinks the photo to see the whole lesion, a decoder grows it back, and skip connections carry the fine detail across.',
+  unetpp: 'U-Net with nested skip paths between encoder and decoder, and four outputs of growing depth averaged.',
+  pspnet: 'pools its features over 1, 2, 3 and 6 regions, so it sees the layout of the photo at four scales at once.',
+};
+const NETWORKS = MODELS.map((m) => ({ ...m, idea: IDEAS[m.id] }));
 const STEPS = ['photo', 'expert', 'unet', 'unetpp', 'pspnet', 'uncertainty', 'explanation'];
 const TITLES = {
   photo: 'The photo',
@@ -50,7 +53,7 @@ function layout() {
       el('h1', { id: 'cl-title' }),
       el('p', { id: 'cl-step', role: 'status' }),
       el('nav', { className: 'cl-nav' }, back, next, other, leave)),
-    el('div', { className: 'cl-panels' }, panel('stage', 'Photo'), ...MODELS.map((m) => panel(m.id, m.name))),
+    el('div', { className: 'cl-panels' }, panel('stage', 'Photo'), ...NETWORKS.map((m) => panel(m.id, m.name))),
     el('p', { id: 'cl-text', className: 'cl-text' }),
     el('p', { className: 'cl-keys', textContent: '→ or Space: next  ·  ←: back  ·  ↑ ↓: another photo  ·  1–6: photo 1 to 6  ·  for teaching, not diagnosis' }));
   section.setAttribute('aria-label', 'Classroom mode');
@@ -66,7 +69,11 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
   const panels = Object.fromEntries([...section.querySelectorAll('.cl-panel')].map((f) => [f.dataset.panel, f]));
   const labs = new Map();
   const lab = (model) => {
-    if (!labs.has(model)) labs.set(model, LesionLab.create({ model, backend }));
+    if (!labs.has(model)) {
+      const created = LesionLab.create({ model, backend });
+      labs.set(model, created);
+      created.catch(() => labs.delete(model)); // the next step tries again
+    }
     return labs.get(model);
   };
   const cache = new Map(); // sample id -> its answers, each a Promise made once
@@ -79,14 +86,15 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
     const truth = fetch(`www/samples/${id}_segmentation.png`).then((r) => r.blob()).then(photoPixels).then(maskOf);
     const masks = {};
     let chain = Promise.resolve();
-    for (const m of MODELS) {
+    for (const m of NETWORKS) {
       masks[m.id] = chain = chain.then(async () => (await lab(m.id)).segment(await blob));
     }
     const data = { blob, pixels, truth, masks };
     data.uncertainty = chain.then(async () => (await lab('unetpp')).uncertainty(await blob, { method: 'models' }));
     data.gradcam = data.uncertainty.then(async () => (await lab('unetpp')).explain(await blob, { method: 'gradcam' }));
-    // A failure shows on its step; unhandled here only to keep the console quiet.
-    for (const p of [data.uncertainty, data.gradcam]) p.catch(() => {});
+    // A failure shows on its step, and the sample is computed afresh when it is opened again.
+    const all = [pixels, truth, ...Object.values(masks), data.uncertainty, data.gradcam];
+    Promise.all(all).catch(() => cache.delete(id));
     cache.set(id, data);
     return data;
   }
@@ -148,7 +156,7 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
           ? 'A dermoscopy photo from ISIC 2018, which the models never saw in training. Where does the lesion end? Decide before the next step.'
           : "A dermatologist's outline (white and black dashes): the answer each model is scored against.";
       }
-      for (const [k, m] of MODELS.entries()) {
+      for (const [k, m] of NETWORKS.entries()) {
         const revealed = step >= 2 + k;
         if (!revealed) {
           blank(m.id, m.name);

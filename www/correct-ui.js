@@ -1,21 +1,23 @@
 // The page's mask correction: a brush and an eraser on the overlay, undo and redo, the corrected
-// mask downloaded in the ISIC naming or kept in "my corrections" for fine-tuning. The edits
-// belong to the photo (`photo.edits`, a MaskEdits), so another threshold or model keeps them.
+// mask kept in "my corrections" for fine-tuning (the page's "Download mask" downloads the mask on
+// screen, corrections included). The edits belong to the photo (`photo.edits`, a MaskEdits), so
+// another threshold or model keeps them.
 
 import { keepCorrection } from './corrections.js';
 import { MaskEdits } from './mask-edits.js';
-import { download, downloadNames, maskImage, pngBlob } from './render.js';
+import { maskImage, pngBlob } from './render.js';
 
 const $ = (id) => document.getElementById(id);
 
 /**
  * Wires the correction tools. `current()` gives `{ photo, result }`, the photo on screen and its
  * result (with `mask`, the edits applied, as `draw` made it), or null; `redraw()` draws the
- * overlay again; `edited()` runs after each finished stroke, undo or redo.
+ * overlay at the next frame (while a stroke goes on); `edited()` runs after each finished
+ * stroke, undo or redo, and must draw at once (the mask it leaves is what is kept).
  */
 export function setupCorrections({ current, redraw, edited }) {
   const canvas = $('overlay');
-  let stroking = false;
+  let stroking = null; // the pointer drawing the stroke: a second finger neither draws nor ends it
   const editing = () => document.body.classList.contains('editing');
   const say = (text) => { $('correct-status').textContent = text; };
 
@@ -27,7 +29,6 @@ export function setupCorrections({ current, redraw, edited }) {
   };
   const changed = () => {
     refresh();
-    redraw();
     edited();
   };
 
@@ -49,26 +50,26 @@ export function setupCorrections({ current, redraw, edited }) {
 
   canvas.addEventListener('pointerdown', (e) => {
     const now = current();
-    if (!editing() || !now || e.button !== 0) return;
+    if (!editing() || !now || e.button !== 0 || stroking !== null) return;
     const { photo } = now;
     const { width, height } = photo.pixels;
     photo.edits ??= new MaskEdits(width, height);
     const radius = (Number($('brush-size').value) / 100) * Math.min(width, height);
     photo.edits.begin($('tool-eraser').checked, radius);
     photo.edits.to(...pixel(e));
-    stroking = true;
+    stroking = e.pointerId;
     canvas.setPointerCapture(e.pointerId);
     redraw();
     e.preventDefault();
   });
   canvas.addEventListener('pointermove', (e) => {
-    if (!stroking) return;
+    if (e.pointerId !== stroking) return;
     current()?.photo.edits?.to(...pixel(e));
     redraw();
   });
-  const end = () => {
-    if (!stroking) return;
-    stroking = false;
+  const end = (e) => {
+    if (e.pointerId !== stroking) return;
+    stroking = null;
     changed();
   };
   canvas.addEventListener('pointerup', end);
@@ -86,7 +87,9 @@ export function setupCorrections({ current, redraw, edited }) {
   $('edit-redo').addEventListener('click', () => step('redo'));
   $('edit-reset').addEventListener('click', () => step('reset'));
   document.addEventListener('keydown', (e) => {
-    if (!editing() || !(e.ctrlKey || e.metaKey)) return;
+    // Not in a text field, whose own undo this would take away (the tool's radio buttons are fine).
+    const typing = e.target.matches?.('textarea, input:not([type]), input[type="text"], input[type="number"]');
+    if (!editing() || !(e.ctrlKey || e.metaKey) || typing) return;
     const key = e.key.toLowerCase();
     if (key === 'z' || key === 'y') {
       e.preventDefault();
@@ -94,17 +97,15 @@ export function setupCorrections({ current, redraw, edited }) {
     }
   });
 
-  const maskPng = ({ result }) => pngBlob(maskImage(result.mask, result.width, result.height));
-  $('correction-download').addEventListener('click', async () => {
-    const now = current();
-    if (now) download(await maskPng(now), downloadNames(now.photo.name).mask);
-  });
   $('correction-keep').addEventListener('click', async () => {
     const now = current();
     if (!now) return;
+    const { photo, result } = now;
     try {
-      const count = await keepCorrection(now.photo.name, now.photo.blob, await maskPng(now));
-      say(`Kept in this browser: ${count} corrected photo(s) in "my corrections". Fine-tune on them below.`);
+      const png = await pngBlob(maskImage(result.mask, result.width, result.height));
+      const { count, replaced } = await keepCorrection(photo.name, photo.blob, png);
+      say(`Kept in this browser${replaced ? `, in place of the earlier correction of ${replaced}` : ''}: ${count} corrected `
+        + 'photo(s) in "my corrections". Fine-tune on them below.');
       document.dispatchEvent(new CustomEvent('lesionlab:corrections'));
     } catch (err) {
       say(`Not kept: ${err.message}`);

@@ -8,7 +8,7 @@ import { downloadNames } from './render.js';
 const DB = 'lesionlab-corrections';
 const STORE = 'pairs';
 
-const pairs = (mode, work) => transact(DB, STORE, mode, work, 'keeping the correction');
+const pairs = (mode, work) => transact(DB, STORE, mode, work, 'my corrections (in this browser\'s storage)');
 
 /**
  * The file names a photo and its corrected mask are kept under: the photo's own name (its
@@ -20,11 +20,16 @@ export function correctionNames(photoName, photoType) {
   return { photo: `${stem}.${photoType === 'image/png' ? 'png' : 'jpg'}`, mask };
 }
 
-/** Keeps `photo` (a Blob) with `mask` (a PNG Blob) under the photo's name; resolves to the count. */
+/**
+ * Keeps `photo` (a Blob) with `mask` (a PNG Blob) under the photo's name. Resolves to `{ count,
+ * replaced }`: how many are kept now, and the name of the earlier correction this one replaced
+ * (the same name; pasted photos are all "image.png"), or null.
+ */
 export async function keepCorrection(photoName, photo, mask) {
   const names = correctionNames(photoName, photo.type);
+  const earlier = await pairs('readonly', (store) => store.getKey(names.photo));
   await pairs('readwrite', (store) => store.put({ names, photo, mask, savedAt: Date.now() }, names.photo));
-  return countCorrections();
+  return { count: await countCorrections(), replaced: earlier === undefined ? null : names.photo };
 }
 
 /** How many corrections are kept. */

@@ -192,7 +192,8 @@ async function trainingLab(model) {
   return lab;
 }
 
-async function startFresh() {
+/** A new run on the chosen files, with the form's settings and `overrides`. */
+async function startFresh(overrides = {}) {
   const model = $('tune-model').value;
   say(`Loading ${NAMES[model]}…`);
   try {
@@ -208,7 +209,7 @@ async function startFresh() {
     return;
   }
   $('resume-offer').hidden = true;
-  await train(() => lab.finetune(files, { ...settings(), onProgress }));
+  await train(() => lab.finetune(files, { ...settings(), ...overrides, onProgress }));
 }
 
 async function offerResume() {
@@ -257,13 +258,18 @@ async function showCorrections() {
 }
 
 async function trainOnCorrections() {
-  const busy = ['training', 'paused'].includes(document.body.dataset.tune);
-  if (busy) return;
-  await takeFiles(await correctionFiles());
-  if (pairsFound === 0) return;
-  // A handful of pairs cannot spare a validation share: train on every one.
-  if (pairsFound < 5) $('tune-val').value = 0;
-  await startFresh();
+  if (['training', 'paused'].includes(document.body.dataset.tune)) return;
+  const button = $('corrections-train');
+  button.disabled = true; // one run per click, even while the corrections are read
+  try {
+    await takeFiles(await correctionFiles());
+    // A handful of pairs cannot spare a validation share: train on every one.
+    if (pairsFound > 0) await startFresh(pairsFound < 5 ? { valFraction: 0 } : {});
+  } catch (err) {
+    say(`Cannot read my corrections: ${err.message}`);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 /** The form's starting values and limits, the crate's (rules.js). */
@@ -292,7 +298,7 @@ export function setupFineTune({ useWeights }) {
     takeFiles(e.dataTransfer.files);
   });
   $('tune-start').addEventListener('change', () => { $('tune-weights-field').hidden = $('tune-start').value !== 'file'; });
-  $('tune-go').addEventListener('click', startFresh);
+  $('tune-go').addEventListener('click', () => startFresh());
   $('tune-pause').addEventListener('click', () => {
     if (document.body.dataset.tune === 'paused') {
       lab.resumeTraining();
@@ -318,7 +324,11 @@ export function setupFineTune({ useWeights }) {
   });
   $('corrections-train').addEventListener('click', trainOnCorrections);
   $('corrections-clear').addEventListener('click', async () => {
-    await forgetCorrections();
+    try {
+      await forgetCorrections();
+    } catch (err) {
+      say(`Cannot forget my corrections: ${err.message}`);
+    }
     await showCorrections();
   });
   document.addEventListener('lesionlab:corrections', showCorrections);

@@ -14,7 +14,7 @@
 
 import { call, currentGeneration, fetchWeights, join, post } from './engine.js';
 import { fail } from './errors.js';
-import { MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
+import { FEATURE_MAPS, MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
 import { clearRun, loadRun } from './store.js';
 
 export { LesionLabError } from './errors.js';
@@ -286,7 +286,7 @@ export class LesionLab {
   /**
    * The layer explorer: a layer's feature maps for a photo (any `segment` source), the most
    * active channels first. `options.layer`: one of `layers()` (default: the mean activation's
-   * default layer, see `defaultLayer`); `options.count` (default 16, at most the layer's
+   * default layer, see `defaultLayer`); `options.count` (default `FEATURE_MAPS`, 16, at most the layer's
    * channels); `mode`/`level` as in `segment`, whose last pass in the same mode is reused.
    * Resolves to `{ layer, description, shape: [C, H, W], channels: [{ index, mean, max, map }],
    * width, height, backend }`: `description` says in one line what that stage does, each `map`
@@ -294,13 +294,16 @@ export class LesionLab {
    * `max` over it.
    */
   async featureMaps(source, options = {}) {
-    const count = options.count ?? 16;
+    const count = options.count ?? FEATURE_MAPS;
     if (!Number.isInteger(count) || count < 1) throw fail('bad-argument', `count must be a whole number from 1, got ${count}`);
     await this.#ready();
     const { source: s, transfer } = await transferable(source);
-    return this.#call('feature-maps', {
+    const weights = this.#weights;
+    const result = await this.#call('feature-maps', {
       source: s, key: photoKey(source), name: sourceName(source), layer: options.layer, count, mode: parseMode(options),
     }, transfer);
+    this.#worked = weights;
+    return result;
   }
 
   /**

@@ -50,7 +50,7 @@ export class MaskEdits {
     this.#replay();
   }
 
-  /** Drops every stroke (undo brings them back one by one). */
+  /** Drops every stroke (redo brings them back one by one). */
   reset() {
     while (this.canUndo) this.#undone.push(this.#strokes.pop());
     this.#layer.fill(0);

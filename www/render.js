@@ -17,7 +17,7 @@ export async function photoPixels(blob) {
 /** A 0/255 mask from a mask image's pixels (white lesion on black), as the crate binarises. */
 export function maskOf(image) {
   const mask = new Uint8Array(image.width * image.height);
-  for (let i = 0; i < mask.length; i++) mask[i] = image.data[i * 4] > 127 ? 255 : 0;
+  for (let i = 0; i < mask.length; i++) mask[i] = image.data[i * 4] > 128 ? 255 : 0;
   return mask;
 }
 

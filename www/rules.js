@@ -25,6 +25,9 @@ export const FINE_TUNE_FORM = {"augment":true,"batchSize":4,"epochs":3,"lr":0.00
 /** Inclusive [min, max] of each numeric fine-tuning setting. */
 export const FINE_TUNE_LIMITS = {"batchSize":[1.0,64.0],"epochs":[1.0,500.0],"lr":[1e-6,0.5],"size":[32.0,512.0],"valFraction":[0.0,0.9]};
 
+/** How many feature maps the layer explorer shows when not told. */
+export const FEATURE_MAPS = 16;
+
 /** A PNG named NAME + one of these is the mask of photo NAME. */
 export const MASK_SUFFIXES = ["_segmentation","_mask"];
 

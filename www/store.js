@@ -21,7 +21,7 @@ function open(db, store) {
 /**
  * Runs `work(objectStore)` in a transaction on the one object store `store` of database `db`
  * (each database of the page holds one); resolves to the result of the request `work` returns.
- * `what` names the work in errors ("saving the run").
+ * `what` names what is read or written, in errors ("the saved run").
  */
 export async function transact(db, store, mode, work, what) {
   const connection = await open(db, store);
@@ -30,7 +30,7 @@ export async function transact(db, store, mode, work, what) {
       const tx = connection.transaction(store, mode);
       const result = work(tx.objectStore(store));
       tx.oncomplete = () => resolve(result?.result);
-      tx.onerror = () => reject(fail('io', `${what} failed: ${tx.error?.message ?? 'unknown error'}${/quota/i.test(tx.error?.name ?? '') ? ' (the browser\'s storage is full)' : ''}`));
+      tx.onerror = () => reject(fail('io', `${what}: the browser's storage failed: ${tx.error?.message ?? 'unknown error'}${/quota/i.test(tx.error?.name ?? '') ? ' (the browser\'s storage is full)' : ''}`));
       tx.onabort = tx.onerror;
     });
   } finally {
@@ -38,7 +38,7 @@ export async function transact(db, store, mode, work, what) {
   }
 }
 
-const runs = (mode, work) => transact(DB, STORE, mode, work, 'saving the run');
+const runs = (mode, work) => transact(DB, STORE, mode, work, 'the saved run');
 
 /** The saved run, or undefined. */
 export function loadRun() {

@@ -312,7 +312,8 @@ pub async fn explain_input(
     recorded: Option<&Recorded>,
 ) -> Result<Heatmap, Error> {
     let layer = resolve_layer(model, layer, method, mode)?;
-    let computed = model.layers_in(mode);
+    // `resolve_layer` checked the mode computes the layer; a tap that is not hit says otherwise.
+    let not_computed = || mode_error(layer, mode, &model.layers_in(mode));
     let [_, _, size, _] = input.dims();
     model.validate_input([1, 3, size, size])?;
     let mut captured: Option<Tensor<4>> = None;
@@ -330,7 +331,7 @@ pub async fn explain_input(
                     (captured.take(), output)
                 }
             };
-            let a = a.ok_or_else(|| mode_error(layer, mode, &computed))?;
+            let a = a.ok_or_else(not_computed)?;
             let mean_logit = output.clone().mean();
             let map = match method {
                 Method::Cam => cam_from(a, output),
@@ -354,9 +355,7 @@ pub async fn explain_input(
             };
             let mut tap = Tap::new(layer, &mut leaf);
             let logits = model.predict_tapped(x, mode, Some(&mut tap));
-            let a = captured
-                .take()
-                .ok_or_else(|| mode_error(layer, mode, &computed))?;
+            let a = captured.take().ok_or_else(not_computed)?;
             let mean_logit = logits.clone().detach().mean();
             let objective = target_value(logits, target, size).await?;
             let grads = objective.backward();

@@ -434,7 +434,6 @@ test('segment { heads: true }: U-Net++\'s four heads, each its fast mode; other 
   });
   assert.deepEqual(r.levels, [1, 2, 3, 4]);
   assert.ok(r.ms.every((ms) => ms > 0), JSON.stringify(r.ms));
-  assert.ok(r.ms[0] < r.ms[3], `head L1 runs less of the network than L4: ${r.ms}`);
   assert.deepEqual(r.sizes, Array(4).fill([256 * 256, 256 * 256]));
   assert.equal(r.mainMask, 256 * 256);
   assert.ok(r.masksOk);

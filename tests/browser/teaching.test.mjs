@@ -106,7 +106,7 @@ test('a brush stroke adds lesion, undo and redo replay it, the eraser removes it
   await page.keyboard.press('Control+z');
   await areaIs(painted);
   await page.waitForFunction((p) => document.getElementById('abcd-area').textContent.endsWith(`${p.toFixed(1)}% of the photo`), painted);
-  const [file] = await Promise.all([page.waitForEvent('download'), page.click('#correction-download')]);
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click('#download-mask')]);
   assert.equal(file.suggestedFilename(), 'ISIC_0001126_segmentation.png');
   // The painted band at the top is white in the downloaded mask.
   const top = await page.evaluate(async (bytes) => {

@@ -508,7 +508,6 @@ function wire() {
   $('threshold').addEventListener('change', redescribe);
   corrections = setupCorrections({
     current: () => (shown && shown.photo === photo ? { photo, result: shown.result } : null),
-    redraw,
     edited: redescribe,
   });
   $('mm-per-pixel').addEventListener('change', redescribe);

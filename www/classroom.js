@@ -18,6 +18,8 @@ const IDEAS = {
   pspnet: 'pools its features over 1, 2, 3 and 6 regions, so it sees the layout of the photo at four scales at once.',
 };
 const NETWORKS = MODELS.map((m) => ({ ...m, idea: IDEAS[m.id] }));
+// How long a photo stays on screen before the models start on it.
+const DWELL_MS = 400;
 const STEPS = ['photo', 'expert', 'unet', 'unetpp', 'pspnet', 'uncertainty', 'explanation'];
 const TITLES = {
   photo: 'The photo',
@@ -76,26 +78,37 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
     }
     return labs.get(model);
   };
-  const cache = new Map(); // sample id -> its answers, each a Promise made once
+  const photos = new Map(); // sample id -> { blob, pixels, truth }, Promises made once
+  const answers = new Map(); // sample id -> the models' answers, Promises made once
 
-  // Each sample's photo, expert mask and answers, computed once and in the order they show.
-  function sampleData(id) {
-    if (cache.has(id)) return cache.get(id);
-    const blob = fetch(`www/samples/${id}.jpg`).then((r) => r.blob());
-    const pixels = blob.then(photoPixels);
-    const truth = fetch(`www/samples/${id}_segmentation.png`).then((r) => r.blob()).then(photoPixels).then(maskOf);
+  // A sample's photo and expert mask: cheap, fetched as soon as the sample shows.
+  function photoOf(id) {
+    if (!photos.has(id)) {
+      const blob = fetch(`www/samples/${id}.jpg`).then((r) => r.blob());
+      const pixels = blob.then(photoPixels);
+      const truth = fetch(`www/samples/${id}_segmentation.png`).then((r) => r.blob()).then(photoPixels).then(maskOf);
+      photos.set(id, { blob, pixels, truth });
+      Promise.all([pixels, truth]).catch(() => photos.delete(id)); // opened again, fetched again
+    }
+    return photos.get(id);
+  }
+
+  // A sample's answers, computed once and in the order they show: the three masks, where they
+  // disagree, Grad-CAM. A failure shows on its step, and the sample is computed afresh when it is
+  // opened again.
+  function answersOf(id) {
+    if (answers.has(id)) return answers.get(id);
+    const { blob } = photoOf(id);
     const masks = {};
     let chain = Promise.resolve();
     for (const m of NETWORKS) {
       masks[m.id] = chain = chain.then(async () => (await lab(m.id)).segment(await blob));
     }
-    const data = { blob, pixels, truth, masks };
-    data.uncertainty = chain.then(async () => (await lab('unetpp')).uncertainty(await blob, { method: 'models' }));
-    data.gradcam = data.uncertainty.then(async () => (await lab('unetpp')).explain(await blob, { method: 'gradcam' }));
-    // A failure shows on its step, and the sample is computed afresh when it is opened again.
-    const all = [pixels, truth, ...Object.values(masks), data.uncertainty, data.gradcam];
-    Promise.all(all).catch(() => cache.delete(id));
-    cache.set(id, data);
+    const uncertainty = chain.then(async () => (await lab('unetpp')).uncertainty(await blob, { method: 'models' }));
+    const gradcam = uncertainty.then(async () => (await lab('unetpp')).explain(await blob, { method: 'gradcam' }));
+    const data = { masks, uncertainty, gradcam };
+    Promise.all([...Object.values(masks), uncertainty, gradcam]).catch(() => answers.delete(id));
+    answers.set(id, data);
     return data;
   }
 
@@ -124,18 +137,20 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
     $('cl-title').textContent = `${sample.label}`;
     $('cl-step').textContent = `Photo ${index + 1} of ${samples.length} (${sample.id}) · step ${step + 1} of ${STEPS.length}: ${TITLES[name]}`;
     back.disabled = step === 0 && index === 0;
-    const data = sampleData(sample.id);
-    // Look ahead: the next photo starts loading while this one is discussed.
-    if (step === STEPS.length - 1) sampleData(samples[(index + 1) % samples.length].id);
+    const photo = photoOf(sample.id);
+    // The models start on a photo the class stays on (not on each one skipped past with ↓), and
+    // on the next photo during the last step.
+    setTimeout(() => samples[index].id === sample.id && answersOf(sample.id), DWELL_MS);
+    if (step === STEPS.length - 1) answersOf(samples[(index + 1) % samples.length].id);
     try {
-      const [pixels, truth] = await Promise.all([data.pixels, data.truth]);
+      const [pixels, truth] = await Promise.all([photo.pixels, photo.truth]);
       if (mine !== drawn) return;
       const stage = panels.stage.querySelector('canvas');
       const withTruth = step >= 1 ? truth : null;
       let text;
       if (name === 'uncertainty') {
         $('cl-text').textContent = 'Running the three models on the photo…';
-        const u = await data.uncertainty;
+        const u = await answersOf(sample.id).uncertainty;
         if (mine !== drawn) return;
         show(stage, heatmapOverlay(pixels, u.spread.map((v) => Math.min(1, 2 * v)), 0.6));
         label('stage', `Disagreement: ${(u.disagreement * 100).toFixed(1)}% of the photo`);
@@ -143,7 +158,7 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
           + `mask on ${(u.disagreement * 100).toFixed(1)}% of the photo. Disagreement marks the hard parts, often the border.`;
       } else if (name === 'explanation') {
         $('cl-text').textContent = 'Computing Grad-CAM…';
-        const h = await data.gradcam;
+        const h = await answersOf(sample.id).gradcam;
         if (mine !== drawn) return;
         show(stage, heatmapOverlay(pixels, h.heatmap, 0.55));
         label('stage', `Grad-CAM of U-Net++ at layer ${h.layer}`);
@@ -163,7 +178,7 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
           continue;
         }
         if (name === m.id) $('cl-text').textContent = `Running ${m.name}…`;
-        const r = await data.masks[m.id];
+        const r = await answersOf(sample.id).masks[m.id];
         if (mine !== drawn) return;
         panels[m.id].classList.remove('cl-hidden');
         show(panels[m.id].querySelector('canvas'), overlay(pixels, r.mask, { opacity: 0.35, truth }));

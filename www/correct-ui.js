@@ -6,16 +6,17 @@
 import { keepCorrection } from './corrections.js';
 import { MaskEdits } from './mask-edits.js';
 import { maskImage, pngBlob } from './render.js';
+import { OVERLAY } from './rules.js';
 
 const $ = (id) => document.getElementById(id);
 
 /**
  * Wires the correction tools. `current()` gives `{ photo, result }`, the photo on screen and its
- * result (with `mask`, the edits applied, as `draw` made it), or null; `redraw()` draws the
- * overlay at the next frame (while a stroke goes on); `edited()` runs after each finished
- * stroke, undo or redo, and must draw at once (the mask it leaves is what is kept).
+ * result (with `mask`, the edits applied, as `draw` made it), or null; `edited()` runs after each
+ * finished stroke, undo or redo, and must draw the overlay at once (the mask it leaves is what is
+ * kept).
  */
-export function setupCorrections({ current, redraw, edited }) {
+export function setupCorrections({ current, edited }) {
   const canvas = $('overlay');
   let stroking = null; // the pointer drawing the stroke: a second finger neither draws nor ends it
   const editing = () => document.body.classList.contains('editing');
@@ -48,6 +49,32 @@ export function setupCorrections({ current, redraw, edited }) {
     return [x, y];
   };
 
+  // While a stroke goes on only its dabs are drawn (the full overlay of a 12-megapixel photo takes
+  // longer than a frame); the whole mask is drawn again when it ends.
+  let preview = null; // { ctx, erase, radius, last, photo: the photo alone, for the eraser }
+  const dab = (to) => {
+    const { ctx, erase, radius, last } = preview;
+    const [ax, ay] = last;
+    const [bx, by] = to;
+    const steps = Math.max(1, Math.ceil(Math.hypot(bx - ax, by - ay) / Math.max(0.5, radius / 2)));
+    ctx.save();
+    ctx.beginPath();
+    for (let s = 0; s <= steps; s++) {
+      const [x, y] = [ax + ((bx - ax) * s) / steps, ay + ((by - ay) * s) / steps];
+      ctx.moveTo(x + radius, y);
+      ctx.arc(x, y, radius, 0, 2 * Math.PI);
+    }
+    if (erase) {
+      ctx.clip();
+      ctx.drawImage(preview.photo, 0, 0);
+    } else {
+      ctx.fillStyle = `rgb(${OVERLAY.fill.join(' ')} / 0.45)`;
+      ctx.fill();
+    }
+    ctx.restore();
+    preview.last = to;
+  };
+
   canvas.addEventListener('pointerdown', (e) => {
     const now = current();
     if (!editing() || !now || e.button !== 0 || stroking !== null) return;
@@ -55,21 +82,31 @@ export function setupCorrections({ current, redraw, edited }) {
     const { width, height } = photo.pixels;
     photo.edits ??= new MaskEdits(width, height);
     const radius = (Number($('brush-size').value) / 100) * Math.min(width, height);
-    photo.edits.begin($('tool-eraser').checked, radius);
-    photo.edits.to(...pixel(e));
+    const erase = $('tool-eraser').checked;
+    const at = pixel(e);
+    photo.edits.begin(erase, radius);
+    photo.edits.to(...at);
+    let alone = null;
+    if (erase) {
+      alone = new OffscreenCanvas(width, height);
+      alone.getContext('2d').putImageData(photo.pixels, 0, 0);
+    }
+    preview = { ctx: canvas.getContext('2d'), erase, radius, last: at, photo: alone };
+    dab(at);
     stroking = e.pointerId;
     canvas.setPointerCapture(e.pointerId);
-    redraw();
     e.preventDefault();
   });
   canvas.addEventListener('pointermove', (e) => {
     if (e.pointerId !== stroking) return;
-    current()?.photo.edits?.to(...pixel(e));
-    redraw();
+    const at = pixel(e);
+    current()?.photo.edits?.to(...at);
+    dab(at);
   });
   const end = (e) => {
     if (e.pointerId !== stroking) return;
     stroking = null;
+    preview = null;
     changed();
   };
   canvas.addEventListener('pointerup', end);

@@ -48,22 +48,27 @@ pub struct FeatureMaps {
 pub fn rank(values: &[f32], shape: [usize; 3], count: usize) -> Vec<Channel> {
     let [c, h, w] = shape;
     assert_eq!(values.len(), c * h * w, "activation and shape differ");
-    let mut channels: Vec<Channel> = values
-        .chunks_exact((h * w).max(1))
+    let area = (h * w).max(1);
+    let mut means: Vec<(usize, f32)> = values
+        .chunks_exact(area)
+        .map(|map| (map.iter().map(|&v| v as f64).sum::<f64>() / area as f64) as f32)
         .enumerate()
-        .map(|(index, map)| {
-            let sum: f64 = map.iter().map(|&v| v as f64).sum();
+        .collect();
+    means.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // Only the channels kept are copied out.
+    means
+        .into_iter()
+        .take(count)
+        .map(|(index, mean)| {
+            let map = values[index * area..(index + 1) * area].to_vec();
             Channel {
                 index,
-                mean: (sum / map.len() as f64) as f32,
+                mean,
                 max: map.iter().copied().fold(f32::NEG_INFINITY, f32::max),
-                map: map.to_vec(),
+                map,
             }
         })
-        .collect();
-    channels.sort_by(|a, b| b.mean.total_cmp(&a.mean).then(a.index.cmp(&b.index)));
-    channels.truncate(count);
-    channels
+        .collect()
 }
 
 /// The feature maps of `layer` (the mean-activation default layer when `None`) for a prepared

@@ -7,7 +7,6 @@
 // shown alone until its mask arrives), and every answer carries the number of the request it
 // answers (`run`), so a late answer for an earlier photo or model is dropped.
 
-import { startClassroom } from './classroom.js';
 import { setupCorrections } from './correct-ui.js';
 import { setupFineTune } from './finetune-ui.js';
 import { drawFeatureMaps, drawHeads, shapeText } from './inside.js';
@@ -215,12 +214,13 @@ async function segmentPhoto() {
     $('result').removeAttribute('aria-busy');
     $('download-mask').disabled = $('download-overlay').disabled = false;
     draw();
+    // For the benchmark: milliseconds from opening the page to the first mask on screen (drawn
+    // just now; the panels below it follow).
+    if (window.__firstMaskMs === undefined) window.__firstMaskMs = performance.now();
     corrections.update();
     status(`${label} on ${where(r)}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     setState('segmented');
     await describeShown(lab, mine);
-    // For the benchmark: milliseconds from opening the page to the first mask on screen.
-    if (window.__firstMaskMs === undefined) window.__firstMaskMs = performance.now();
     keepOffline();
     await explainPhoto(mine);
   } catch (err) {
@@ -582,7 +582,10 @@ async function useWeights(model, bytes) {
 
 const sample = applyQuery();
 if (new URLSearchParams(location.search).get('present') === '1') {
-  startClassroom({ samples: SAMPLES, first: isicId(sample ?? ''), backend: $('backend').value });
+  // Classroom mode's code loads only for it.
+  import('./classroom.js').then(({ startClassroom }) => (
+    startClassroom({ samples: SAMPLES, first: isicId(sample ?? ''), backend: $('backend').value })
+  ), showError);
 } else {
   addSamples();
   wire();

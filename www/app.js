@@ -590,6 +590,7 @@ if (new URLSearchParams(location.search).get('present') === '1') {
   addSamples();
   wire();
   drawColorbar($('colorbar'));
+  drawColorbar($('sure-colorbar'));
   setupFineTune({ useWeights });
   start();
 }

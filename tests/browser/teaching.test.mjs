@@ -58,6 +58,7 @@ test('U-Net++\'s four heads side by side, each with its time and its Dice agains
   // For the README: how sure the model is, on the same photo.
   await page.click('#sure-run');
   await page.waitForFunction(() => /disagree about the mask/.test(document.getElementById('sure-summary').textContent), null, { timeout: 120_000 });
+  assert.equal(await page.isVisible('#sure-colorbar'), true, 'the map has its colour scale');
   await page.locator('#sure').screenshot({ path: path.join(OUTPUT, 'uncertainty.png') });
   // Other models have one output: the section is not offered.
   await page.selectOption('#model', 'pspnet');

@@ -96,6 +96,19 @@ impl PreparedPhoto {
         Ok(values)
     }
 
+    /// The recorded pass of the last segmentation, when `usable` and in `mode`; otherwise
+    /// `None`, and the pass the caller then runs is counted.
+    fn reuse_pass(&self, mode: InferenceMode, usable: bool) -> Option<Recorded> {
+        let recorded = match &*self.recorded.borrow() {
+            Some((m, r)) if usable && *m == mode => Some(r.clone()),
+            _ => None,
+        };
+        if recorded.is_none() {
+            self.passes.set(self.passes.get() + 1);
+        }
+        recorded
+    }
+
     /// Checks that `model` takes this input and counts the forward pass about to run.
     fn start_pass(&self, model: &Model) -> Result<(), Error> {
         let [_, _, size, _] = self.input.dims();
@@ -125,13 +138,7 @@ impl PreparedPhoto {
         count: usize,
         mode: InferenceMode,
     ) -> Result<crate::features::FeatureMaps, Error> {
-        let recorded = match &*self.recorded.borrow() {
-            Some((m, r)) if *m == mode => Some(r.clone()),
-            _ => None,
-        };
-        if recorded.is_none() {
-            self.passes.set(self.passes.get() + 1);
-        }
+        let recorded = self.reuse_pass(mode, true);
         crate::features::feature_maps_input(
             model,
             self.input.clone(),
@@ -178,13 +185,8 @@ impl PreparedPhoto {
         target: Target,
         mode: InferenceMode,
     ) -> Result<Heatmap, Error> {
-        let recorded = match &*self.recorded.borrow() {
-            Some((m, r)) if *m == mode && method != Method::GradCam => Some(r.clone()),
-            _ => None,
-        };
-        if recorded.is_none() {
-            self.passes.set(self.passes.get() + 1);
-        }
+        // Grad-CAM needs a pass of its own, with autodiff.
+        let recorded = self.reuse_pass(mode, method != Method::GradCam);
         let input = self.input.clone();
         let size = self.dimensions();
         explain_input(

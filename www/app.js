@@ -9,7 +9,7 @@
 
 import { setupCorrections } from './correct-ui.js';
 import { setupFineTune } from './finetune-ui.js';
-import { drawFeatureMaps, drawHeads, shapeText } from './inside.js';
+import { drawFeatureMaps, drawHeads, maskFigure, shapeText } from './inside.js';
 import { LesionLab } from './lesionlab.js';
 import { keepOffline } from './offline.js';
 import { MODELS } from './rules.js';
@@ -249,7 +249,7 @@ function draw() {
   const hasTruth = !!photo.truth && photo.truth.length === mask.length;
   $('truth-toggle').hidden = $('truth-legend').hidden = !hasTruth;
   const truth = hasTruth && $('truth').checked ? photo.truth : null;
-  show(canvas, overlay(photo.pixels, mask, { opacity: Number($('opacity').value), outlineOnly: $('outline').checked, truth }));
+  show(canvas, overlay(photo.pixels, mask, { ...look(), truth }));
   canvas.setAttribute('aria-label', `${photo.name} with the lesion ${label} found outlined`);
   $('caption').textContent = `${photo.name}, ${result.width}×${result.height}, ${label}${photo.edits?.edited ? ', corrected by hand' : ''}`;
   const check = result.check;
@@ -264,6 +264,9 @@ function draw() {
   $('timing').textContent = `${Math.round(ms.preprocess)} ms to prepare the photo, ${Math.round(ms.model)} ms in the network, `
     + `${Math.round(ms.postprocess)} ms to resize the mask back`;
 }
+
+/** The overlay's look as the controls set it. */
+const look = () => ({ opacity: Number($('opacity').value), outlineOnly: $('outline').checked });
 
 const percent = (x) => `${(x * 100).toFixed(1)}%`;
 
@@ -353,7 +356,7 @@ async function showHeads() {
     // In the mode on screen, so the pass the heatmaps and feature maps reuse stays that mode's.
     const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), mode: sel.mode, level: sel.level, heads: true });
     if (mine !== run) return;
-    drawHeads($('heads-results'), photo.pixels, r.heads, { truth: $('truth').checked ? photo.truth : null, opacity: Number($('opacity').value) });
+    drawHeads($('heads-results'), photo.pixels, r.heads, { truth: photo.truth, showTruth: $('truth').checked, look: look() });
     status(`${NAMES.unetpp}: the four heads shown.`);
   } catch (err) {
     if (mine === run) showError(err);
@@ -395,18 +398,10 @@ async function compareAll() {
       const lab = await getLab(model, backend);
       const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value) });
       if (mine !== run) return;
-      const figure = document.createElement('figure');
-      const canvas = document.createElement('canvas');
-      canvas.setAttribute('role', 'img');
-      canvas.setAttribute('aria-label', `${NAMES[model]} overlay`);
-      const hasTruth = truth && truth.length === r.mask.length;
-      const overlayTruth = hasTruth && $('truth').checked ? truth : null;
-      show(canvas, overlay(photo.pixels, r.mask, { opacity: Number($('opacity').value), outlineOnly: $('outline').checked, truth: overlayTruth }));
-      const caption = document.createElement('figcaption');
-      const score = hasTruth ? `, Dice ${dice(r.mask, truth).toFixed(3)}` : '';
-      caption.textContent = `${modelLabel({ model, mode: 'accurate' })}: ${(area(r.mask) * 100).toFixed(1)}% lesion${score}, ${Math.round(r.ms.model)} ms`;
-      figure.append(canvas, caption);
-      out.append(figure);
+      out.append(maskFigure(photo.pixels, r.mask, {
+        label: `${NAMES[model]} overlay`, truth, showTruth: $('truth').checked, look: look(),
+        text: `${modelLabel({ model, mode: 'accurate' })}: ${(area(r.mask) * 100).toFixed(1)}% lesion, ${Math.round(r.ms.model)} ms`,
+      }));
     }
     status('Compared all three models.');
     setState('compared');
@@ -549,7 +544,7 @@ function wire() {
     if (!shown) return;
     const { photo: p, result } = shown;
     const truth = p.truth && $('truth').checked && p.truth.length === result.mask.length ? p.truth : null;
-    const image = overlay(p.pixels, result.mask, { opacity: Number($('opacity').value), outlineOnly: $('outline').checked, truth });
+    const image = overlay(p.pixels, result.mask, { ...look(), truth });
     download(await pngBlob(image), downloadNames(p.name).overlay);
   });
 }

@@ -41,22 +41,31 @@ export function shapeText(maps) {
 }
 
 /**
- * Fills `container` with each head's mask over the photo, its time and, when the photo has an
- * expert mask (`truth`), its Dice. `heads` is a `segment(..., { heads: true })` answer's.
+ * A figure of one mask over the photo (`look`: the overlay's `opacity` and `outlineOnly`), named
+ * `label` for screen readers, with `text` as its caption; when the photo has an expert mask
+ * (`truth`), the caption ends with the mask's Dice and, with `showTruth`, the overlay draws the
+ * expert's outline.
  */
-export function drawHeads(container, pixels, heads, { truth = null, opacity = 0.4 } = {}) {
+export function maskFigure(pixels, mask, { label, text, truth = null, showTruth = true, look = {} }) {
+  const figure = document.createElement('figure');
+  const canvas = document.createElement('canvas');
+  const hasTruth = truth && truth.length === mask.length;
+  show(canvas, overlay(pixels, mask, { ...look, truth: hasTruth && showTruth ? truth : null }));
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', label);
+  const caption = document.createElement('figcaption');
+  caption.textContent = `${text}${hasTruth ? `, Dice ${dice(mask, truth).toFixed(3)}` : ''}`;
+  figure.append(canvas, caption);
+  return figure;
+}
+
+/** Fills `container` with each head of a `segment(..., { heads: true })` answer: mask and time. */
+export function drawHeads(container, pixels, heads, options = {}) {
   container.replaceChildren(...heads.map((h) => {
-    const figure = document.createElement('figure');
-    const canvas = document.createElement('canvas');
-    const hasTruth = truth && truth.length === h.mask.length;
-    show(canvas, overlay(pixels, h.mask, { opacity, truth: hasTruth ? truth : null }));
-    canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', `Head L${h.level} mask`);
-    const caption = document.createElement('figcaption');
-    const score = hasTruth ? `, Dice ${dice(h.mask, truth).toFixed(3)}` : '';
-    caption.textContent = `Head L${h.level} (node x0_${h.level}): ${Math.round(h.ms)} ms${score}`;
+    const figure = maskFigure(pixels, h.mask, {
+      ...options, label: `Head L${h.level} mask`, text: `Head L${h.level} (node x0_${h.level}): ${Math.round(h.ms)} ms`,
+    });
     figure.dataset.level = h.level;
-    figure.append(canvas, caption);
     return figure;
   }));
 }

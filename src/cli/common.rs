@@ -81,6 +81,27 @@ fn is_photo(path: &Path) -> bool {
     matches!(classify(&path.to_string_lossy()), FileKind::Image(_))
 }
 
+/// An image as PNG bytes.
+pub fn png(img: &image::DynamicImage) -> Result<Vec<u8>, Error> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| Error::Internal(format!("a PNG could not be encoded: {e}")))?;
+    Ok(out.into_inner())
+}
+
+/// Writes an image as a PNG file ([`write_atomic`]).
+pub fn write_png(path: &Path, img: impl Into<image::DynamicImage>) -> Result<(), Error> {
+    write_atomic(path, &png(&img.into())?)
+}
+
+/// Prints a result as pretty JSON, the `--json` form of every subcommand.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Internal(format!("a result could not be encoded: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
 /// Writes through a temporary file, so an interrupted write never replaces a good file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let io = |e: std::io::Error| Error::Io {

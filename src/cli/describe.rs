@@ -9,7 +9,7 @@ use lesionlab::describe::{Description, describe};
 use lesionlab::segment::predict;
 use lesionlab::{Architecture, Error, InferenceMode};
 
-use super::common::{load_model, read};
+use super::common::{load_model, print_json, read};
 
 /// Options of `lesionlab describe`.
 #[derive(Args, Debug)]
@@ -39,23 +39,7 @@ pub fn run(args: DescribeArgs) -> Result<(), Error> {
     let name = args.photo.display().to_string();
     let photo = decode_image(&read(&args.photo)?, &name)?;
     let mask = match &args.mask {
-        Some(path) => {
-            let file = path.display().to_string();
-            let mask = decode_mask(&read(path)?, &file)?;
-            if mask.dimensions() != photo.dimensions() {
-                return Err(Error::BadMask {
-                    file,
-                    message: format!(
-                        "is {}x{} but the photo {name} is {}x{}",
-                        mask.width(),
-                        mask.height(),
-                        photo.width(),
-                        photo.height()
-                    ),
-                });
-            }
-            mask
-        }
+        Some(path) => decode_mask(&read(path)?, &path.display().to_string())?,
         None => {
             let (model, size, device) = load_model(args.model, args.weights.as_deref(), None)?;
             let probability = pollster::block_on(predict(
@@ -69,12 +53,16 @@ pub fn run(args: DescribeArgs) -> Result<(), Error> {
             probability.mask(lesionlab::rules::THRESHOLD)
         }
     };
-    let d = describe(&mask, &photo, args.mm_per_pixel)?;
+    // The crate's mask errors name "the mask": here it has a file name.
+    let d = describe(&mask, &photo, args.mm_per_pixel).map_err(|e| match (e, &args.mask) {
+        (Error::BadMask { message, .. }, Some(path)) => Error::BadMask {
+            file: path.display().to_string(),
+            message,
+        },
+        (e, _) => e,
+    })?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&d).map_err(|e| Error::Internal(e.to_string()))?
-        );
+        print_json(&d)?;
     } else {
         print!("{}", text(&name, &d));
     }

@@ -9,7 +9,7 @@ use lesionlab::metrics::{Confusion, MeanScores, binarize_mask, binarize_probabil
 use lesionlab::segment::predict;
 use lesionlab::{Architecture, Error, InferenceMode};
 
-use super::common::load_model;
+use super::common::{load_model, print_json};
 
 /// Options of `lesionlab eval`.
 #[derive(Args, Debug)]
@@ -97,7 +97,7 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
             "model": args.model.name(), "images": scores.count(), "input_size": size, "holdout": args.holdout, "seed": args.seed,
             "tta": args.tta, "skipped": skipped, "mean": mean, "pooled": pooled,
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap());
+        print_json(&out)?;
     } else {
         let tta = if args.tta {
             ", test-time augmentation"

@@ -7,8 +7,7 @@ use lesionlab::data::decode_image;
 use lesionlab::explain::{Method, Target, blend, default_layer, explain};
 use lesionlab::{Architecture, Error, InferenceMode, Model, Preset};
 
-use super::common::write_atomic;
-use super::common::{load_model, read};
+use super::common::{load_model, read, write_png};
 
 /// Options of `lesionlab explain`.
 #[derive(Args, Debug)]
@@ -71,12 +70,7 @@ pub fn run(args: ExplainArgs) -> Result<(), Error> {
         mode,
         &device,
     ))?;
-    let overlay = blend(&photo, &heat.values, args.opacity);
-    let mut png = std::io::Cursor::new(Vec::new());
-    overlay
-        .write_to(&mut png, image::ImageFormat::Png)
-        .map_err(|e| Error::BadArgument(e.to_string()))?;
-    write_atomic(&args.out, &png.into_inner())?;
+    write_png(&args.out, blend(&photo, &heat.values, args.opacity))?;
     println!("{} at layer {} -> {}", name, heat.layer, args.out.display());
     if let Some(note) = heat.blank_note(args.method) {
         println!("note: {note}");

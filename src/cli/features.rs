@@ -9,7 +9,7 @@ use lesionlab::features::{DEFAULT_COUNT, feature_maps_input, grid};
 use lesionlab::segment::input_tensor;
 use lesionlab::{Architecture, Error, InferenceMode};
 
-use super::common::{load_model, read, write_atomic};
+use super::common::{load_model, print_json, read, write_png};
 
 /// Options of `lesionlab features`.
 #[derive(Args, Debug)]
@@ -58,18 +58,10 @@ pub fn run(args: FeaturesArgs) -> Result<(), Error> {
         None,
     ))?;
     if let Some(out) = &args.out {
-        let mut png = std::io::Cursor::new(Vec::new());
-        grid(&maps, 96, 4)
-            .write_to(&mut png, image::ImageFormat::Png)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        write_atomic(out, &png.into_inner())?;
+        write_png(out, grid(&maps, 96, 4))?;
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&maps).map_err(|e| Error::Internal(e.to_string()))?
-        );
-        return Ok(());
+        return print_json(&maps);
     }
     let [c, h, w] = maps.shape;
     println!(

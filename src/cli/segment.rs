@@ -8,8 +8,7 @@ use lesionlab::photo_check::check_photo;
 use lesionlab::segment::{overlay, predict};
 use lesionlab::{Architecture, Error, InferenceMode};
 
-use super::common::write_atomic;
-use super::common::{load_model, photos, read};
+use super::common::{load_model, photos, read, write_png};
 
 /// Options of `lesionlab segment`.
 #[derive(Args, Debug)]
@@ -132,16 +131,11 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
             ))?;
             let mask = probability.mask(args.threshold);
             let target = args.out.join(mask_name(path));
-            write_atomic(
-                &target,
-                &png(&image::DynamicImage::ImageLuma8(mask.clone()))?,
-            )?;
+            write_png(&target, mask.clone())?;
             if args.overlay {
-                write_atomic(
+                write_png(
                     &args.out.join(overlay_name(&mask_name(path))),
-                    &png(&image::DynamicImage::ImageRgb8(overlay(
-                        &photo, &mask, 0.35,
-                    )))?,
+                    overlay(&photo, &mask, 0.35),
                 )?;
             }
             println!("{} -> {}", name, target.display());
@@ -162,11 +156,4 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
         )));
     }
     Ok(())
-}
-
-fn png(img: &image::DynamicImage) -> Result<Vec<u8>, Error> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| Error::BadArgument(e.to_string()))?;
-    Ok(out.into_inner())
 }

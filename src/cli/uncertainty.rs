@@ -10,7 +10,7 @@ use lesionlab::segment::predict;
 use lesionlab::uncertainty::{Uncertainty, over_models, over_views};
 use lesionlab::{Architecture, Error, InferenceMode};
 
-use super::common::{load_model, read, write_atomic};
+use super::common::{load_model, print_json, read, write_png};
 
 /// What is compared.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -80,17 +80,10 @@ pub fn run(args: UncertaintyArgs) -> Result<(), Error> {
     if let Some(out) = &args.out {
         // The spread is at most 0.5: doubled, the colour scale spans it.
         let heat: Vec<f32> = u.spread.iter().map(|&v| (2.0 * v).min(1.0)).collect();
-        let mut png = std::io::Cursor::new(Vec::new());
-        blend(&photo, &heat, 0.6)
-            .write_to(&mut png, image::ImageFormat::Png)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        write_atomic(out, &png.into_inner())?;
+        write_png(out, blend(&photo, &heat, 0.6))?;
     }
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&u).map_err(|e| Error::Internal(e.to_string()))?
-        );
+        print_json(&u)?;
     } else {
         println!(
             "{name}: {} maps compared; they disagree about the mask on {:.1}% of the photo; mean spread of the probability {:.3}{}",

@@ -1,6 +1,7 @@
 // Writes `sw.js` into a built folder (pkg-scripts/build's dist.partial/): the service worker
 // with this build's version (a hash of every file's path and bytes), the files it may answer
-// and those it keeps at install (what the first mask with the default model needs).
+// and those it keeps at install (what the first mask with the default model needs). It also
+// lists the page's modules as preloads in the folder's index.html.
 //
 //   node pkg-scripts/offline.mjs <folder> <default model>
 import crypto from 'node:crypto';
@@ -22,14 +23,34 @@ function walk(dir, out = []) {
   return out;
 }
 
+// The page's static module graph, preloaded from index.html: the browser then fetches every
+// module at once rather than one import level (one round trip) after another.
+function staticImports(file, seen = new Set()) {
+  const text = fs.readFileSync(path.join(folder, file), 'utf8');
+  for (const m of text.matchAll(/^import\s[^'"]*?['"](\.\.?\/[^'"]+)['"]/gm)) {
+    const dep = path.posix.join(path.posix.dirname(file), m[1]);
+    if (!seen.has(dep)) {
+      seen.add(dep);
+      staticImports(dep, seen);
+    }
+  }
+  return seen;
+}
+const marker = /^\s*<!-- modulepreload[^>]*-->$/m;
+const page = fs.readFileSync(path.join(folder, 'index.html'), 'utf8');
+if (!marker.test(page)) throw new Error('index.html has no `<!-- modulepreload -->` line to fill in');
+const links = [...staticImports('www/app.js')].sort().map((f) => `  <link rel="modulepreload" href="${f}">`);
+fs.writeFileSync(path.join(folder, 'index.html'), page.replace(marker, links.join('\n')));
+
 const files = walk(folder).filter((f) => f !== 'sw.js');
 const hash = crypto.createHash('sha256');
 for (const file of files) hash.update(`${file}\0`).update(fs.readFileSync(path.join(folder, file)));
 const version = hash.digest('hex').slice(0, 16);
 
 // Not kept at install: the WebGPU module (fetched only where WebGPU exists) and the models a
-// visitor may never choose; both are kept when first fetched.
-const later = (f) => f.startsWith('pkg/webgpu/') || (f.startsWith('weights/') && f !== `weights/${defaultModel}.safetensors`);
+// visitor may never choose; both are kept when first fetched. The default model's files (its
+// weights and its quick-start file) are kept.
+const later = (f) => f.startsWith('pkg/webgpu/') || (f.startsWith('weights/') && !f.startsWith(`weights/${defaultModel}.`));
 const precache = files.filter((f) => !later(f) && f !== 'report.txt');
 
 const template = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'sw.js'), 'utf8');

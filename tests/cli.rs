@@ -314,6 +314,61 @@ fn export_writes_each_kernel_form_and_each_segments_the_same() {
 }
 
 #[test]
+fn export_cuts_a_quick_start_file_and_segment_refuses_it_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let quick = dir.path().join("quick.safetensors");
+    let (ok, out, err) = lesionlab(&[
+        "export",
+        "--model",
+        "unetpp",
+        "--weights",
+        "weights/unetpp.safetensors",
+        "--fast-only",
+        "2",
+        "--out",
+        quick.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("fast mode up to level 2"), "{out}");
+    let whole = std::fs::metadata("weights/unetpp.safetensors")
+        .unwrap()
+        .len();
+    assert!(std::fs::metadata(&quick).unwrap().len() * 10 < whole);
+    // A quick-start file cannot run the accurate mode: the CLI says which file and why.
+    let photo = dir.path().join("mole.png");
+    image::RgbImage::from_pixel(40, 30, image::Rgb([180, 120, 90]))
+        .save(&photo)
+        .unwrap();
+    let (ok, _, err) = lesionlab(&[
+        "segment",
+        "--model",
+        "unetpp",
+        "--weights",
+        quick.to_str().unwrap(),
+        "--out",
+        dir.path().join("m").to_str().unwrap(),
+        photo.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("quick.safetensors") && err.contains("quick-start file"),
+        "{err}"
+    );
+    // Only U-Net++ has fast modes.
+    let (ok, _, err) = lesionlab(&[
+        "export",
+        "--model",
+        "unet",
+        "--weights",
+        "weights/unet.safetensors",
+        "--fast-only",
+        "2",
+        "--out",
+        dir.path().join("u").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("deep supervision"), "{err}");
+}
+
+#[test]
 fn wrong_weights_are_refused_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
     let weights = constant_model(dir.path(), 10.0);

@@ -83,7 +83,7 @@ function getLab(model, backend) {
       bytes[p.what] = p;
       if (selection().model !== model || !$('status').textContent.startsWith('Loading')) return;
       const mb = (n) => (n / 1e6).toFixed(1);
-      const parts = Object.values(bytes).map((b) => `${b.what} ${mb(b.done)} of ${mb(b.total ?? b.done)} MB`);
+      const parts = Object.values(bytes).map((b) => `${b.what.replace('-', ' ')} ${mb(b.done)} of ${mb(b.total ?? b.done)} MB`);
       status(`Loading ${NAMES[model]}: ${parts.join(', ')}…`);
     };
     // 'auto': WebGPU may take over later; the page says so, and keeps its module for offline use.
@@ -94,7 +94,9 @@ function getLab(model, backend) {
       const idle = ['ready', 'done', 'segmented', 'compared'].includes(document.body.dataset.state);
       if (selection().model === model && idle) status(`${NAMES[model]}: ${e.reason}.`);
     };
-    const created = LesionLab.create({ model, backend, weights: tuned.get(model), onProgress, onBackend });
+    // The shipped U-Net++ starts from its quick-start file: a first mask from its fast mode
+    // while the rest of its weights download (segmentPhoto shows it as a quick look).
+    const created = LesionLab.create({ model, backend, weights: tuned.get(model), quickStart: !tuned.has(model), onProgress, onBackend });
     labs.set(key, created);
     created.catch(() => labs.delete(key));
   }
@@ -203,7 +205,10 @@ async function segmentPhoto() {
   try {
     const lab = await currentLab();
     if (mine !== run) return;
-    status(`Segmenting ${photo.name} with ${label} on ${where(lab)}…`);
+    if (lab.fastOnly && sel.mode === 'accurate') await quickLook(lab, sel, mine);
+    if (mine !== run) return;
+    if (lab.fastOnly) status(`Loading the whole ${NAMES[sel.model]} (a quick look from its fast mode is shown)…`);
+    else status(`Segmenting ${photo.name} with ${label} on ${where(lab)}…`);
     const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), mode: sel.mode, level: sel.level });
     if (mine !== run) return;
     if (!photo.pixels) photo.pixels = await photoPixels(photo.blob);
@@ -217,6 +222,7 @@ async function segmentPhoto() {
     // For the benchmark: milliseconds from opening the page to the first mask on screen (drawn
     // just now; the panels below it follow).
     if (window.__firstMaskMs === undefined) window.__firstMaskMs = performance.now();
+    if (window.__accurateMaskMs === undefined && sel.mode === 'accurate') window.__accurateMaskMs = performance.now();
     corrections.update();
     status(`${label} on ${where(r)}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     setState('segmented');
@@ -225,6 +231,24 @@ async function segmentPhoto() {
     await explainPhoto(mine);
   } catch (err) {
     if (mine === run) showError(err);
+  }
+}
+
+// While only U-Net++'s quick-start weights are in: its fast mode's mask, drawn and labelled
+// as a quick look; the accurate mask replaces it when the whole weights have loaded.
+async function quickLook(lab, sel, mine) {
+  const level = lab.fastOnly;
+  status(`A quick look with ${NAMES[sel.model]}'s fast mode (level ${level}) while the rest of its weights load…`);
+  const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), mode: 'fast', level });
+  if (mine !== run) return;
+  if (!photo.pixels) photo.pixels = await photoPixels(photo.blob);
+  shown = { photo, result: r, label: `quick look: ${NAMES[sel.model]} fast mode, level ${level}; the accurate mask follows`, quick: true };
+  $('result').hidden = false;
+  draw();
+  // For the benchmark: the first mask on screen, and that it was the quick look.
+  if (window.__firstMaskMs === undefined) {
+    window.__firstMaskMs = performance.now();
+    window.__firstMaskQuick = true;
   }
 }
 
@@ -593,6 +617,9 @@ if (new URLSearchParams(location.search).get('present') === '1') {
 /** The page as opened: a sample from the link segmented, or the default model loaded. */
 function start() {
   if (sample && isicId(sample)) {
+    // The model starts loading now, while the sample downloads (errors show when it is used).
+    const sel = selection();
+    getLab(sel.model, sel.backend).catch(() => {});
     openSample(isicId(sample));
     return;
   }

@@ -12,7 +12,7 @@
 // with an Error whose message says what went wrong, a crash included, and whose `kind`
 // ('weights', 'unreadable-image', 'device', ...; see errors.js) says what kind of thing it was.
 
-import { call, currentGeneration, fetchWeights, join, post } from './engine.js';
+import { call, currentGeneration, fetchWeights, isLocal, join, post } from './engine.js';
 import { fail } from './errors.js';
 import { FEATURE_MAPS, MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
 import { clearRun, loadRun } from './store.js';
@@ -101,6 +101,7 @@ export class LesionLab {
   // a panic comes back with these rather than with weights that never worked.
   #worked = null;
   #info;
+  #whole = Promise.resolve();
   #disposed = false;
 
   constructor(token) {
@@ -117,6 +118,16 @@ export class LesionLab {
    * `options.onProgress(p)`: the downloads as they arrive, `{ what: 'module' | 'weights', done,
    * total }` in bytes, each ending with `done === total` (a module or weights file another
    * LesionLab of the page already loaded gives one event at 100%).
+   *
+   * `options.quickStart` (default false; with the shipped weights of U-Net++, the one model
+   * that has a quick-start file, see `MODELS` in rules.js): resolve as soon as the quick-start
+   * file is loaded (U-Net++'s fast mode level 2: 6% of the weights' bytes, reported as `what:
+   * 'quick-start'`), so the first mask comes sooner (not where the whole weights need no
+   * download: the page already has them, or the service worker keeps them); the whole weights then download after the
+   * module (not competing with it) and load in the background. Until they are in, `lab.fastOnly`
+   * is that level: `segment`, `explain`, `featureMaps` and `uncertainty` in a fast mode up to it
+   * run at once, every other call waits for the whole weights; `lab.whole` resolves when they
+   * are in (and rejects, as those calls do, if they cannot be loaded).
    *
    * `backend: 'auto'` is CPU first, WebGPU when ready: the first results come from the CPU
    * module (the smaller download); meanwhile the WebGPU module loads in the background, compiles
@@ -139,20 +150,60 @@ export class LesionLab {
     const report = options.onProgress
       ? (p) => { try { options.onProgress({ ...p }); } catch (err) { console.error('onProgress failed:', err); } }
       : () => {};
+    // A quick start only where the whole weights would be downloaded: on a later visit the
+    // service worker has them, and loading them at once gives the accurate mask soonest.
+    const shipped = options.weights === undefined || options.weights === null;
+    const quick = options.quickStart && shipped && !(await isLocal(defaultWeightsUrl(model).href))
+      ? MODEL_RULES.find((m) => m.id === model).quickStart
+      : null;
     try {
       // The module downloads (and compiles) in the worker while the weights download here.
       const [weights] = await Promise.all([
-        weightsBytes(options.weights, model, report),
+        quick
+          ? weightsBytes(new URL(`../weights/${quick.file}`, import.meta.url), model, (p) => report({ ...p, what: 'quick-start' }))
+          : weightsBytes(options.weights, model, report),
         call('prepare', { backend }, { onProgress: report }),
       ]);
       lab.#weights = weights;
       await lab.#open();
+      lab.#whole = quick ? lab.#loadWhole(report) : Promise.resolve();
+      lab.#whole.catch(() => {}); // reported by the calls that wait for it
     } catch (err) {
       lab.dispose();
       throw err;
     }
     return lab;
   }
+
+  /** After a quick start: the whole weights, fetched now that the module is in, then loaded. */
+  async #loadWhole(report) {
+    const whole = await weightsBytes(undefined, this.#options.model, report);
+    if (this.#disposed) return;
+    this.#weights = whole;
+    // After a crash the restart opens the model with these; otherwise they replace the quick ones.
+    if (this.#generation === currentGeneration()) {
+      await this.#call('load-weights', { weights: whole.bytes.slice(0), source: whole.source });
+    }
+    this.#info = { ...this.#info, fastOnly: null };
+  }
+
+  /** Waits for the whole weights unless the quick-start ones can run `mode` (null: anything). */
+  async #needs(mode) {
+    const level = this.#info?.fastOnly;
+    if (!level) return;
+    const fast = mode === 'fast' ? 2 : Number(/^fast([1-4])$/.exec(mode ?? '')?.[1]);
+    if (fast && fast <= level) return;
+    await this.#whole;
+  }
+
+  /**
+   * With `quickStart`, the U-Net++ fast-mode level the quick-start weights run until the whole
+   * weights are in; otherwise null.
+   */
+  get fastOnly() { return this.#info.fastOnly ?? null; }
+
+  /** Resolves once the whole weights are loaded (at once without `quickStart`). */
+  get whole() { return this.#whole; }
 
   /** The model session in the worker, from the weights in use. */
   async #open() {
@@ -251,6 +302,7 @@ export class LesionLab {
     const threshold = options.threshold ?? THRESHOLD;
     if (!(threshold >= 0 && threshold <= 1)) throw fail('bad-argument', `threshold must be between 0 and 1, got ${threshold}`);
     await this.#ready();
+    await this.#needs(options.heads ? null : parseMode(options));
     const { source: s, transfer } = await transferable(source);
     const weights = this.#weights;
     const result = await this.#call('segment', {
@@ -273,6 +325,7 @@ export class LesionLab {
   async explain(source, options = {}) {
     const method = options.method ?? 'gradcam';
     await this.#ready();
+    await this.#needs(parseMode(options));
     const { source: s, transfer } = await transferable(source);
     const weights = this.#weights;
     const result = await this.#call('explain', {
@@ -297,6 +350,7 @@ export class LesionLab {
     const count = options.count ?? FEATURE_MAPS;
     if (!Number.isInteger(count) || count < 1) throw fail('bad-argument', `count must be a whole number from 1, got ${count}`);
     await this.#ready();
+    await this.#needs(parseMode(options));
     const { source: s, transfer } = await transferable(source);
     const weights = this.#weights;
     const result = await this.#call('feature-maps', {
@@ -319,6 +373,7 @@ export class LesionLab {
     const method = options.method ?? 'tta';
     if (method === 'tta') {
       await this.#ready();
+      await this.#needs(parseMode(options));
       const { source: s, transfer } = await transferable(source);
       return this.#call('uncertainty', { source: s, key: photoKey(source), name: sourceName(source), mode: parseMode(options) }, transfer);
     }
@@ -378,6 +433,7 @@ export class LesionLab {
     const list = [...(files ?? [])];
     if (!list.length) throw fail('bad-argument', 'finetune needs files: images and masks, or zips of them');
     await this.#ready();
+    await this.#needs(null);
     const { onProgress, signal, ...settings } = options;
     return this.#training('finetune', { files: list, options: settings }, onProgress, signal);
   }
@@ -398,6 +454,7 @@ export class LesionLab {
   /** Resumes the fine-tuning run saved in IndexedDB (after a reload); options as `finetune`. */
   async resumeFinetune(options = {}) {
     await this.#ready();
+    await this.#needs(null);
     return this.#training('resume-finetune', {}, options.onProgress, options.signal);
   }
 
@@ -439,6 +496,7 @@ export class LesionLab {
   /** The current weights (fine-tuned after `finetune`) as a safetensors ArrayBuffer. */
   async exportWeights() {
     await this.#ready();
+    await this.#needs(null);
     return this.#call('export-weights', {});
   }
 
@@ -449,6 +507,7 @@ export class LesionLab {
   async loadWeights(weights) {
     const loaded = await weightsBytes(weights, this.#options.model);
     await this.#ready();
+    await this.#needs(null);
     await this.#call('load-weights', { weights: loaded.bytes.slice(0), source: loaded.source });
     this.#weights = loaded;
   }
@@ -459,6 +518,7 @@ export class LesionLab {
    */
   async finetunePreview(n = 4) {
     await this.#ready();
+    await this.#needs(null);
     return this.#call('preview', { n });
   }
 

@@ -13,8 +13,8 @@ export const MAX_PIXELS = 50000000;
 /** The largest file read as an image. */
 export const MAX_IMAGE_BYTES = 200000000;
 
-/** The models: id, display name, what the input side must be a multiple of. */
-export const MODELS = [{"id":"unet","name":"U-Net","sizeMultiple":16},{"id":"unetpp","name":"U-Net++","sizeMultiple":16},{"id":"pspnet","name":"PSPNet","sizeMultiple":1}];
+/** The models: id, display name, what the input side must be a multiple of, and the quick-start file shipped beside the whole weights (`null` for none). */
+export const MODELS = [{"id":"unet","name":"U-Net","quickStart":null,"sizeMultiple":16},{"id":"unetpp","name":"U-Net++","quickStart":{"file":"unetpp.fast2.safetensors","level":2},"sizeMultiple":16},{"id":"pspnet","name":"PSPNet","quickStart":null,"sizeMultiple":1}];
 
 /** The JS API's fine-tuning defaults. */
 export const FINE_TUNE_DEFAULTS = {"augment":true,"batchSize":4,"epochs":1,"lr":0.001,"seed":0,"size":256,"valFraction":0.2};

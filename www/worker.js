@@ -19,7 +19,10 @@ import { fail, messageOf, serialise } from './errors.js';
 import { countedBody } from './progress.js';
 import { threshold as thresholdMask } from './render.js';
 import { clearRun } from './store.js';
-import * as tuning from './worker-finetune.js';
+
+// Fine-tuning's code (and the zip reader) loads when first used, not before the first mask.
+let tuningModule = null;
+const tuning = () => (tuningModule ??= import('./worker-finetune.js'));
 
 // Model calls run one at a time (bounded memory, timings that mean something); fine-tuning runs
 // in its own lane, so that the page keeps segmenting between its steps.
@@ -33,7 +36,7 @@ self.lesionlabPanic = (message) => self.postMessage({ type: 'panic', message: St
 self.onmessage = (event) => {
   const { id, op, args } = event.data;
   if (op === 'control') {
-    tuning.steer(args.action);
+    tuning().then((t) => t.steer(args.action));
     return;
   }
   const report = (progress) => self.postMessage({ type: 'progress', id, progress });
@@ -79,10 +82,9 @@ const downloaded = {}; // each loaded module's size in bytes
 async function wasm(kind, report = () => {}) {
   if (!modules[kind]) {
     modules[kind] = (async () => {
-      const m = await import(`../pkg/${kind}/lesionlab_core.js`);
       const url = new URL(`../pkg/${kind}/lesionlab_core_bg.wasm`, import.meta.url);
-      const local = await isKept(url);
-      const response = await fetch(url);
+      // The module's bytes are fetched while its JS glue loads, not one after the other.
+      const [m, local, response] = await Promise.all([import(`../pkg/${kind}/lesionlab_core.js`), isKept(url), fetch(url)]);
       if (!response.ok) throw fail('io', `could not load ${url}: HTTP ${response.status}`);
       if (local) {
         // Served by the service worker from its cache: compiled from that response as it is,
@@ -148,9 +150,12 @@ async function session(kind, { model, weights, source, size }) {
 async function open({ sid, model, backend, weights, source, size, takeover }) {
   const lab = { model, size, weights: new Uint8Array(weights), source, version: 0, sessions: {}, note: null, ms: {} };
   lab.firstCall = new Promise((done) => { lab.called = done; });
+  // Settled once the session has whole weights (a quick-start file's wait for loadWeights).
+  lab.whole = new Promise((done) => { lab.madeWhole = done; });
   const kind = await firstKind(backend);
   lab.sessions[kind] = await session(kind, lab);
   lab.active = kind;
+  if (!lab.sessions[kind].fastOnly) lab.madeWhole();
   labs.set(sid, lab);
   if (backend === 'auto') {
     // Where the browser answers at once (no WebGPU), the note comes with the session; a slow
@@ -160,7 +165,7 @@ async function open({ sid, model, backend, weights, source, size, takeover }) {
     else upgrade(sid, lab, takeover ?? 'faster');
   }
   const s = lab.sessions[kind];
-  return { result: { backend: kind, modes: modesOf(s), inputSize: s.inputSize, note: lab.note } };
+  return { result: { backend: kind, modes: modesOf(s), inputSize: s.inputSize, note: lab.note, fastOnly: s.fastOnly ?? null } };
 }
 
 function tell(sid, lab, reason) {
@@ -188,6 +193,8 @@ async function upgrade(sid, lab, takeover) {
     // The WebGPU module (four times the CPU one), its session and warm-up wait for the first
     // answer, or two quiet seconds: on two cores their compiling would delay the first mask.
     await Promise.race([lab.firstCall, new Promise((done) => setTimeout(done, 2000))]);
+    // Its warm-up runs the accurate mode, which a quick-start file's weights cannot.
+    await lab.whole;
     await wasm('webgpu');
     if (labs.get(sid) !== lab) return;
     let version = lab.version;
@@ -364,6 +371,7 @@ function loadWeights({ sid, weights, source }) {
   lab.sessions[lab.active].loadWeights(bytes, source);
   for (const [kind, s] of Object.entries(lab.sessions)) if (kind !== lab.active) s.loadWeights(bytes, source);
   Object.assign(lab, { weights: bytes, source, version: lab.version + 1 });
+  lab.madeWhole();
   return { result: null };
 }
 
@@ -394,11 +402,11 @@ async function route(op, args, report) {
     case 'uncertainty': return uncertainty(args);
     case 'feature-maps': return featureMaps(args);
     case 'compare-maps': return compareMaps(args);
-    case 'finetune': return train(args.sid, (s, core) => tuning.finetune(s, core, args, report));
-    case 'resume-finetune': return train(args.sid, (s, core) => tuning.resumeFinetune(s, core, report));
+    case 'finetune': return train(args.sid, async (s, core) => (await tuning()).finetune(s, core, args, report));
+    case 'resume-finetune': return train(args.sid, async (s, core) => (await tuning()).resumeFinetune(s, core, report));
     case 'pair-files': {
       // Names only: the CPU module is enough, and no model or weights are loaded for it.
-      const { entries, pairs, skipped } = await tuning.pairFiles(await wasm('cpu'), args.files);
+      const { entries, pairs, skipped } = await (await tuning()).pairFiles(await wasm('cpu'), args.files);
       return { result: { files: entries.length, pairs: pairs.length, skipped } };
     }
     case 'export-weights': return exportWeights(args);
@@ -410,7 +418,7 @@ async function route(op, args, report) {
       return { result: { wasmBytes, workerHeapBytes: heap, modules: Object.fromEntries([...memories].map(([k, m]) => [k, m.buffer.byteLength])) } };
     }
     case 'load-weights': return loadWeights(args);
-    case 'preview': return { result: await tuning.preview(args.n) };
+    case 'preview': return { result: await (await tuning()).preview(args.n) };
     case 'clear-run':
       await clearRun();
       return { result: null };

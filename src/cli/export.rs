@@ -29,6 +29,10 @@ pub struct ExportArgs {
     /// The same as `--dtype f16` (kept for scripts written before `--dtype`).
     #[arg(long, conflicts_with = "dtype")]
     half: bool,
+    /// Write the quick-start file of this U-Net++ fast-mode level instead (1-4): only the
+    /// tensors that level needs, copied unchanged from `--weights` (the page's first mask).
+    #[arg(long, value_name = "LEVEL", conflicts_with_all = ["dtype", "half", "size"])]
+    fast_only: Option<u8>,
     /// Where to write.
     #[arg(long)]
     out: PathBuf,
@@ -37,6 +41,23 @@ pub struct ExportArgs {
 /// Runs the command.
 pub fn run(args: ExportArgs) -> Result<(), Error> {
     let bytes = read(&args.weights)?;
+    let source = args.weights.display().to_string();
+    if let Some(level) = args.fast_only {
+        // Checked as a whole file of the model first, so a cut never hides a bad file.
+        weights::load(bytes.clone(), args.model, &source, &Device::flex())?;
+        let out = weights::fast_only::cut(&bytes, level).map_err(|message| Error::Weights {
+            source_name: source.clone(),
+            message,
+        })?;
+        write_atomic(&args.out, &out)?;
+        println!(
+            "{source} ({} bytes) -> {} ({} bytes: U-Net++'s fast mode up to level {level})",
+            bytes.len(),
+            args.out.display(),
+            out.len()
+        );
+        return Ok(());
+    }
     let size = args.size.or_else(|| weights::input_size(&bytes));
     let model = weights::load(
         bytes,

@@ -139,7 +139,7 @@ impl FineTune {
         let (train, val) = split_by_id(data.samples, config.val_fraction, config.seed);
         let state = State {
             samples: Vec::new(),
-            start_model: Some(session.model()),
+            start_model: Some(session.model_for(None)?),
             before,
             trainer: Some(trainer),
             train,
@@ -214,7 +214,7 @@ impl FineTune {
             ));
         }
         let device = self.session.device();
-        let model = self.session.model();
+        let model = self.session.model_for(None)?;
         let before = score(&model, &train, &val, &self.config, device).await?;
         let trainer = Trainer::new(model.clone(), self.config.clone(), device)?;
         let started = Started {

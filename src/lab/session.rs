@@ -1,6 +1,6 @@
 //! One loaded model on one device: segment and explain photos.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use burn::prelude::*;
@@ -121,13 +121,17 @@ pub struct Session {
     device: Device,
     backend: Backend,
     size: u32,
+    /// With the weights of a quick-start file: the highest fast-mode level they run.
+    fast_only: Cell<Option<u8>>,
     /// The last photo given, by the key the caller gave it.
     photo: RefCell<Option<(String, Rc<PreparedPhoto>)>>,
 }
 
 impl Session {
     /// Loads `weights` (safetensors bytes; `source` names them in errors) for `arch` on
-    /// `device`, which is `backend`'s. `size` overrides the input size the file records.
+    /// `device`, which is `backend`'s. `size` overrides the input size the file records. A
+    /// quick-start file ([`weights::fast_only`]) makes a session that runs only its fast modes
+    /// until [`Session::load_weights`] gives it the whole file.
     pub fn new(
         arch: Architecture,
         backend: Backend,
@@ -138,7 +142,7 @@ impl Session {
     ) -> Result<Self, Error> {
         let recorded = weights::input_size(&weights).map(|s| s as u32);
         // Loading checks the recorded size (naming the file); an override is the caller's.
-        let model = weights::load(weights, arch, source, &device)?;
+        let (model, fast_only) = weights::load_allowing_fast_only(weights, arch, source, &device)?;
         let size = size.or(recorded).unwrap_or(DEFAULT_SIZE);
         crate::rules::check_input_size(arch, size as usize)?;
         Ok(Session {
@@ -146,6 +150,7 @@ impl Session {
             device,
             backend,
             size,
+            fast_only: Cell::new(fast_only),
             photo: RefCell::new(None),
         })
     }
@@ -170,9 +175,28 @@ impl Session {
         self.model.borrow().architecture()
     }
 
-    /// The model as it is now (a cheap clone: tensors are shared).
+    /// The model as it is now (a cheap clone: tensors are shared); with a quick-start file's
+    /// weights only part of it is loaded: see [`Session::model_for`].
     pub fn model(&self) -> Model {
         self.model.borrow().clone()
+    }
+
+    /// With a quick-start file's weights, the highest fast-mode level the session can run;
+    /// `None` once it has a whole file.
+    pub fn fast_only(&self) -> Option<u8> {
+        self.fast_only.get()
+    }
+
+    /// The model, for running in `mode` (`None`: for everything, as training and exporting
+    /// need); an error while the weights are a quick-start file's that cannot run it.
+    pub fn model_for(&self, mode: Option<InferenceMode>) -> Result<Model, Error> {
+        match (self.fast_only.get(), mode) {
+            (Some(level), Some(InferenceMode::Fast(l))) if l <= level => Ok(self.model()),
+            (Some(level), _) => Err(Error::BadArgument(format!(
+                "only U-Net++'s fast mode up to level {level} is loaded yet (a quick-start file): load the whole weights file first"
+            ))),
+            (None, _) => Ok(self.model()),
+        }
     }
 
     /// Replaces the model; what a pass of the old one left behind is forgotten.
@@ -212,13 +236,14 @@ impl Session {
     pub fn load_weights(&self, weights: Vec<u8>, source: &str) -> Result<(), Error> {
         let model = weights::load(weights, self.architecture(), source, &self.device)?;
         self.set_model(model);
+        self.fast_only.set(None);
         Ok(())
     }
 
     /// The current weights as safetensors (float32, with the input size recorded), read back
     /// asynchronously (WebGPU allows nothing else).
     pub async fn export_weights(&self) -> Result<Vec<u8>, Error> {
-        let model = self.model();
+        let model = self.model_for(None)?;
         let cpu = crate::model::readback::copy_to(&model, &Device::flex()).await?;
         weights::save_with_input_size(&cpu, Some(self.size as usize))
     }
@@ -289,7 +314,7 @@ impl Session {
         tta: bool,
     ) -> Result<Segmentation, Error> {
         let photo = self.photo(key)?;
-        let model = self.model();
+        let model = self.model_for(Some(mode))?;
         let t1 = now_ms();
         let values = photo.segment_at_input(&model, mode, tta).await?;
         let t2 = now_ms();
@@ -309,7 +334,7 @@ impl Session {
     /// head `L` is fast mode `L`, and the accurate mode averages the four heads' logits.
     pub async fn heads(&self, key: &str) -> Result<Vec<Head>, Error> {
         let photo = self.photo(key)?;
-        let model = self.model();
+        let model = self.model_for(None)?;
         let count = model.head_count();
         if count < 2 {
             return Err(Error::BadArgument(format!(
@@ -344,7 +369,9 @@ impl Session {
         mode: InferenceMode,
     ) -> Result<crate::features::FeatureMaps, Error> {
         let photo = self.photo(key)?;
-        photo.feature_maps(&self.model(), layer, count, mode).await
+        photo
+            .feature_maps(&self.model_for(Some(mode))?, layer, count, mode)
+            .await
     }
 
     /// How sure the model is about the photo of `key`: its eight test-time views compared
@@ -356,7 +383,7 @@ impl Session {
     ) -> Result<crate::uncertainty::Uncertainty, Error> {
         let photo = self.photo(key)?;
         photo
-            .uncertainty(&self.model(), mode, crate::rules::THRESHOLD)
+            .uncertainty(&self.model_for(Some(mode))?, mode, crate::rules::THRESHOLD)
             .await
     }
 
@@ -371,7 +398,7 @@ impl Session {
         mode: InferenceMode,
     ) -> Result<Explanation, Error> {
         let photo = self.photo(key)?;
-        let model = self.model();
+        let model = self.model_for(Some(mode))?;
         let heatmap = photo.explain(&model, method, layer, target, mode).await?;
         Ok(Explanation {
             blank_note: heatmap.blank_note(method),
@@ -556,5 +583,40 @@ mod tests {
         assert_eq!(e.unwrap_err().kind(), crate::ErrorKind::UnreadableImage);
         assert!(s.has_photo("j"), "a bad photo leaves the one held");
         assert!(!s.layers_in(InferenceMode::Accurate).is_empty());
+    }
+
+    #[test]
+    fn a_quick_start_session_runs_its_fast_modes_until_the_whole_file_comes() {
+        let quick = std::fs::read("weights/unetpp.fast2.safetensors").unwrap();
+        let whole = std::fs::read("weights/unetpp.safetensors").unwrap();
+        let s = Session::new(
+            Architecture::UNetPlusPlus,
+            Backend::Cpu,
+            Device::flex(),
+            quick,
+            "unetpp.fast2.safetensors",
+            Some(64),
+        )
+        .unwrap();
+        assert_eq!(s.fast_only(), Some(2));
+        s.set_photo("a".into(), &photo(), 40, 30).unwrap();
+        let fast = pollster::block_on(s.segment("a", InferenceMode::Fast(2), false)).unwrap();
+        for refused in [
+            pollster::block_on(s.segment("a", InferenceMode::Accurate, false)).err(),
+            pollster::block_on(s.segment("a", InferenceMode::Fast(3), false)).err(),
+            pollster::block_on(s.heads("a")).err(),
+            pollster::block_on(s.export_weights()).err(),
+        ] {
+            let e = refused.expect("needs the whole weights").to_string();
+            assert!(e.contains("up to level 2"), "{e}");
+        }
+        s.load_weights(whole, "unetpp.safetensors").unwrap();
+        assert_eq!(s.fast_only(), None);
+        let again = pollster::block_on(s.segment("a", InferenceMode::Fast(2), false)).unwrap();
+        assert_eq!(
+            fast.probability, again.probability,
+            "the same level-2 weights"
+        );
+        assert!(pollster::block_on(s.segment("a", InferenceMode::Accurate, false)).is_ok());
     }
 }

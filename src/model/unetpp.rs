@@ -175,13 +175,19 @@ impl NestedUNet {
     /// runs only the nodes x{depth}_{column} with depth + column <= level.
     pub fn layers_in(&self, mode: InferenceMode) -> Vec<&'static str> {
         let level = match (mode, self.deep_supervision()) {
-            (InferenceMode::Fast(level), true) => level as usize,
+            (InferenceMode::Fast(level), true) => level,
             _ => 4,
         };
         Self::LAYERS
             .into_iter()
-            .filter(|name| node_position(name).is_some_and(|(d, c)| d + c <= level))
+            .filter(|name| Self::first_level(name).is_some_and(|l| l <= level))
             .collect()
+    }
+
+    /// The lowest fast-mode level that computes node `layer` (x{depth}_{column}): depth +
+    /// column, and 1 for x0_0, which every level needs.
+    pub fn first_level(layer: &str) -> Option<u8> {
+        node_position(layer).map(|(d, c)| (d + c).max(1) as u8)
     }
 
     /// What a node does, in one line for people learning the network.

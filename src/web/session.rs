@@ -60,7 +60,8 @@ impl Session {
 impl Session {
     /// Loads `weights` (safetensors bytes; `source` names them in errors) for `model`
     /// (`unet`, `unetpp`, `pspnet`) on `backend` (`webgpu` or `cpu`). `size` overrides the
-    /// input size the file records.
+    /// input size the file records. A quick-start file (`unetpp.fast2.safetensors`) makes a
+    /// session that runs only those fast modes (`fastOnly`).
     pub async fn create(
         model: String,
         backend: String,
@@ -94,6 +95,13 @@ impl Session {
     #[wasm_bindgen(getter, js_name = inputSize)]
     pub fn input_size(&self) -> u32 {
         self.inner.input_size()
+    }
+
+    /// With a quick-start file's weights, the highest U-Net++ fast-mode level the session can
+    /// run (nothing else runs until `loadWeights` gives it the whole file); otherwise undefined.
+    #[wasm_bindgen(getter, js_name = fastOnly)]
+    pub fn fast_only(&self) -> Option<u8> {
+        self.inner.fast_only()
     }
 
     /// `unet`, `unetpp` or `pspnet`.

@@ -14,6 +14,7 @@ use safetensors::SafeTensors;
 use crate::Error;
 use crate::model::{Architecture, Model, NestedUNetConfig, PspNetConfig, UNetConfig};
 
+pub mod fast_only;
 mod quantize;
 
 /// How a weights file stores the convolution kernels (everything else is float32).
@@ -233,13 +234,18 @@ fn model_for(
             )
         }
         Architecture::UNetPlusPlus => {
-            let nb = widths([
-                "conv0_0.conv1.weight",
-                "conv1_0.conv1.weight",
-                "conv2_0.conv1.weight",
-                "conv3_0.conv1.weight",
-                "conv4_0.conv1.weight",
-            ])?;
+            let nb = if header.metadata.contains_key(fast_only::FAST_ONLY_KEY) {
+                // A quick-start file leaves out the deeper nodes, and with them their widths.
+                fast_only::widths(&header.metadata).map_err(|e| weights_error(source, e))?
+            } else {
+                widths([
+                    "conv0_0.conv1.weight",
+                    "conv1_0.conv1.weight",
+                    "conv2_0.conv1.weight",
+                    "conv3_0.conv1.weight",
+                    "conv4_0.conv1.weight",
+                ])?
+            };
             let ds = header.shapes.contains_key("final1.weight");
             Model::NestedUNet(
                 NestedUNetConfig::new(nb)
@@ -285,13 +291,34 @@ fn model_for(
 /// every tensor is present with the right shape.
 ///
 /// `source` names the bytes in error messages (a path or URL). The returned model is new:
-/// a failed load leaves whatever model the caller holds untouched.
+/// a failed load leaves whatever model the caller holds untouched. A quick-start file
+/// ([`fast_only`]) is refused: see [`load_allowing_fast_only`].
 pub fn load(
     bytes: Vec<u8>,
     expected: Architecture,
     source: &str,
     device: &Device,
 ) -> Result<Model, Error> {
+    match load_allowing_fast_only(bytes, expected, source, device)? {
+        (model, None) => Ok(model),
+        (_, Some(level)) => Err(weights_error(
+            source,
+            format!(
+                "this quick-start file holds only the weights of U-Net++'s fast mode up to level {level}: load the whole weights file"
+            ),
+        )),
+    }
+}
+
+/// [`load`], also taking a quick-start file ([`fast_only`]): the model then has only the
+/// weights of the fast modes up to the level returned (`None` for a whole file), and must not
+/// run anything else.
+pub fn load_allowing_fast_only(
+    bytes: Vec<u8>,
+    expected: Architecture,
+    source: &str,
+    device: &Device,
+) -> Result<(Model, Option<u8>), Error> {
     check_dtypes(&bytes, source)?;
     // int8 kernels become float32 once, here; nothing after this sees them.
     let bytes = match quantize::dequantize(&bytes) {
@@ -322,6 +349,13 @@ pub fn load(
         }
         Some(_) => {}
     }
+    let fast_level = fast_only::level(&header.metadata).map_err(|e| weights_error(source, e))?;
+    if fast_level.is_some() && expected != Architecture::UNetPlusPlus {
+        return Err(weights_error(
+            source,
+            "a quick-start file (fast modes only) is a U-Net++ file",
+        ));
+    }
     check_contents(&bytes, &header, expected, source)?;
     // The browser tests' way to make a load panic, to check that the page recovers with the
     // weights it had (only in builds with `test-hooks`).
@@ -334,8 +368,8 @@ pub fn load(
         panic!("deliberate panic while loading '{source}' (test hook)");
     }
     let mut model = model_for(expected, &header, source, device)?;
-    apply(&mut model, bytes, &header, source)?;
-    Ok(model)
+    apply(&mut model, bytes, &header, fast_level, source)?;
+    Ok((model, fast_level))
 }
 
 /// Refuses a tensor stored as anything but float32, float16 or int8 (Burn panics on the others);
@@ -412,7 +446,14 @@ fn check_contents(
     Ok(())
 }
 
-fn apply(model: &mut Model, bytes: Vec<u8>, header: &Header, source: &str) -> Result<(), Error> {
+/// Loads `bytes` into `model`; with `fast_level`, the tensors of deeper levels may be missing.
+fn apply(
+    model: &mut Model,
+    bytes: Vec<u8>,
+    header: &Header,
+    fast_level: Option<u8>,
+    source: &str,
+) -> Result<(), Error> {
     let map = key_map(model);
     let mut store = SafetensorsStore::from_bytes(Some(bytes))
         .allow_partial(true)
@@ -452,11 +493,17 @@ fn apply(model: &mut Model, bytes: Vec<u8>, header: &Header, source: &str) -> Re
             other => other.to_string(),
         })
         .collect();
+    let needed = |key: &str| match fast_level {
+        Some(level) => fast_only::first_level(key).is_some_and(|l| l <= level),
+        None => true,
+    };
     problems.extend(
         result
             .missing
             .iter()
-            .map(|(path, _)| format!("tensor '{}' is missing", torch(path))),
+            .map(|(path, _)| torch(path))
+            .filter(|key| needed(key))
+            .map(|key| format!("tensor '{key}' is missing")),
     );
     problems.extend(
         result

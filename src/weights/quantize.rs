@@ -16,16 +16,16 @@ use safetensors::{Dtype, SafeTensors};
 pub const SCALE_SUFFIX: &str = "_scale";
 
 /// One tensor of a file, owned.
-struct Stored {
-    name: String,
-    dtype: Dtype,
-    shape: Vec<usize>,
-    data: Vec<u8>,
+pub(super) struct Stored {
+    pub name: String,
+    pub dtype: Dtype,
+    pub shape: Vec<usize>,
+    pub data: Vec<u8>,
 }
 
-type Tensors = Vec<Stored>;
+pub(super) type Tensors = Vec<Stored>;
 
-fn read(bytes: &[u8]) -> Result<(Tensors, HashMap<String, String>), String> {
+pub(super) fn read(bytes: &[u8]) -> Result<(Tensors, HashMap<String, String>), String> {
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| e.to_string())?;
     let metadata = meta.metadata().clone().unwrap_or_default();
     let file = SafeTensors::deserialize(bytes).map_err(|e| e.to_string())?;
@@ -41,7 +41,10 @@ fn read(bytes: &[u8]) -> Result<(Tensors, HashMap<String, String>), String> {
     Ok((tensors, metadata))
 }
 
-fn write(tensors: &Tensors, metadata: HashMap<String, String>) -> Result<Vec<u8>, String> {
+pub(super) fn write(
+    tensors: &Tensors,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, String> {
     let views = tensors
         .iter()
         .map(|t| TensorView::new(t.dtype, t.shape.clone(), &t.data).map(|v| (t.name.clone(), v)))

@@ -441,6 +441,53 @@ test('segment { heads: true }: U-Net++\'s four heads, each its fast mode; other 
   assert.match(r.refused, /^\[bad-argument\] U-Net has a single output/);
 });
 
+test('quickStart: a first U-Net++ mask from its quick-start file before the whole weights arrive; then every mode', async () => {
+  // Its own browser and a server pacing the files at 10 Mbit/s, so that the whole weights
+  // (2 MB) arrive well after the quick-start file (0.13 MB) and the module.
+  const shaped = await serve({ gzip: true, shape: { mbit: 10, rttMs: 20 } });
+  const other = await launch({ webgpu: false });
+  try {
+    const p = await open(other.context, `${shaped.base}blank.html`);
+    const r = await p.evaluate(async () => {
+      const { LesionLab } = await import('./www/lesionlab.js');
+      const photo = await (await fetch('www/samples/ISIC_0015946.jpg')).blob();
+      const seen = [];
+      const lab = await LesionLab.create({ model: 'unetpp', backend: 'cpu', quickStart: true, onProgress: (e) => seen.push({ ...e }) });
+      const fastOnly = lab.fastOnly;
+      const quick = await lab.segment(photo, { mode: 'fast', level: 2 });
+      const quickAt = Date.now();
+      const stillQuick = lab.fastOnly;
+      const accurate = await lab.segment(photo); // waits for the whole weights
+      const fast = await lab.segment(photo, { mode: 'fast', level: 2 });
+      let differ = 0;
+      for (let i = 0; i < fast.probability.length; i++) if (fast.probability[i] !== quick.probability[i]) differ++;
+      const exported = (await lab.exportWeights()).byteLength;
+      const result = { fastOnly, stillQuick, after: lab.fastOnly, quickAt, differ, n: accurate.mask.length, exported, seen };
+      lab.dispose();
+      return result;
+    });
+    assert.equal(r.fastOnly, 2, 'created with the quick-start weights');
+    assert.equal(r.stillQuick, 2, 'the quick mask came before the whole weights were in');
+    assert.equal(r.after, null, 'then the whole weights replaced them');
+    assert.equal(r.differ, 0, 'the quick-start file holds the whole file\'s level-2 weights');
+    assert.equal(r.n, 256 * 256);
+    assert.ok(r.exported > 1e6, 'exporting waited for the whole weights');
+    const whole = shaped.sent.find((s) => s.path === 'weights/unetpp.safetensors');
+    assert.ok(whole && r.quickAt < whole.at, `quick mask at ${r.quickAt}, whole weights at ${whole?.at}`);
+    assert.equal(shaped.requests.filter((q) => q.endsWith('weights/unetpp.safetensors')).length, 1);
+    for (const what of ['quick-start', 'module', 'weights']) {
+      const mine = r.seen.filter((e) => e.what === what);
+      assert.ok(mine.length && mine.at(-1).done === mine.at(-1).total, `${what} ends at 100%: ${JSON.stringify(mine.at(-1))}`);
+    }
+    const quickBytes = r.seen.filter((e) => e.what === 'quick-start').at(-1).total;
+    const wholeBytes = r.seen.filter((e) => e.what === 'weights').at(-1).total;
+    assert.ok(quickBytes * 10 < wholeBytes, `${quickBytes} against ${wholeBytes} bytes`);
+  } finally {
+    await other.close();
+    await shaped.close();
+  }
+});
+
 test('every model and the file pairing share one worker; each file is fetched once', async () => {
   const count = (suffix) => server.requests.filter((p) => p.endsWith(suffix)).length;
   const before = { unetpp: count('weights/unetpp.safetensors'), wasm: count('cpu/lesionlab_core_bg.wasm') };

@@ -146,6 +146,26 @@ test('the embedding example segments with three lines of HTML', async () => {
   await embed.close();
 });
 
+test('opened on a sample, the page shows U-Net++\'s quick look first, then the accurate mask', async () => {
+  // A new profile: where the service worker already keeps the whole weights there is no quick look.
+  const other = await launch({ webgpu: false });
+  const fresh = await open(other.context, `${server.base}index.html?sample=ISIC_0001126`);
+  try {
+    await fresh.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
+    const r = await fresh.evaluate(() => ({
+      quick: window.__firstMaskQuick, first: window.__firstMaskMs, accurate: window.__accurateMaskMs,
+      caption: document.getElementById('caption').textContent,
+    }));
+    assert.equal(r.quick, true, 'the first mask was the quick look');
+    assert.ok(r.accurate >= r.first, JSON.stringify(r));
+    assert.match(r.caption, /U-Net\+\+ \(accurate\)$/, 'the accurate mask replaced it');
+    const dice = Number(await fresh.textContent('#dice'));
+    assert.ok(dice >= 0.7, `Dice ${dice}`);
+  } finally {
+    await other.close();
+  }
+});
+
 test('every request stayed inside the page\'s own folder', async () => {
   const outside = browser.requests.filter((u) => !u.startsWith(server.base) && !/^(blob|data):/.test(u));
   assert.deepEqual(outside, []);

@@ -124,16 +124,6 @@ function usedModule(kind) {
 // three models, fine-tune one of them): the bytes are small beside a second download.
 const fetched = new Map();
 
-/** Whether `url` is in this page's memory or LesionLab's service worker cache (no download). */
-export async function isLocal(url) {
-  if (fetched.has(url)) return true;
-  try {
-    return Boolean(globalThis.caches && (await caches.match(url)));
-  } catch {
-    return false; // storage unavailable (some private windows)
-  }
-}
-
 /** A weights file's bytes from `url`, reported as `{ what: 'weights', done, total }`. */
 export function fetchWeights(url, report) {
   if (!fetched.has(url)) {

@@ -12,7 +12,7 @@
 // with an Error whose message says what went wrong, a crash included, and whose `kind`
 // ('weights', 'unreadable-image', 'device', ...; see errors.js) says what kind of thing it was.
 
-import { call, currentGeneration, fetchWeights, isLocal, join, post } from './engine.js';
+import { call, currentGeneration, fetchWeights, join, post } from './engine.js';
 import { fail } from './errors.js';
 import { FEATURE_MAPS, MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
 import { clearRun, loadRun } from './store.js';
@@ -122,8 +122,7 @@ export class LesionLab {
    * `options.quickStart` (default false; with the shipped weights of U-Net++, the one model
    * that has a quick-start file, see `MODELS` in rules.js): resolve as soon as the quick-start
    * file is loaded (U-Net++'s fast mode level 2: 6% of the weights' bytes, reported as `what:
-   * 'quick-start'`), so the first mask comes sooner (not where the whole weights need no
-   * download: the page already has them, or the service worker keeps them); the whole weights then download after the
+   * 'quick-start'`), so the first mask comes sooner; the whole weights then download after the
    * module (not competing with it) and load in the background. Until they are in, `lab.fastOnly`
    * is that level: `segment`, `explain`, `featureMaps` and `uncertainty` in a fast mode up to it
    * run at once, every other call waits for the whole weights; `lab.whole` resolves when they
@@ -150,12 +149,8 @@ export class LesionLab {
     const report = options.onProgress
       ? (p) => { try { options.onProgress({ ...p }); } catch (err) { console.error('onProgress failed:', err); } }
       : () => {};
-    // A quick start only where the whole weights would be downloaded: on a later visit the
-    // service worker has them, and loading them at once gives the accurate mask soonest.
     const shipped = options.weights === undefined || options.weights === null;
-    const quick = options.quickStart && shipped && !(await isLocal(defaultWeightsUrl(model).href))
-      ? MODEL_RULES.find((m) => m.id === model).quickStart
-      : null;
+    const quick = options.quickStart && shipped ? MODEL_RULES.find((m) => m.id === model).quickStart : null;
     try {
       // The module downloads (and compiles) in the worker while the weights download here.
       const [weights] = await Promise.all([
@@ -182,7 +177,8 @@ export class LesionLab {
     this.#weights = whole;
     // After a crash the restart opens the model with these; otherwise they replace the quick ones.
     if (this.#generation === currentGeneration()) {
-      await this.#call('load-weights', { weights: whole.bytes.slice(0), source: whole.source });
+      const { inputSize } = await this.#call('load-weights', { weights: whole.bytes.slice(0), source: whole.source });
+      this.#info = { ...this.#info, inputSize };
     }
     this.#info = { ...this.#info, fastOnly: null };
   }

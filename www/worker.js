@@ -372,7 +372,8 @@ function loadWeights({ sid, weights, source }) {
   for (const [kind, s] of Object.entries(lab.sessions)) if (kind !== lab.active) s.loadWeights(bytes, source);
   Object.assign(lab, { weights: bytes, source, version: lab.version + 1 });
   lab.madeWhole();
-  return { result: null };
+  // After a quick-start file the whole file's input size applies.
+  return { result: { inputSize: lab.sessions[lab.active].inputSize } };
 }
 
 /** Fine-tuning on the session in use when it starts; the weights it ends with reach the others. */

@@ -31,7 +31,8 @@ pub struct ExportArgs {
     half: bool,
     /// Write the quick-start file of this U-Net++ fast-mode level instead (1-4): only the
     /// tensors that level needs, copied unchanged from `--weights` (the page's first mask).
-    #[arg(long, value_name = "LEVEL", conflicts_with_all = ["dtype", "half", "size"])]
+    /// With `--size`, the file records that input size instead of the whole file's.
+    #[arg(long, value_name = "LEVEL", conflicts_with_all = ["dtype", "half"])]
     fast_only: Option<u8>,
     /// Where to write.
     #[arg(long)]
@@ -45,9 +46,11 @@ pub fn run(args: ExportArgs) -> Result<(), Error> {
     if let Some(level) = args.fast_only {
         // Checked as a whole file of the model first, so a cut never hides a bad file.
         weights::load(bytes.clone(), args.model, &source, &Device::flex())?;
-        let out = weights::fast_only::cut(&bytes, level).map_err(|message| Error::Weights {
-            source_name: source.clone(),
-            message,
+        let out = weights::fast_only::cut(&bytes, level, args.size).map_err(|message| {
+            Error::Weights {
+                source_name: source.clone(),
+                message,
+            }
         })?;
         write_atomic(&args.out, &out)?;
         println!(

@@ -120,8 +120,10 @@ pub struct Session {
     model: RefCell<Model>,
     device: Device,
     backend: Backend,
-    size: u32,
-    /// With the weights of a quick-start file: the highest fast-mode level they run.
+    size: Cell<u32>,
+    /// Whether the caller chose the input size (else the weights file's recorded one is used).
+    size_chosen: bool,
+    /// With a quick-start file's weights, the highest fast-mode level they run.
     fast_only: Cell<Option<u8>>,
     /// The last photo given, by the key the caller gave it.
     photo: RefCell<Option<(String, Rc<PreparedPhoto>)>>,
@@ -143,13 +145,15 @@ impl Session {
         let recorded = weights::input_size(&weights).map(|s| s as u32);
         // Loading checks the recorded size (naming the file); an override is the caller's.
         let (model, fast_only) = weights::load_allowing_fast_only(weights, arch, source, &device)?;
+        let chosen = size.is_some();
         let size = size.or(recorded).unwrap_or(DEFAULT_SIZE);
         crate::rules::check_input_size(arch, size as usize)?;
         Ok(Session {
             model: RefCell::new(model),
             device,
             backend,
-            size,
+            size: Cell::new(size),
+            size_chosen: chosen,
             fast_only: Cell::new(fast_only),
             photo: RefCell::new(None),
         })
@@ -167,7 +171,7 @@ impl Session {
 
     /// The side of the square the model sees.
     pub fn input_size(&self) -> u32 {
-        self.size
+        self.size.get()
     }
 
     /// The network.
@@ -232,9 +236,21 @@ impl Session {
     }
 
     /// Replaces the weights with a safetensors file, checked first (model, every tensor's name
-    /// and shape): on an error the current weights stay.
+    /// and shape): on an error the current weights stay. The input size stays, except after a
+    /// quick-start file, whose recorded size is its fast mode's: the whole file's then applies
+    /// (unless the caller chose one), and the photo held is prepared again at that size.
     pub fn load_weights(&self, weights: Vec<u8>, source: &str) -> Result<(), Error> {
+        let recorded = weights::input_size(&weights).map(|s| s as u32);
         let model = weights::load(weights, self.architecture(), source, &self.device)?;
+        let size = match (self.fast_only.get(), self.size_chosen) {
+            (Some(_), false) => recorded.unwrap_or(DEFAULT_SIZE),
+            _ => self.input_size(),
+        };
+        crate::rules::check_input_size(self.architecture(), size as usize)?;
+        if size != self.input_size() {
+            self.size.set(size);
+            *self.photo.borrow_mut() = None;
+        }
         self.set_model(model);
         self.fast_only.set(None);
         Ok(())
@@ -245,7 +261,7 @@ impl Session {
     pub async fn export_weights(&self) -> Result<Vec<u8>, Error> {
         let model = self.model_for(None)?;
         let cpu = crate::model::readback::copy_to(&model, &Device::flex()).await?;
-        weights::save_with_input_size(&cpu, Some(self.size as usize))
+        weights::save_with_input_size(&cpu, Some(self.input_size() as usize))
     }
 
     /// Whether the photo of `key` is the one this session holds.
@@ -268,7 +284,7 @@ impl Session {
 
     /// Resizes and normalises `photo` once and keeps it under `key`, in place of the one before.
     fn hold(&self, key: String, photo: &RgbImage) {
-        let prepared = PreparedPhoto::new(photo, self.size, &self.device);
+        let prepared = PreparedPhoto::new(photo, self.input_size(), &self.device);
         *self.photo.borrow_mut() = Some((key, Rc::new(prepared)));
     }
 
@@ -595,10 +611,11 @@ mod tests {
             Device::flex(),
             quick,
             "unetpp.fast2.safetensors",
-            Some(64),
+            None,
         )
         .unwrap();
         assert_eq!(s.fast_only(), Some(2));
+        assert_eq!(s.input_size(), 128, "the quick look's own input size");
         s.set_photo("a".into(), &photo(), 40, 30).unwrap();
         let fast = pollster::block_on(s.segment("a", InferenceMode::Fast(2), false)).unwrap();
         for refused in [
@@ -610,13 +627,33 @@ mod tests {
             let e = refused.expect("needs the whole weights").to_string();
             assert!(e.contains("up to level 2"), "{e}");
         }
-        s.load_weights(whole, "unetpp.safetensors").unwrap();
+        let whole_size = weights::input_size(&whole).unwrap() as u32;
+        s.load_weights(whole.clone(), "unetpp.safetensors").unwrap();
         assert_eq!(s.fast_only(), None);
-        let again = pollster::block_on(s.segment("a", InferenceMode::Fast(2), false)).unwrap();
         assert_eq!(
-            fast.probability, again.probability,
-            "the same level-2 weights"
+            s.input_size(),
+            whole_size,
+            "the whole file's input size applies"
         );
+        assert!(
+            !s.has_photo("a"),
+            "the photo is prepared again at the new size"
+        );
+        s.set_photo("a".into(), &photo(), 40, 30).unwrap();
         assert!(pollster::block_on(s.segment("a", InferenceMode::Accurate, false)).is_ok());
+        // The quick-start file's level-2 weights are the whole file's: at the same size, the
+        // same answer.
+        let small = Session::new(
+            Architecture::UNetPlusPlus,
+            Backend::Cpu,
+            Device::flex(),
+            whole,
+            "unetpp.safetensors",
+            Some(128),
+        )
+        .unwrap();
+        small.set_photo("a".into(), &photo(), 40, 30).unwrap();
+        let again = pollster::block_on(small.segment("a", InferenceMode::Fast(2), false)).unwrap();
+        assert_eq!(fast.probability, again.probability);
     }
 }

@@ -454,15 +454,20 @@ test('quickStart: a first U-Net++ mask from its quick-start file before the whol
       const seen = [];
       const lab = await LesionLab.create({ model: 'unetpp', backend: 'cpu', quickStart: true, onProgress: (e) => seen.push({ ...e }) });
       const fastOnly = lab.fastOnly;
+      const quickSize = lab.inputSize;
       const quick = await lab.segment(photo, { mode: 'fast', level: 2 });
       const quickAt = Date.now();
       const stillQuick = lab.fastOnly;
       const accurate = await lab.segment(photo); // waits for the whole weights
-      const fast = await lab.segment(photo, { mode: 'fast', level: 2 });
+      const wholeSize = lab.inputSize;
+      // The whole weights' fast mode at the quick-start file's size gives the same mask.
+      const same = await LesionLab.create({ model: 'unetpp', backend: 'cpu', size: quickSize });
+      const fast = await same.segment(photo, { mode: 'fast', level: 2 });
+      same.dispose();
       let differ = 0;
       for (let i = 0; i < fast.probability.length; i++) if (fast.probability[i] !== quick.probability[i]) differ++;
       const exported = (await lab.exportWeights()).byteLength;
-      const result = { fastOnly, stillQuick, after: lab.fastOnly, quickAt, differ, n: accurate.mask.length, exported, seen };
+      const result = { fastOnly, quickSize, wholeSize, stillQuick, after: lab.fastOnly, quickAt, differ, n: accurate.mask.length, exported, seen };
       lab.dispose();
       return result;
     });
@@ -470,6 +475,7 @@ test('quickStart: a first U-Net++ mask from its quick-start file before the whol
     assert.equal(r.stillQuick, 2, 'the quick mask came before the whole weights were in');
     assert.equal(r.after, null, 'then the whole weights replaced them');
     assert.equal(r.differ, 0, 'the quick-start file holds the whole file\'s level-2 weights');
+    assert.deepEqual([r.quickSize, r.wholeSize], [128, 176], 'each file\'s own input size');
     assert.equal(r.n, 256 * 256);
     assert.ok(r.exported > 1e6, 'exporting waited for the whole weights');
     const whole = shaped.sent.find((s) => s.path === 'weights/unetpp.safetensors');

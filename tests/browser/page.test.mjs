@@ -147,7 +147,7 @@ test('the embedding example segments with three lines of HTML', async () => {
 });
 
 test('opened on a sample, the page shows U-Net++\'s quick look first, then the accurate mask', async () => {
-  // A new profile: where the service worker already keeps the whole weights there is no quick look.
+  // A new profile and a new page: the one above has loaded the whole weights long ago.
   const other = await launch({ webgpu: false });
   const fresh = await open(other.context, `${server.base}index.html?sample=ISIC_0001126`);
   try {

@@ -242,7 +242,7 @@ async function quickLook(lab, sel, mine) {
   const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), mode: 'fast', level });
   if (mine !== run) return;
   if (!photo.pixels) photo.pixels = await photoPixels(photo.blob);
-  shown = { photo, result: r, label: `quick look: ${NAMES[sel.model]} fast mode, level ${level}; the accurate mask follows`, quick: true };
+  shown = { photo, result: r, label: `quick look: ${NAMES[sel.model]} fast mode, level ${level}; the accurate mask follows` };
   $('result').hidden = false;
   draw();
   // For the benchmark: the first mask on screen, and that it was the quick look.

@@ -179,6 +179,9 @@ export class LesionLab {
     if (this.#generation === currentGeneration()) {
       const { inputSize } = await this.#call('load-weights', { weights: whole.bytes.slice(0), source: whole.source });
       this.#info = { ...this.#info, inputSize };
+      // The shipped whole weights are what a restart after a crash comes back with, not the
+      // quick-start ones (which cannot run most calls).
+      this.#worked = whole;
     }
     this.#info = { ...this.#info, fastOnly: null };
   }

@@ -714,7 +714,9 @@ mod tests {
             let full = save_with(&model, Some(128), StoredAs::F32).unwrap();
             let x = Tensor::<4>::random([1, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
             let logits = model.predict(x.clone(), crate::InferenceMode::Accurate);
-            let scale = logits.clone().abs().max().into_scalar::<f32>();
+            // A randomly initialised network's logits can all be near zero (0.03 seen in CI),
+            // where rounding errors are not smaller: they are judged against at least 0.1.
+            let scale = logits.clone().abs().max().into_scalar::<f32>().max(0.1);
             // (kernels, largest size against float32, largest logit change against the largest logit)
             for (kernels, size, change) in
                 [(StoredAs::F16, 0.6, 1e-3), (StoredAs::Int8, 0.35, 3e-2)]

@@ -87,7 +87,8 @@ class LesionLabElement extends HTMLElement {
     if (key !== this.#labKey) {
       this.#lab?.then((lab) => lab.dispose(), () => {});
       this.#labKey = key;
-      this.#lab = LesionLab.create({ model, backend, onBackend: (e) => e.backend === 'webgpu' && keepOffline() });
+      // U-Net++ shows a quick look from its quick-start file while its whole weights load.
+      this.#lab = LesionLab.create({ model, backend, quickStart: true, onBackend: (e) => e.backend === 'webgpu' && keepOffline() });
     }
     return this.#lab;
   }
@@ -119,12 +120,26 @@ class LesionLabElement extends HTMLElement {
     this.#status(`Segmenting ${name}…`);
     try {
       const lab = await this.#getLab();
-      const r = await lab.segment(blob, { threshold: Number(this.getAttribute('threshold') || THRESHOLD) });
-      const pixels = await photoPixels(blob);
-      if (mine !== this.#run) return null;
+      const threshold = Number(this.getAttribute('threshold') || THRESHOLD);
       const canvas = this.#shadow.querySelector('canvas');
+      let pixels = null;
+      if (lab.fastOnly) {
+        // A quick look (U-Net++'s fast mode) while the whole weights load; the accurate mask
+        // replaces it. `data-first-mask` says which came first.
+        const quick = await lab.segment(blob, { threshold, mode: 'fast', level: lab.fastOnly });
+        pixels = await photoPixels(blob);
+        if (mine !== this.#run) return null;
+        show(canvas, overlay(pixels, quick.mask));
+        canvas.hidden = false;
+        this.dataset.firstMask ??= 'quick';
+        this.#status(`${name}: a quick look (fast mode, level ${lab.fastOnly}); the accurate mask follows…`);
+      }
+      const r = await lab.segment(blob, { threshold });
+      pixels ??= await photoPixels(blob);
+      if (mine !== this.#run) return null;
       show(canvas, overlay(pixels, r.mask));
       canvas.hidden = false;
+      this.dataset.firstMask ??= 'accurate';
       const warning = this.#shadow.querySelector('.warning');
       warning.textContent = r.check.warning ?? '';
       warning.hidden = r.check.looksLikeDermoscopy;

@@ -143,6 +143,18 @@ test('the embedding example segments with three lines of HTML', async () => {
   await embed.waitForSelector('lesion-lab[data-state="done"]', { timeout: 120_000 });
   const text = await embed.evaluate(() => document.querySelector('lesion-lab').shadowRoot.querySelector('.status').textContent);
   assert.match(text, /ISIC_0015946\.jpg: lesion \d+\.\d% of the image \(CPU/);
+  // With U-Net++ (the element's default model) a quick look comes first, then the accurate mask.
+  const r = await embed.evaluate(async () => {
+    const el = document.createElement('lesion-lab');
+    el.setAttribute('src', 'www/samples/ISIC_0001126.jpg');
+    const done = new Promise((ok) => el.addEventListener('segmented', (e) => ok(e.detail), { once: true }));
+    document.querySelector('main').append(el);
+    const detail = await done;
+    return { first: el.dataset.firstMask, state: el.dataset.state, n: detail.mask.length, status: el.shadowRoot.querySelector('.status').textContent };
+  });
+  assert.equal(r.first, 'quick', JSON.stringify(r));
+  assert.equal(r.state, 'done');
+  assert.match(r.status, /ISIC_0001126\.jpg: lesion \d+\.\d% of the image/);
   await embed.close();
 });
 

@@ -27,7 +27,8 @@ function walk(dir, out = []) {
 // module at once rather than one import level (one round trip) after another.
 function staticImports(file, seen = new Set()) {
   const text = fs.readFileSync(path.join(folder, file), 'utf8');
-  for (const m of text.matchAll(/^import\s[^'"]*?['"](\.\.?\/[^'"]+)['"]/gm)) {
+  // `import ... from './x.js'`, `import './x.js'` and `export ... from './x.js'`, at a line's start.
+  for (const m of text.matchAll(/^\s*(?:import\s(?:[^'"]*?\sfrom\s*)?|export\s[^'"]*?\sfrom\s*)['"](\.\.?\/[^'"]+)['"]/gm)) {
     const dep = path.posix.join(path.posix.dirname(file), m[1]);
     if (!seen.has(dep)) {
       seen.add(dep);

@@ -353,6 +353,22 @@ fn export_cuts_a_quick_start_file_and_segment_refuses_it_by_name() {
         !ok && err.contains("quick.safetensors") && err.contains("quick-start file"),
         "{err}"
     );
+    // A size U-Net++ cannot run is refused before anything is written.
+    let odd = dir.path().join("odd.safetensors");
+    let (ok, _, err) = lesionlab(&[
+        "export",
+        "--model",
+        "unetpp",
+        "--weights",
+        "weights/unetpp.safetensors",
+        "--fast-only",
+        "2",
+        "--size",
+        "100",
+        "--out",
+        odd.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("100") && !odd.exists(), "{err}");
     // Only U-Net++ has fast modes.
     let (ok, _, err) = lesionlab(&[
         "export",

@@ -205,9 +205,10 @@ async function segmentPhoto() {
   try {
     const lab = await currentLab();
     if (mine !== run) return;
-    if (lab.fastOnly && sel.mode === 'accurate') await quickLook(lab, sel, mine);
+    const quick = lab.fastOnly && sel.mode === 'accurate';
+    if (quick) await quickLook(lab, sel, mine);
     if (mine !== run) return;
-    if (lab.fastOnly) status(`Loading the whole ${NAMES[sel.model]} (a quick look from its fast mode is shown)…`);
+    if (quick && lab.fastOnly) status(`Loading the whole ${NAMES[sel.model]} (a quick look from its fast mode is shown)…`);
     else status(`Segmenting ${photo.name} with ${label} on ${where(lab)}…`);
     const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), mode: sel.mode, level: sel.level });
     if (mine !== run) return;

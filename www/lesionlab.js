@@ -102,6 +102,7 @@ export class LesionLab {
   #worked = null;
   #info;
   #whole = Promise.resolve();
+  #wholeReport = () => {};
   #disposed = false;
 
   constructor(token) {
@@ -115,8 +116,8 @@ export class LesionLab {
    * `options.backend`: 'auto' | 'webgpu' | 'cpu' (default 'auto'); `options.weights`: an
    * ArrayBuffer, Blob or URL of a safetensors file (default: the shipped weights);
    * `options.size`: the model's input size (default: the one the weights record);
-   * `options.onProgress(p)`: the downloads as they arrive, `{ what: 'module' | 'weights', done,
-   * total }` in bytes, each ending with `done === total` (a module or weights file another
+   * `options.onProgress(p)`: the downloads as they arrive, `{ what: 'module' | 'weights' |
+   * 'quick-start', done, total }` in bytes, each ending with `done === total` (a module or weights file another
    * LesionLab of the page already loaded gives one event at 100%).
    *
    * `options.quickStart` (default false; with the shipped weights of U-Net++, the one model
@@ -161,8 +162,7 @@ export class LesionLab {
       ]);
       lab.#weights = weights;
       await lab.#open();
-      lab.#whole = quick ? lab.#loadWhole(report) : Promise.resolve();
-      lab.#whole.catch(() => {}); // reported by the calls that wait for it
+      if (quick) lab.#startWhole(report);
     } catch (err) {
       lab.dispose();
       throw err;
@@ -170,18 +170,25 @@ export class LesionLab {
     return lab;
   }
 
-  /** After a quick start: the whole weights, fetched now that the module is in, then loaded. */
+  /** After a quick start: fetches the whole weights (the module is in by now) and loads them. */
+  #startWhole(report) {
+    this.#whole = this.#loadWhole(report);
+    // A failure is reported by the calls that wait for it, and the next of them tries again.
+    this.#whole.catch(() => {});
+    this.#wholeReport = report;
+  }
+
   async #loadWhole(report) {
     const whole = await weightsBytes(undefined, this.#options.model, report);
     if (this.#disposed) return;
+    // From now on a restart after a crash reopens with the shipped whole weights, never with the
+    // quick-start ones (which cannot run most calls).
     this.#weights = whole;
-    // After a crash the restart opens the model with these; otherwise they replace the quick ones.
-    if (this.#generation === currentGeneration()) {
+    this.#worked = whole;
+    await this.#ready();
+    if (this.#info.fastOnly) {
       const { inputSize } = await this.#call('load-weights', { weights: whole.bytes.slice(0), source: whole.source });
       this.#info = { ...this.#info, inputSize };
-      // The shipped whole weights are what a restart after a crash comes back with, not the
-      // quick-start ones (which cannot run most calls).
-      this.#worked = whole;
     }
     this.#info = { ...this.#info, fastOnly: null };
   }
@@ -192,7 +199,13 @@ export class LesionLab {
     if (!level) return;
     const fast = mode === 'fast' ? 2 : Number(/^fast([1-4])$/.exec(mode ?? '')?.[1]);
     if (fast && fast <= level) return;
-    await this.#whole;
+    const attempt = this.#whole;
+    try {
+      await attempt;
+    } catch (err) {
+      if (this.#whole === attempt && !this.#disposed) this.#startWhole(this.#wholeReport);
+      throw err;
+    }
   }
 
   /**
@@ -201,7 +214,11 @@ export class LesionLab {
    */
   get fastOnly() { return this.#info.fastOnly ?? null; }
 
-  /** Resolves once the whole weights are loaded (at once without `quickStart`). */
+  /**
+   * Resolves once the whole weights are loaded (at once without `quickStart`, or when the
+   * LesionLab is disposed first); rejects if they could not be (the next call that needs them
+   * tries again, and `whole` is then that new attempt).
+   */
   get whole() { return this.#whole; }
 
   /** The model session in the worker, from the weights in use. */
@@ -300,8 +317,8 @@ export class LesionLab {
   async segment(source, options = {}) {
     const threshold = options.threshold ?? THRESHOLD;
     if (!(threshold >= 0 && threshold <= 1)) throw fail('bad-argument', `threshold must be between 0 and 1, got ${threshold}`);
-    await this.#ready();
     await this.#needs(options.heads ? null : parseMode(options));
+    await this.#ready();
     const { source: s, transfer } = await transferable(source);
     const weights = this.#weights;
     const result = await this.#call('segment', {
@@ -323,8 +340,8 @@ export class LesionLab {
    */
   async explain(source, options = {}) {
     const method = options.method ?? 'gradcam';
-    await this.#ready();
     await this.#needs(parseMode(options));
+    await this.#ready();
     const { source: s, transfer } = await transferable(source);
     const weights = this.#weights;
     const result = await this.#call('explain', {
@@ -348,8 +365,8 @@ export class LesionLab {
   async featureMaps(source, options = {}) {
     const count = options.count ?? FEATURE_MAPS;
     if (!Number.isInteger(count) || count < 1) throw fail('bad-argument', `count must be a whole number from 1, got ${count}`);
-    await this.#ready();
     await this.#needs(parseMode(options));
+    await this.#ready();
     const { source: s, transfer } = await transferable(source);
     const weights = this.#weights;
     const result = await this.#call('feature-maps', {
@@ -371,8 +388,8 @@ export class LesionLab {
   async uncertainty(source, options = {}) {
     const method = options.method ?? 'tta';
     if (method === 'tta') {
-      await this.#ready();
       await this.#needs(parseMode(options));
+      await this.#ready();
       const { source: s, transfer } = await transferable(source);
       return this.#call('uncertainty', { source: s, key: photoKey(source), name: sourceName(source), mode: parseMode(options) }, transfer);
     }
@@ -431,8 +448,8 @@ export class LesionLab {
   async finetune(files, options = {}) {
     const list = [...(files ?? [])];
     if (!list.length) throw fail('bad-argument', 'finetune needs files: images and masks, or zips of them');
-    await this.#ready();
     await this.#needs(null);
+    await this.#ready();
     const { onProgress, signal, ...settings } = options;
     return this.#training('finetune', { files: list, options: settings }, onProgress, signal);
   }
@@ -452,8 +469,8 @@ export class LesionLab {
 
   /** Resumes the fine-tuning run saved in IndexedDB (after a reload); options as `finetune`. */
   async resumeFinetune(options = {}) {
-    await this.#ready();
     await this.#needs(null);
+    await this.#ready();
     return this.#training('resume-finetune', {}, options.onProgress, options.signal);
   }
 
@@ -494,8 +511,8 @@ export class LesionLab {
 
   /** The current weights (fine-tuned after `finetune`) as a safetensors ArrayBuffer. */
   async exportWeights() {
-    await this.#ready();
     await this.#needs(null);
+    await this.#ready();
     return this.#call('export-weights', {});
   }
 
@@ -505,8 +522,8 @@ export class LesionLab {
    */
   async loadWeights(weights) {
     const loaded = await weightsBytes(weights, this.#options.model);
-    await this.#ready();
     await this.#needs(null);
+    await this.#ready();
     await this.#call('load-weights', { weights: loaded.bytes.slice(0), source: loaded.source });
     this.#weights = loaded;
   }
@@ -516,8 +533,8 @@ export class LesionLab {
    * the fine-tuned weights: [{ id, size, rgba, truth, before, after }] at the training size.
    */
   async finetunePreview(n = 4) {
-    await this.#ready();
     await this.#needs(null);
+    await this.#ready();
     return this.#call('preview', { n });
   }
 

@@ -22,7 +22,10 @@ import { clearRun } from './store.js';
 
 // Fine-tuning's code (and the zip reader) loads when first used, not before the first mask.
 let tuningModule = null;
-const tuning = () => (tuningModule ??= import('./worker-finetune.js'));
+const tuning = () => (tuningModule ??= import('./worker-finetune.js').catch((err) => {
+  tuningModule = null; // tried again next time
+  throw err;
+}));
 
 // Model calls run one at a time (bounded memory, timings that mean something); fine-tuning runs
 // in its own lane, so that the page keeps segmenting between its steps.
@@ -36,7 +39,7 @@ self.lesionlabPanic = (message) => self.postMessage({ type: 'panic', message: St
 self.onmessage = (event) => {
   const { id, op, args } = event.data;
   if (op === 'control') {
-    tuning().then((t) => t.steer(args.action));
+    tuning().then((t) => t.steer(args.action), () => {}); // no run without the module
     return;
   }
   const report = (progress) => self.postMessage({ type: 'progress', id, progress });
@@ -195,6 +198,7 @@ async function upgrade(sid, lab, takeover) {
     await Promise.race([lab.firstCall, new Promise((done) => setTimeout(done, 2000))]);
     // Its warm-up runs the accurate mode, which a quick-start file's weights cannot.
     await lab.whole;
+    if (labs.get(sid) !== lab) return;
     await wasm('webgpu');
     if (labs.get(sid) !== lab) return;
     let version = lab.version;
@@ -240,6 +244,7 @@ async function follow(lab, kind) {
 function close({ sid }) {
   const lab = labs.get(sid);
   labs.delete(sid);
+  lab?.madeWhole(); // an upgrade waiting for the whole weights ends
   for (const s of Object.values(lab?.sessions ?? {})) s.free();
   return { result: null };
 }

@@ -46,6 +46,9 @@ pub fn run(args: ExportArgs) -> Result<(), Error> {
     if let Some(level) = args.fast_only {
         // Checked as a whole file of the model first, so a cut never hides a bad file.
         weights::load(bytes.clone(), args.model, &source, &Device::flex())?;
+        if let Some(size) = args.size {
+            lesionlab::rules::check_input_size(args.model, size)?;
+        }
         let out = weights::fast_only::cut(&bytes, level, args.size).map_err(|message| {
             Error::Weights {
                 source_name: source.clone(),

@@ -494,6 +494,34 @@ test('quickStart: a first U-Net++ mask from its quick-start file before the whol
   }
 });
 
+test('quickStart: when the whole weights fail to download, the call that needs them says why and the next one tries again', async () => {
+  const fresh = await browser.context.newPage();
+  let refused = 0;
+  await fresh.route('**/weights/unetpp.safetensors', (route) => (refused++ ? route.continue() : route.fulfill({ status: 503, body: 'busy' })));
+  try {
+    await fresh.goto(`${server.base}blank.html`);
+    const r = await fresh.evaluate(async () => {
+      const { LesionLab } = await import('./www/lesionlab.js');
+      const photo = await (await fetch('www/samples/ISIC_0015946.jpg')).blob();
+      const lab = await LesionLab.create({ model: 'unetpp', backend: 'cpu', quickStart: true });
+      const quick = (await lab.segment(photo, { mode: 'fast', level: 2 })).mask.length;
+      const first = await lab.segment(photo).then(() => null, (e) => ({ kind: e.kind, message: e.message }));
+      const again = (await lab.segment(photo)).mask.length;
+      const after = lab.fastOnly;
+      lab.dispose();
+      return { quick, first, again, after };
+    });
+    assert.equal(r.quick, 256 * 256, 'the quick look works without the whole weights');
+    assert.equal(r.first?.kind, 'io', JSON.stringify(r.first));
+    assert.match(r.first.message, /weights\/unetpp\.safetensors: HTTP 503/);
+    assert.equal(r.again, 256 * 256, 'the next call fetched them again and ran');
+    assert.equal(r.after, null);
+    assert.equal(refused, 2, 'one refused download, one that worked');
+  } finally {
+    await fresh.close();
+  }
+});
+
 test('every model and the file pairing share one worker; each file is fetched once', async () => {
   const count = (suffix) => server.requests.filter((p) => p.endsWith(suffix)).length;
   const before = { unetpp: count('weights/unetpp.safetensors'), wasm: count('cpu/lesionlab_core_bg.wasm') };

@@ -316,18 +316,17 @@ fn export_writes_each_kernel_form_and_each_segments_the_same() {
 #[test]
 fn export_cuts_a_quick_start_file_and_segment_refuses_it_by_name() {
     let dir = tempfile::tempdir().unwrap();
+    // `lesionlab export --model MODEL --weights weights/MODEL.safetensors --fast-only 2 ...`
+    let cut = |model: &str, extra: &[&str], out: &Path| {
+        let weights = format!("weights/{model}.safetensors");
+        let mut args = vec!["export", "--model", model, "--weights", &weights];
+        args.extend(["--fast-only", "2"]);
+        args.extend(extra);
+        args.extend(["--out", out.to_str().unwrap()]);
+        lesionlab(&args)
+    };
     let quick = dir.path().join("quick.safetensors");
-    let (ok, out, err) = lesionlab(&[
-        "export",
-        "--model",
-        "unetpp",
-        "--weights",
-        "weights/unetpp.safetensors",
-        "--fast-only",
-        "2",
-        "--out",
-        quick.to_str().unwrap(),
-    ]);
+    let (ok, out, err) = cut("unetpp", &[], &quick);
     assert!(ok, "{err}");
     assert!(out.contains("fast mode up to level 2"), "{out}");
     let whole = std::fs::metadata("weights/unetpp.safetensors")
@@ -355,32 +354,10 @@ fn export_cuts_a_quick_start_file_and_segment_refuses_it_by_name() {
     );
     // A size U-Net++ cannot run is refused before anything is written.
     let odd = dir.path().join("odd.safetensors");
-    let (ok, _, err) = lesionlab(&[
-        "export",
-        "--model",
-        "unetpp",
-        "--weights",
-        "weights/unetpp.safetensors",
-        "--fast-only",
-        "2",
-        "--size",
-        "100",
-        "--out",
-        odd.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = cut("unetpp", &["--size", "100"], &odd);
     assert!(!ok && err.contains("100") && !odd.exists(), "{err}");
     // Only U-Net++ has fast modes.
-    let (ok, _, err) = lesionlab(&[
-        "export",
-        "--model",
-        "unet",
-        "--weights",
-        "weights/unet.safetensors",
-        "--fast-only",
-        "2",
-        "--out",
-        dir.path().join("u").to_str().unwrap(),
-    ]);
+    let (ok, _, err) = cut("unet", &[], &dir.path().join("u"));
     assert!(!ok && err.contains("deep supervision"), "{err}");
 }
 

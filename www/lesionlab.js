@@ -84,9 +84,10 @@ async function transferable(source) {
   }
 }
 
+// 'accurate', or 'fastL' (fast mode of level L; 2 when no level is given).
 function parseMode(options) {
   const mode = String(options.mode ?? 'accurate').toLowerCase();
-  if (mode === 'fast' && options.level !== undefined) return `fast${options.level}`;
+  if (mode === 'fast') return `fast${options.level ?? 2}`;
   return mode;
 }
 
@@ -197,7 +198,7 @@ export class LesionLab {
   async #needs(mode) {
     const level = this.#info?.fastOnly;
     if (!level) return;
-    const fast = mode === 'fast' ? 2 : Number(/^fast([1-4])$/.exec(mode ?? '')?.[1]);
+    const fast = Number(/^fast([1-4])$/.exec(mode ?? '')?.[1]);
     if (fast && fast <= level) return;
     const attempt = this.#whole;
     try {
@@ -277,7 +278,7 @@ export class LesionLab {
 
   #mode(options) {
     const mode = parseMode(options);
-    const info = this.#info.modes[mode === 'fast' ? 'fast2' : mode];
+    const info = this.#info.modes[mode];
     if (!info) throw fail('bad-argument', `unknown mode '${mode}': expected accurate, or fast with a level of 1 to 4`);
     return info;
   }

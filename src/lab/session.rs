@@ -446,17 +446,14 @@ fn rgb_from_rgba(rgba: &[u8], width: u32, height: u32) -> Result<RgbImage, Error
 mod tests {
     use super::*;
 
+    /// A CPU session of `arch` with the shipped file `weights/{file}`.
+    fn open(arch: Architecture, file: &str, size: Option<u32>) -> Session {
+        let bytes = std::fs::read(format!("weights/{file}")).expect("a shipped weights file");
+        Session::new(arch, Backend::Cpu, Device::flex(), bytes, file, size).unwrap()
+    }
+
     fn session(size: Option<u32>) -> Session {
-        let bytes = std::fs::read("weights/unet.safetensors").expect("the shipped U-Net weights");
-        Session::new(
-            Architecture::UNet,
-            Backend::Cpu,
-            Device::flex(),
-            bytes,
-            "unet.safetensors",
-            size,
-        )
-        .unwrap()
+        open(Architecture::UNet, "unet.safetensors", size)
     }
 
     /// A 40x30 RGBA photo: a dark disc on skin tones.
@@ -503,16 +500,7 @@ mod tests {
     /// Head L is fast mode L, and the accurate mode is the mean of the heads' logits.
     #[test]
     fn unetpp_heads_are_the_accurate_modes_parts() {
-        let bytes = std::fs::read("weights/unetpp.safetensors").unwrap();
-        let s = Session::new(
-            Architecture::UNetPlusPlus,
-            Backend::Cpu,
-            Device::flex(),
-            bytes,
-            "unetpp.safetensors",
-            Some(64),
-        )
-        .unwrap();
+        let s = open(Architecture::UNetPlusPlus, "unetpp.safetensors", Some(64));
         s.set_photo("a".into(), &photo(), 40, 30).unwrap();
         let seg = |mode| pollster::block_on(s.segment("a", mode, false)).unwrap();
         let accurate = seg(InferenceMode::Accurate);
@@ -603,17 +591,8 @@ mod tests {
 
     #[test]
     fn a_quick_start_session_runs_its_fast_modes_until_the_whole_file_comes() {
-        let quick = std::fs::read("weights/unetpp.fast2.safetensors").unwrap();
         let whole = std::fs::read("weights/unetpp.safetensors").unwrap();
-        let s = Session::new(
-            Architecture::UNetPlusPlus,
-            Backend::Cpu,
-            Device::flex(),
-            quick,
-            "unetpp.fast2.safetensors",
-            None,
-        )
-        .unwrap();
+        let s = open(Architecture::UNetPlusPlus, "unetpp.fast2.safetensors", None);
         assert_eq!(s.fast_only(), Some(2));
         assert_eq!(s.input_size(), 128, "the quick look's own input size");
         s.set_photo("a".into(), &photo(), 40, 30).unwrap();
@@ -643,15 +622,7 @@ mod tests {
         assert!(pollster::block_on(s.segment("a", InferenceMode::Accurate, false)).is_ok());
         // The quick-start file's level-2 weights are the whole file's: at the same size, the
         // same answer.
-        let small = Session::new(
-            Architecture::UNetPlusPlus,
-            Backend::Cpu,
-            Device::flex(),
-            whole,
-            "unetpp.safetensors",
-            Some(128),
-        )
-        .unwrap();
+        let small = open(Architecture::UNetPlusPlus, "unetpp.safetensors", Some(128));
         small.set_photo("a".into(), &photo(), 40, 30).unwrap();
         let again = pollster::block_on(small.segment("a", InferenceMode::Fast(2), false)).unwrap();
         assert_eq!(fast.probability, again.probability);

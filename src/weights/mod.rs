@@ -191,10 +191,12 @@ fn detect(header: &Header) -> Option<Architecture> {
     }
 }
 
-/// Builds an uninitialised-weights model whose widths fit the file's tensor shapes.
+/// Builds an uninitialised-weights model whose widths fit the file's tensor shapes (a
+/// quick-start file's, of `fast_level`, records them).
 fn model_for(
     arch: Architecture,
     header: &Header,
+    fast_level: Option<u8>,
     source: &str,
     device: &Device,
 ) -> Result<Model, Error> {
@@ -234,7 +236,7 @@ fn model_for(
             )
         }
         Architecture::UNetPlusPlus => {
-            let nb = if header.metadata.contains_key(fast_only::FAST_ONLY_KEY) {
+            let nb = if fast_level.is_some() {
                 // A quick-start file leaves out the deeper nodes, and with them their widths.
                 fast_only::widths(&header.metadata).map_err(|e| weights_error(source, e))?
             } else {
@@ -367,7 +369,7 @@ pub fn load_allowing_fast_only(
     {
         panic!("deliberate panic while loading '{source}' (test hook)");
     }
-    let mut model = model_for(expected, &header, source, device)?;
+    let mut model = model_for(expected, &header, fast_level, source, device)?;
     apply(&mut model, bytes, &header, fast_level, source)?;
     Ok((model, fast_level))
 }

@@ -82,6 +82,12 @@ export function post(op, args) {
   worker?.postMessage({ op, args });
 }
 
+/** Asks the running worker, if any, to keep the module's compiled code with the service
+ * worker's copy (worker.js `keepCompiledCode`); resolves to whether it did. */
+export function keepCompiledCode() {
+  return worker ? call('keep-compiled-code') : Promise.resolve(false);
+}
+
 /** A new member: its id for `args.sid`, and `leave()` for when it is disposed. */
 export function join(member) {
   const sid = nextSid++;

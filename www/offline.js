@@ -4,9 +4,10 @@
 // again when WebGPU took over), so that keeping the files never competes with the first mask's
 // downloads.
 
-import { usedFiles } from './engine.js';
+import { keepCompiledCode, usedFiles } from './engine.js';
 
 let registered = null;
+let codeKept = null;
 
 /** Registers `sw.js` once and asks it to keep the files used so far; where service workers are
  * unavailable (file://, plain http) nothing happens and the page works online only. */
@@ -20,5 +21,25 @@ export function keepOffline() {
     if (!registration) return;
     const worker = registration.active ?? (await navigator.serviceWorker.ready).active;
     worker?.postMessage({ keep: usedFiles() });
+    // Once the service worker answers this page's worker too (it is 'activated' when its
+    // clients.claim() is done, a moment after the page's controllerchange), the module's compiled
+    // code is kept with the service worker's copy, for the next visit's first mask.
+    if (!(await activated(worker))) return;
+    codeKept ??= keepCompiledCode().then((kept) => {
+      // For the benchmark, which waits for it before the next visit.
+      window.__codeKept = kept;
+    }, () => {});
+  });
+}
+
+/** Resolves true once `worker` is activated, false if it becomes redundant first. */
+function activated(worker) {
+  return new Promise((done) => {
+    if (!worker) return done(false);
+    const settle = () => {
+      if (worker.state === 'activated' || worker.state === 'redundant') done(worker.state === 'activated');
+    };
+    worker.addEventListener('statechange', settle);
+    settle();
   });
 }

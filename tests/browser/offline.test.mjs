@@ -74,6 +74,11 @@ test('after the first visit, the page reloads and segments with the network gone
   assert.ok(kept.length);
   const files = (await caches())[`lesionlab-${version}`];
   assert.ok(!files.some((f) => f.startsWith('pkg/webgpu/')), 'the WebGPU module, never used here, is not kept');
+  // The module's compiled code is kept with the service worker's copy, for the next visit: the
+  // worker compiled that copy once more, which downloaded nothing.
+  assert.equal(await until(() => window.__codeKept !== undefined && String(window.__codeKept), null, 'the compiled code kept'), 'true');
+  const wasm = server.requests.filter((p) => p.endsWith('/pkg/cpu/lesionlab_core_bg.wasm'));
+  assert.equal(wasm.length, 2, 'the page\'s download and the service worker\'s, no third');
 
   network(false);
   const from = server.refused.length;
@@ -81,6 +86,8 @@ test('after the first visit, the page reloads and segments with the network gone
   assert.equal(await waitDone(), 'done', await page.textContent('#error'));
   assert.match(await page.textContent('#caption'), /ISIC_0014640\.jpg/);
   assert.deepEqual(triedWhileDown(from), [], 'everything came from the cache');
+  // Its module came from the service worker: nothing to keep this time.
+  assert.equal(await until(() => window.__codeKept !== undefined && String(window.__codeKept), null, 'the compiled code checked'), 'false');
   network(true);
 });
 

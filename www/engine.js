@@ -7,6 +7,7 @@ import { deserialise, fail } from './errors.js';
 import { readCounted } from './progress.js';
 
 let worker = null;
+let handing = null; // the CPU module handed to the current worker (prepare), once
 let generation = 0;
 let nextId = 1;
 const pending = new Map(); // id -> { resolve, reject, onProgress, op, sid }
@@ -20,6 +21,7 @@ export function currentGeneration() {
 
 function start() {
   generation++;
+  handing = null;
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'lesionlab' });
   worker.onmessage = (event) => receive(event.data);
   worker.onerror = (event) => {
@@ -75,6 +77,55 @@ export function call(op, args = {}, { transfer = [], onProgress = null } = {}) {
     pending.set(id, { resolve, reject, onProgress, op, sid: args.sid });
     worker.postMessage({ id, op, args }, transfer);
   });
+}
+
+/**
+ * `prepare`, every LesionLab's first call: the worker (started if needed) loads the module
+ * `args.backend` starts on; resolves to `{ kind }`. For the CPU module the page fetches it itself
+ * and hands the worker its body as it streams, once per worker: the worker's own fetch would
+ * start only once its scripts have loaded, a quarter of a second later on a cold visit (README).
+ */
+export async function prepare(args, options) {
+  if (!worker) start();
+  if (args.backend !== 'webgpu') {
+    handing ??= handModule(worker, 'cpu');
+    await handing;
+  }
+  return call('prepare', args, options);
+}
+
+const streamsTransfer = (() => {
+  try {
+    const stream = new ReadableStream();
+    new MessageChannel().port1.postMessage(stream, [stream]);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Fetches module `kind` and posts its body to `to` (`{ op: 'module' }`); where that cannot
+ * help, posts nothing and the worker fetches it as before. */
+async function handModule(to, kind) {
+  const url = new URL(`../pkg/${kind}/lesionlab_core_bg.wasm`, import.meta.url);
+  // The service worker's copy is the worker's to fetch: the browser reuses the module's
+  // optimised code only for that response, not for bytes passed on from here.
+  if (!streamsTransfer || (await kept(url))) return;
+  const response = await fetch(url).catch(() => null);
+  // A failed download is the worker's to report (it tries again, with the file's name).
+  if (!response?.ok) return response?.body?.cancel();
+  if (to !== worker) return response.body.cancel(); // that worker crashed meanwhile
+  const total = response.headers.get('Content-Length');
+  to.postMessage({ op: 'module', args: { kind, body: response.body, total } }, [response.body]);
+}
+
+/** Whether LesionLab's service worker keeps `url`. */
+async function kept(url) {
+  try {
+    return Boolean(self.caches && (await caches.match(url.href)));
+  } catch {
+    return false; // storage unavailable (some private windows)
+  }
 }
 
 /** Posts a message that has no answer (pause, resume, cancel). */

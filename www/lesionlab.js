@@ -12,7 +12,7 @@
 // with an Error whose message says what went wrong, a crash included, and whose `kind`
 // ('weights', 'unreadable-image', 'device', ...; see errors.js) says what kind of thing it was.
 
-import { call, currentGeneration, fetchWeights, join, post } from './engine.js';
+import { call, currentGeneration, fetchWeights, join, post, prepare } from './engine.js';
 import { fail } from './errors.js';
 import { FEATURE_MAPS, MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
 import { clearRun, loadRun } from './store.js';
@@ -159,7 +159,7 @@ export class LesionLab {
         quick
           ? weightsBytes(new URL(`../weights/${quick.file}`, import.meta.url), model, (p) => report({ ...p, what: 'quick-start' }))
           : weightsBytes(options.weights, model, report),
-        call('prepare', { backend }, { onProgress: report }),
+        prepare({ backend }, { onProgress: report }),
       ]);
       lab.#weights = weights;
       await lab.#open();

@@ -6,7 +6,7 @@
 // error }`; `{ type: 'progress', id, progress }` while loading and fine-tuning; `{ type:
 // 'backend', sid, backend, reason, ms }` when a LesionLab's backend is settled or changes;
 // `{ type: 'panic', message }` when Rust panics. `{ op: 'control' }` pauses, resumes or cancels
-// fine-tuning.
+// fine-tuning; `{ op: 'module' }` hands over a module's download that the page started.
 //
 // `backend: 'auto'` is CPU first, WebGPU when ready: the CPU module and session answer at once;
 // in the background the WebGPU module loads, its session runs one warm-up forward (its shaders
@@ -40,6 +40,10 @@ self.onmessage = (event) => {
   const { id, op, args } = event.data;
   if (op === 'control') {
     tuning().then((t) => t.steer(args.action), () => {}); // no run without the module
+    return;
+  }
+  if (op === 'module') {
+    given[args.kind] = args; // before the `prepare` that uses it
     return;
   }
   const report = (progress) => self.postMessage({ type: 'progress', id, progress });
@@ -77,6 +81,7 @@ function webgpuAdapter() {
 const modules = {};
 const memories = new Map(); // each loaded module's wasm memory
 const downloadedNow = new Set(); // the modules this visit downloaded (not the service worker's copies)
+const given = {}; // kind -> { body, total }: a module's download the page started (engine.js)
 const downloaded = {}; // each loaded module's size in bytes
 
 /**
@@ -87,8 +92,15 @@ async function wasm(kind, report = () => {}) {
   if (!modules[kind]) {
     modules[kind] = (async () => {
       const url = new URL(`../pkg/${kind}/lesionlab_core_bg.wasm`, import.meta.url);
-      // The module's bytes are fetched while its JS glue loads, not one after the other.
-      const [m, local, response] = await Promise.all([import(`../pkg/${kind}/lesionlab_core.js`), isKept(url), fetch(url)]);
+      const handed = given[kind];
+      delete given[kind];
+      // The module's bytes are fetched while its JS glue loads, not one after the other (or
+      // were already on their way: the page's download, handed over as it streams).
+      const [m, local, response] = await Promise.all([
+        import(`../pkg/${kind}/lesionlab_core.js`),
+        handed ? false : isKept(url),
+        handed ? new Response(handed.body, { headers: handed.total ? { 'Content-Length': handed.total } : {} }) : fetch(url),
+      ]);
       if (!response.ok) throw fail('io', `could not load ${url}: HTTP ${response.status}`);
       if (local) {
         // Served by the service worker from its cache: compiled from that response as it is,

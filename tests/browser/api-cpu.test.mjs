@@ -51,6 +51,13 @@ test('auto falls back to the CPU without WebGPU and says why', async () => {
   assert.ok(r.layers.includes('x0_4') && r.layers.includes('x4_0'), r.layers.join());
 });
 
+test('the page fetched the CPU module for the worker (no wait for the worker\'s scripts), once', async () => {
+  assert.equal(server.requests.filter((p) => p.endsWith('/pkg/cpu/lesionlab_core_bg.wasm')).length, 1);
+  // Resource Timing lists what the page itself fetched; the worker has a timeline of its own.
+  const inPage = await page.evaluate(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('/pkg/cpu/lesionlab_core_bg.wasm')));
+  assert.ok(inPage, 'fetched by the page and handed over');
+});
+
 test('a 2048x1536 photo gives a mask of its own size with Dice >= 0.7 against the expert', async () => {
   const r = await page.evaluate(async () => {
     const out = await lab.segment(bigPhoto, { threshold: 0.5, mode: 'accurate' });

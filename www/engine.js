@@ -69,13 +69,24 @@ function crash(message) {
   pending.clear();
 }
 
-/** Sends `op` to the worker (started if needed); resolves to its answer. */
-export function call(op, args = {}, { transfer = [], onProgress = null } = {}) {
-  if (!worker) start();
+/** Sends `op` to the worker (started if needed), once `after` (if given) has settled;
+ * resolves to its answer. */
+export function call(op, args = {}, { transfer = [], onProgress = null, after = null } = {}) {
+  if (!worker) {
+    start();
+    // A worker started by any other call loads the CPU module itself (a restart, pairFiles).
+    handing = Promise.resolve();
+  }
+  const to = worker;
   return new Promise((resolve, reject) => {
     const id = nextId++;
+    // Pending from now on: a crash meanwhile fails it, and the worker is not closed under it.
     pending.set(id, { resolve, reject, onProgress, op, sid: args.sid });
-    worker.postMessage({ id, op, args }, transfer);
+    const send = () => {
+      if (worker === to && pending.has(id)) to.postMessage({ id, op, args }, transfer);
+    };
+    if (after) after.then(send);
+    else send();
   });
 }
 
@@ -85,13 +96,11 @@ export function call(op, args = {}, { transfer = [], onProgress = null } = {}) {
  * and hands the worker its body as it streams, once per worker: the worker's own fetch would
  * start only once its scripts have loaded, a quarter of a second later on a cold visit (README).
  */
-export async function prepare(args, options) {
+export function prepare(args, options) {
   if (!worker) start();
-  if (args.backend !== 'webgpu') {
-    handing ??= handModule(worker, 'cpu');
-    await handing;
-  }
-  return call('prepare', args, options);
+  if (args.backend === 'webgpu') return call('prepare', args, options);
+  handing ??= handModule(worker, 'cpu').catch(() => {}); // then the worker fetches it
+  return call('prepare', args, { ...options, after: handing });
 }
 
 const streamsTransfer = (() => {
@@ -114,7 +123,7 @@ async function handModule(to, kind) {
   const response = await fetch(url).catch(() => null);
   // A failed download is the worker's to report (it tries again, with the file's name).
   if (!response?.ok) return response?.body?.cancel();
-  if (to !== worker) return response.body.cancel(); // that worker crashed meanwhile
+  if (to !== worker) return response.body.cancel(); // that worker is gone (a crash, or closed)
   const total = response.headers.get('Content-Length');
   to.postMessage({ op: 'module', args: { kind, body: response.body, total } }, [response.body]);
 }
@@ -134,9 +143,18 @@ export function post(op, args) {
 }
 
 /** Asks the running worker, if any, to keep the module's compiled code with the service
- * worker's copy (worker.js `keepCompiledCode`); resolves to whether it did. */
-export function keepCompiledCode() {
-  return worker ? call('keep-compiled-code') : Promise.resolve(false);
+ * worker's copy (worker.js `keepCompiledCode`); resolves to whether it ran. */
+export async function keepCompiledCode() {
+  if (!worker) return false;
+  try {
+    return await call('keep-compiled-code');
+  } finally {
+    // The last LesionLab may have closed meanwhile, leaving the worker to this call.
+    if (worker && !members.size && !pending.size) {
+      worker.terminate();
+      worker = null;
+    }
+  }
 }
 
 /** A new member: its id for `args.sid`, and `leave()` for when it is disposed. */

@@ -1,8 +1,9 @@
 // Offline after the first visit: registers the service worker (`sw.js`, in the folder above
 // www/, so that it serves the whole LesionLab folder and nothing outside it) and tells it which
-// of LesionLab's files this visit used. Called once the page has shown what it came for (and
-// again when WebGPU took over), so that keeping the files never competes with the first mask's
-// downloads.
+// of LesionLab's files this visit used; once it is active, the module's optimised code is kept
+// with its copy for the next visit (worker.js `keepCompiledCode`). Called once the page has shown
+// what it came for (and again when WebGPU took over), so that keeping the files never competes
+// with the first mask's downloads.
 
 import { keepCompiledCode, usedFiles } from './engine.js';
 
@@ -23,12 +24,16 @@ export function keepOffline() {
     worker?.postMessage({ keep: usedFiles() });
     // Once the service worker answers this page's worker too (it is 'activated' when its
     // clients.claim() is done, a moment after the page's controllerchange), the module's compiled
-    // code is kept with the service worker's copy, for the next visit's first mask.
-    if (!(await activated(worker))) return;
-    codeKept ??= keepCompiledCode().then((kept) => {
-      // For the benchmark, which waits for it before the next visit.
+    // code is kept with the service worker's copy, for the next visit's first mask. Chromium's
+    // code cache is what this feeds (userAgentData is Chromium's too): elsewhere it would be a
+    // compile and a forward for nothing. `__codeKept` is for the benchmark, which waits for it.
+    if (!navigator.userAgentData || !(await activated(worker))) {
+      window.__codeKept ??= false;
+      return;
+    }
+    codeKept ??= keepCompiledCode().catch(() => false).then((kept) => {
       window.__codeKept = kept;
-    }, () => {});
+    });
   });
 }
 

@@ -43,7 +43,9 @@ self.onmessage = (event) => {
     return;
   }
   if (op === 'module') {
-    given[args.kind] = args; // before the `prepare` that uses it
+    // Before the `prepare` that uses it; unless the module is loading already (then unread).
+    if (modules[args.kind]) args.body.cancel();
+    else given[args.kind] = args;
     return;
   }
   const report = (progress) => self.postMessage({ type: 'progress', id, progress });
@@ -133,12 +135,13 @@ let codeKept = null;
 
 /**
  * After a visit that downloaded the CPU module, once the service worker keeps it: the module is
- * compiled again from the service worker's copy, and one forward runs. Chromium stores a module's
- * optimised code only with a response that `fetch()` got from a service worker's cache, and
- * writes it when code is optimised after such a compile; this visit's download was no such
- * response, so without this the next visit would start on unoptimised code (its first mask 0.7
- * s instead of 0.4 s, README). The compile reuses the module in memory; only the forward costs.
- * Answers whether it ran: only once, only for a downloaded module the service worker has.
+ * compiled again from the service worker's copy, and one forward runs. Chromium keeps a module's
+ * optimised code with the response it was compiled from, written when functions are optimised
+ * after that compile; this visit compiled its download as it streamed (no cache entry), and the
+ * next visit compiles the service worker's copy, so without this it would start on unoptimised
+ * code (its first mask 0.7 s instead of 0.4 s, README). In Chromium the compile reuses the module
+ * in memory; only the forward costs. Answers whether it ran: once, only for a downloaded module
+ * the service worker has.
  */
 function keepCompiledCode() {
   codeKept ??= (async () => {

@@ -553,6 +553,27 @@ test('every model and the file pairing share one worker; each file is fetched on
   assert.equal(count('cpu/lesionlab_core_bg.wasm'), before.wasm, 'the module was not fetched again');
 });
 
+test('file pairing first, then a model: the module the pairing loaded is the one the model uses', async () => {
+  const count = () => server.requests.filter((p) => p.endsWith('/pkg/cpu/lesionlab_core_bg.wasm')).length;
+  const before = count();
+  const fresh = await browser.context.newPage();
+  try {
+    await fresh.goto(`${server.base}blank.html`);
+    const size = await fresh.evaluate(async () => {
+      const { LesionLab } = await import('./www/lesionlab.js');
+      await LesionLab.pairFiles([new File([''], 'ISIC_0000001.jpg'), new File([''], 'ISIC_0000001_segmentation.png')]);
+      const lab = await LesionLab.create({ model: 'unet', backend: 'cpu' });
+      const mask = (await lab.segment(await (await fetch('www/samples/ISIC_0015946.jpg')).blob())).mask;
+      lab.dispose();
+      return mask.length;
+    });
+    assert.equal(size, 256 * 256);
+    assert.equal(count() - before, 1, 'downloaded once, by the worker the pairing started');
+  } finally {
+    await fresh.close();
+  }
+});
+
 test('nothing was requested outside the page\'s own folder', async () => {
   const outside = browser.requests.filter((u) => !u.startsWith(server.base) && !/^(blob|data):/.test(u));
   assert.deepEqual(outside, []);

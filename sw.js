@@ -17,8 +17,7 @@ self.addEventListener('install', (event) => {
     const cache = await caches.open(CACHE);
     // Revalidated, not taken from the HTTP cache: a file of an older build must not slip in.
     await cache.addAll(BUILD.precache.map((file) => new Request(new URL(file, SCOPE), { cache: 'no-cache' })));
-    // No skipWaiting(): a new release waits until the old one's tabs are closed, so that an open
-    // page never gets a file of another build (a module its glue does not match).
+    await self.skipWaiting();
   })());
 });
 

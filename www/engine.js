@@ -4,6 +4,7 @@
 // fresh one, and each LesionLab opens its model there again (`generation` tells them).
 
 import { deserialise, fail } from './errors.js';
+import { isKept } from './kept.js';
 import { readCounted } from './progress.js';
 
 let worker = null;
@@ -119,22 +120,13 @@ async function handModule(to, kind) {
   const url = new URL(`../pkg/${kind}/lesionlab_core_bg.wasm`, import.meta.url);
   // The service worker's copy is the worker's to fetch: the browser reuses the module's
   // optimised code only for that response, not for bytes passed on from here.
-  if (!streamsTransfer || (await kept(url))) return;
+  if (!streamsTransfer || (await isKept(url))) return;
   const response = await fetch(url).catch(() => null);
   // A failed download is the worker's to report (it tries again, with the file's name).
   if (!response?.ok) return response?.body?.cancel();
   if (to !== worker) return response.body.cancel(); // that worker is gone (a crash, or closed)
   const total = response.headers.get('Content-Length');
   to.postMessage({ op: 'module', args: { kind, body: response.body, total } }, [response.body]);
-}
-
-/** Whether LesionLab's service worker keeps `url`. */
-async function kept(url) {
-  try {
-    return Boolean(self.caches && (await caches.match(url.href)));
-  } catch {
-    return false; // storage unavailable (some private windows)
-  }
 }
 
 /** Posts a message that has no answer (pause, resume, cancel). */

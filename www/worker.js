@@ -16,6 +16,7 @@
 
 import { pixelsOf } from './decode.js';
 import { fail, messageOf, serialise } from './errors.js';
+import { isKept } from './kept.js';
 import { countedBody } from './progress.js';
 import { threshold as thresholdMask } from './render.js';
 import { clearRun } from './store.js';
@@ -164,14 +165,6 @@ function keepCompiledCode() {
   return codeKept;
 }
 
-/** Whether LesionLab's service worker keeps `url` (then fetching it costs no download). */
-async function isKept(url) {
-  try {
-    return Boolean(self.caches && (await caches.match(url.href)));
-  } catch {
-    return false; // storage unavailable (some private windows): fetch as usual
-  }
-}
 
 /** The module a LesionLab starts on: the CPU one for 'cpu' and 'auto', WebGPU's for 'webgpu'. */
 async function firstKind(backend) {

@@ -24,7 +24,7 @@ pub const MAX_IMAGE_BYTES: u64 = MAX_PIXELS * 4;
 /// The U-Net++ fast-mode level of the shipped quick-start file, which the page loads first
 /// and shows its first mask from: level 2 holds 6% of the whole file's bytes and scores
 /// 0.7115 per-image Jaccard on the held-out ids at its input size 128 (level 1: 0.615 and
-/// level 3: 0.759 at 176; accurate: 0.766; `weights/README.md`).
+/// level 3: 0.759 at 176; the whole file's default, level 4, more: `weights/README.md`).
 pub const QUICK_START_LEVEL: u8 = 2;
 
 /// The outline's bands are `max(1, longest side / OUTLINE_BAND_DIVISOR)` pixels wide.
@@ -199,6 +199,11 @@ pub fn rules_js() -> String {
             "THRESHOLD",
             "Lesion where the probability is above this.",
             serde_json::json!(THRESHOLD),
+        ),
+        (
+            "DEFAULT_MODE",
+            "The mode of a call that names none: U-Net++'s deepest head alone (fast mode level 4), which scores best; other models have one head.",
+            serde_json::json!(crate::InferenceMode::DEFAULT.to_string()),
         ),
         (
             "INPUT_SIZE",

@@ -333,7 +333,8 @@ fn export_cuts_a_quick_start_file_and_segment_refuses_it_by_name() {
         .unwrap()
         .len();
     assert!(std::fs::metadata(&quick).unwrap().len() * 10 < whole);
-    // A quick-start file cannot run the accurate mode: the CLI says which file and why.
+    // A quick-start file cannot run the default mode (the deepest head): the CLI says which
+    // file and why.
     let photo = dir.path().join("mole.png");
     image::RgbImage::from_pixel(40, 30, image::Rgb([180, 120, 90]))
         .save(&photo)
@@ -359,6 +360,27 @@ fn export_cuts_a_quick_start_file_and_segment_refuses_it_by_name() {
     // Only U-Net++ has fast modes.
     let (ok, _, err) = cut("unet", &[], &dir.path().join("u"));
     assert!(!ok && err.contains("deep supervision"), "{err}");
+}
+
+#[test]
+fn unetpp_runs_its_deepest_head_unless_told_otherwise() {
+    let data = fixture();
+    let eval = |extra: &[&str]| {
+        let mut args = vec!["eval", "--model", "unetpp", "--size", "64", "--json"];
+        args.extend(["--data", data.to_str().unwrap()]);
+        args.extend(extra);
+        let (ok, out, err) = lesionlab(&args);
+        assert!(ok, "{err}");
+        out
+    };
+    let default = eval(&[]);
+    assert_eq!(default, eval(&["--fast", "4"]));
+    assert_ne!(default, eval(&["--accurate"]));
+    let (ok, _, err) = lesionlab(&["eval", "--model", "unetpp", "--accurate", "--fast", "2"]);
+    assert!(
+        !ok && err.contains("--accurate") && err.contains("--fast"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -286,7 +286,7 @@ function fillForm() {
 /** Wires the section. `useWeights(model, bytes)` makes the page segment with `bytes`. */
 export function setupFineTune({ useWeights }) {
   fillForm();
-  $('tune-model').value = ($('model').value || 'unetpp').replace('-fast', '');
+  $('tune-model').value = ($('model').value || 'unetpp').split('-')[0];
   $('tune-files').addEventListener('change', (e) => takeFiles(e.target.files));
   $('tune-folder').addEventListener('change', (e) => takeFiles(e.target.files));
   const drop = $('tune-drop');

@@ -124,22 +124,22 @@ class LesionLabElement extends HTMLElement {
       const canvas = this.#shadow.querySelector('canvas');
       let pixels = null;
       if (lab.fastOnly) {
-        // A quick look (U-Net++'s fast mode) while the whole weights load; the accurate mask
-        // replaces it. `data-first-mask` says which came first.
+        // A quick look (U-Net++'s fast mode) while the whole weights load; the whole model's
+        // mask replaces it. `data-first-mask` says which came first.
         const quick = await lab.segment(blob, { threshold, mode: 'fast', level: lab.fastOnly });
         pixels = await photoPixels(blob);
         if (mine !== this.#run) return null;
         show(canvas, overlay(pixels, quick.mask));
         canvas.hidden = false;
         this.dataset.firstMask ??= 'quick';
-        this.#status(`${name}: a quick look (fast mode, level ${lab.fastOnly}); the accurate mask follows…`);
+        this.#status(`${name}: a quick look (fast mode, level ${lab.fastOnly}); the whole model's mask follows…`);
       }
       const r = await lab.segment(blob, { threshold });
       pixels ??= await photoPixels(blob);
       if (mine !== this.#run) return null;
       show(canvas, overlay(pixels, r.mask));
       canvas.hidden = false;
-      this.dataset.firstMask ??= 'accurate';
+      this.dataset.firstMask ??= 'whole';
       const warning = this.#shadow.querySelector('.warning');
       warning.textContent = r.check.warning ?? '';
       warning.hidden = r.check.looksLikeDermoscopy;

@@ -3,7 +3,7 @@
 //
 //   import { LesionLab } from './www/lesionlab.js';
 //   const lab = await LesionLab.create({ model: 'unetpp', backend: 'auto' });
-//   const r = await lab.segment(file, { threshold: 0.5, mode: 'accurate' });
+//   const r = await lab.segment(file, { threshold: 0.5 });
 //   const h = await lab.explain(file, { method: 'gradcam' });
 //   lab.dispose();
 //
@@ -14,7 +14,7 @@
 
 import { call, currentGeneration, fetchWeights, join, post, prepare } from './engine.js';
 import { fail } from './errors.js';
-import { FEATURE_MAPS, MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
+import { DEFAULT_MODE, FEATURE_MAPS, MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
 import { clearRun, loadRun } from './store.js';
 
 export { LesionLabError } from './errors.js';
@@ -84,9 +84,10 @@ async function transferable(source) {
   }
 }
 
-// 'accurate', or 'fastL' (fast mode of level L; 2 when no level is given).
+// 'accurate', or 'fastL' (fast mode of level L; 2 when no level is given); no mode is
+// DEFAULT_MODE, U-Net++'s deepest head alone.
 function parseMode(options) {
-  const mode = String(options.mode ?? 'accurate').toLowerCase();
+  const mode = String(options.mode ?? DEFAULT_MODE).toLowerCase();
   if (mode === 'fast') return `fast${options.level ?? 2}`;
   return mode;
 }
@@ -285,7 +286,8 @@ export class LesionLab {
 
   /**
    * The layers `explain` can read in a mode (`options.mode`, `options.level` as in `segment`;
-   * default: the accurate mode, every layer). A U-Net++ fast mode computes only part of them.
+   * default: the deepest head, every layer). A U-Net++ fast mode below level 4 computes only
+   * part of them.
    */
   layers(options = {}) { return this.#mode(options).layers.map((l) => l.name); }
 
@@ -303,8 +305,10 @@ export class LesionLab {
    * Segments a photo (Blob | File | ImageBitmap | ImageData | HTMLImageElement). The photo is
    * decoded once per Blob or ImageData object: `explain` of the same object reuses it (and CAM
    * and the mean activation reuse the segmenting pass), so give a new ImageData for new pixels.
-   * `options.threshold` (default 0.5); `options.mode`: 'accurate' | 'fast' (U-Net++ only;
-   * `options.level` 1-4, default 2); `options.tta`: average the model over the photo's eight
+   * `options.threshold` (default 0.5); `options.mode` (U-Net++ only): none for its deepest
+   * head alone (`DEFAULT_MODE` of rules.js, 'fast4': it scores best, see the model card),
+   * 'accurate' for the report's mean of its four heads, 'fast' with `options.level` 1-4
+   * (default 2) for head L and only the nodes it needs; `options.tta`: average the model over the photo's eight
    * flips and quarter turns (test-time augmentation: eight times the model time, a steadier
    * mask; default false). Resolves to `{ width, height, mask, probability, ms }`
    * at the photo's own size: `mask` is 0 or 255 per pixel, `probability` in [0, 1]; `decoded`

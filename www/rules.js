@@ -4,6 +4,9 @@
 /** Lesion where the probability is above this. */
 export const THRESHOLD = 0.5;
 
+/** The mode of a call that names none: U-Net++'s deepest head alone (fast mode level 4), which scores best; other models have one head. */
+export const DEFAULT_MODE = "fast4";
+
 /** Input sides a model runs or is fine-tuned at. */
 export const INPUT_SIZE = {"max":512,"min":32};
 

@@ -19,6 +19,7 @@ import { fail, messageOf, serialise } from './errors.js';
 import { isKept } from './kept.js';
 import { countedBody } from './progress.js';
 import { threshold as thresholdMask } from './render.js';
+import { DEFAULT_MODE } from './rules.js';
 import { clearRun } from './store.js';
 
 // Fine-tuning's code (and the zip reader) loads when first used, not before the first mask.
@@ -155,7 +156,7 @@ function keepCompiledCode() {
     if (!kept?.ok) return false;
     await WebAssembly.compileStreaming(kept);
     const s = lab.sessions.cpu;
-    const mode = s.fastOnly ? `fast${s.fastOnly}` : 'accurate';
+    const mode = s.fastOnly ? `fast${s.fastOnly}` : DEFAULT_MODE;
     const mine = held.get(s);
     // The photo it holds, if any (a grey one would make the next call decode it again).
     if (mine && s.hasPhoto(mine.key)) await s.segment(mine.key, mode, false);
@@ -222,7 +223,7 @@ function tell(sid, lab, reason) {
 const WARM_UP = 'lesionlab-warm-up';
 
 /** One forward of a grey photo at the model's input size; its milliseconds. */
-async function forward(s, mode = 'accurate') {
+async function forward(s, mode = DEFAULT_MODE) {
   const n = s.inputSize;
   s.setPhoto(WARM_UP, new Uint8Array(n * n * 4).fill(128), n, n);
   const t0 = performance.now();
@@ -238,7 +239,7 @@ async function upgrade(sid, lab, takeover) {
     // The WebGPU module (four times the CPU one), its session and warm-up wait for the first
     // answer, or two quiet seconds: on two cores their compiling would delay the first mask.
     await Promise.race([lab.firstCall, new Promise((done) => setTimeout(done, 2000))]);
-    // Its warm-up runs the accurate mode, which a quick-start file's weights cannot.
+    // Its warm-up runs the default mode, which a quick-start file's weights cannot.
     await lab.whole;
     if (labs.get(sid) !== lab) return;
     await wasm('webgpu');

@@ -3,11 +3,35 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
+use clap::Args;
 use lesionlab::data::{FileKind, classify};
-use lesionlab::{Architecture, Error, Model, weights};
+use lesionlab::{Architecture, Error, InferenceMode, Model, weights};
 
 /// Input size of files that do not record one (the report's and the benchmark's).
 pub const DEFAULT_INPUT_SIZE: usize = 256;
+
+/// How U-Net++ turns its four heads into one prediction; the other models have one head.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct ModeArgs {
+    /// U-Net++ fast mode level 1-4: only head L and the nodes it needs. Without it and
+    /// without --accurate: the deepest head alone (level 4), which scores best (model card).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    fast: Option<u8>,
+    /// U-Net++'s accurate mode, the report's: the mean of its four heads.
+    #[arg(long, conflicts_with = "fast")]
+    accurate: bool,
+}
+
+impl ModeArgs {
+    /// The mode asked for, else [`InferenceMode::DEFAULT`].
+    pub fn mode(self) -> InferenceMode {
+        match (self.accurate, self.fast) {
+            (true, _) => InferenceMode::Accurate,
+            (false, Some(level)) => InferenceMode::Fast(level),
+            (false, None) => InferenceMode::DEFAULT,
+        }
+    }
+}
 
 /// The shipped default weights of a model: `weights/<name>.safetensors` in the repository, or in
 /// `$LESIONLAB_WEIGHTS` when set.

@@ -46,7 +46,7 @@ pub fn run(args: DescribeArgs) -> Result<(), Error> {
                 &model,
                 &photo,
                 size as u32,
-                InferenceMode::Accurate,
+                InferenceMode::DEFAULT,
                 false,
                 &device,
             ))?;

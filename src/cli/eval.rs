@@ -7,9 +7,9 @@ use clap::Args;
 use lesionlab::data::{Catalog, Skipped, dir_sources, validation_ids};
 use lesionlab::metrics::{Confusion, MeanScores, binarize_mask, binarize_probability};
 use lesionlab::segment::predict;
-use lesionlab::{Architecture, Error, InferenceMode};
+use lesionlab::{Architecture, Error};
 
-use super::common::{load_model, print_json};
+use super::common::{ModeArgs, load_model, print_json};
 
 /// Options of `lesionlab eval`.
 #[derive(Args, Debug)]
@@ -26,9 +26,8 @@ pub struct EvalArgs {
     /// Model input size (default: the size the weights were trained at).
     #[arg(long)]
     size: Option<usize>,
-    /// U-Net++ fast mode level 1-4 instead of the accurate mode.
-    #[arg(long)]
-    fast: Option<u8>,
+    #[command(flatten)]
+    mode: ModeArgs,
     /// Test-time augmentation: average the model over the input's eight flips and quarter
     /// turns (eight times the work; see the model card for what it gains).
     #[arg(long)]
@@ -47,10 +46,7 @@ pub struct EvalArgs {
 /// Runs the command.
 pub fn run(args: EvalArgs) -> Result<(), Error> {
     let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
-    let mode = args
-        .fast
-        .map(InferenceMode::Fast)
-        .unwrap_or(InferenceMode::Accurate);
+    let mode = args.mode.mode();
     let mut sources = dir_sources(&args.data)?;
     let catalog = Catalog::new(&sources);
     let pairing = &catalog.pairing;

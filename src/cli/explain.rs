@@ -7,7 +7,7 @@ use lesionlab::data::decode_image;
 use lesionlab::explain::{Method, Target, blend, default_layer, explain};
 use lesionlab::{Architecture, Error, InferenceMode, Model, Preset};
 
-use super::common::{load_model, read, write_png};
+use super::common::{ModeArgs, load_model, read, write_png};
 
 /// Options of `lesionlab explain`.
 #[derive(Args, Debug)]
@@ -33,9 +33,8 @@ pub struct ExplainArgs {
     /// Model input size (default: the size the weights were trained at).
     #[arg(long)]
     size: Option<usize>,
-    /// U-Net++ fast mode level 1-4 instead of the accurate mode.
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
-    fast: Option<u8>,
+    #[command(flatten)]
+    mode: ModeArgs,
     /// The photo.
     image: PathBuf,
     /// Where to write the overlay PNG (the photo's own size).
@@ -56,10 +55,7 @@ pub fn run(args: ExplainArgs) -> Result<(), Error> {
     let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
     let name = args.image.display().to_string();
     let photo = decode_image(&read(&args.image)?, &name)?;
-    let mode = args
-        .fast
-        .map(InferenceMode::Fast)
-        .unwrap_or(InferenceMode::Accurate);
+    let mode = args.mode.mode();
     let heat = pollster::block_on(explain(
         &model,
         &photo,
@@ -81,7 +77,7 @@ pub fn run(args: ExplainArgs) -> Result<(), Error> {
 /// Runs `layers`.
 pub fn layers(args: LayersArgs) -> Result<(), Error> {
     let model = Model::init(args.model, Preset::Web, &burn::prelude::Device::flex());
-    let mode = InferenceMode::Accurate;
+    let mode = InferenceMode::DEFAULT;
     for layer in model.layers() {
         let mut tags = vec![];
         if *layer == default_layer(args.model, Method::Cam, mode) {

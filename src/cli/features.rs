@@ -7,9 +7,9 @@ use clap::Args;
 use lesionlab::data::decode_image;
 use lesionlab::features::{DEFAULT_COUNT, feature_maps_input, grid};
 use lesionlab::segment::input_tensor;
-use lesionlab::{Architecture, Error, InferenceMode};
+use lesionlab::{Architecture, Error};
 
-use super::common::{load_model, print_json, read, write_png};
+use super::common::{ModeArgs, load_model, print_json, read, write_png};
 
 /// Options of `lesionlab features`.
 #[derive(Args, Debug)]
@@ -28,9 +28,8 @@ pub struct FeaturesArgs {
     /// How many channels, the most active first.
     #[arg(long, default_value_t = DEFAULT_COUNT)]
     count: usize,
-    /// U-Net++ fast mode level 1-4 instead of the accurate mode.
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
-    fast: Option<u8>,
+    #[command(flatten)]
+    mode: ModeArgs,
     /// Where to write the grid PNG (each map coloured from 0 to its own maximum).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -44,10 +43,7 @@ pub fn run(args: FeaturesArgs) -> Result<(), Error> {
     let (model, size, device) = load_model(args.model, args.weights.as_deref(), None)?;
     let name = args.photo.display().to_string();
     let photo = decode_image(&read(&args.photo)?, &name)?;
-    let mode = args
-        .fast
-        .map(InferenceMode::Fast)
-        .unwrap_or(InferenceMode::Accurate);
+    let mode = args.mode.mode();
     let input = input_tensor(&photo, size as u32, &device);
     let maps = pollster::block_on(feature_maps_input(
         &model,

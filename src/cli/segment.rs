@@ -6,9 +6,9 @@ use clap::Args;
 use lesionlab::data::{FileKind, classify, decode_image, resize_rgb};
 use lesionlab::photo_check::check_photo;
 use lesionlab::segment::{overlay, predict};
-use lesionlab::{Architecture, Error, InferenceMode};
+use lesionlab::{Architecture, Error};
 
-use super::common::{load_model, photos, read, write_png};
+use super::common::{ModeArgs, load_model, photos, read, write_png};
 
 /// Options of `lesionlab segment`.
 #[derive(Args, Debug)]
@@ -34,9 +34,8 @@ pub struct SegmentArgs {
     /// Model input size (default: the size the weights were trained at).
     #[arg(long)]
     size: Option<usize>,
-    /// U-Net++ fast mode level 1-4 instead of the accurate mode.
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
-    fast: Option<u8>,
+    #[command(flatten)]
+    mode: ModeArgs,
     /// Test-time augmentation: average the model over the input's eight flips and quarter
     /// turns (eight times the work; see the model card for what it gains).
     #[arg(long)]
@@ -112,10 +111,7 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
     let files = photos(&args.inputs)?;
     check_outputs(&files, &args)?;
     let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
-    let mode = args
-        .fast
-        .map(InferenceMode::Fast)
-        .unwrap_or(InferenceMode::Accurate);
+    let mode = args.mode.mode();
     let mut failed = 0;
     for path in &files {
         let name = path.display().to_string();

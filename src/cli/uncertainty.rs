@@ -56,7 +56,7 @@ pub fn run(args: UncertaintyArgs) -> Result<(), Error> {
                 &model,
                 &photo,
                 size as u32,
-                InferenceMode::Accurate,
+                InferenceMode::DEFAULT,
                 threshold,
                 &device,
             ))?
@@ -69,7 +69,7 @@ pub fn run(args: UncertaintyArgs) -> Result<(), Error> {
                     &model,
                     &photo,
                     size as u32,
-                    InferenceMode::Accurate,
+                    InferenceMode::DEFAULT,
                     false,
                     &device,
                 ))?);

@@ -314,7 +314,7 @@ impl FineTune {
             let size = sample.image.width();
             let mask_of = async |model: &Model| -> Result<Vec<u8>, Error> {
                 let x = input_tensor(&sample.image, size, device);
-                let p = predict_input(model, x, InferenceMode::Accurate, false).await?;
+                let p = predict_input(model, x, InferenceMode::DEFAULT, false).await?;
                 Ok(p.iter()
                     .map(|&v| if v > THRESHOLD { 255 } else { 0 })
                     .collect())

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Dataset, epoch_rng};
 use crate::loss::LossKind;
 use crate::metrics::{Confusion, MeanScores};
-use crate::{Error, Model};
+use crate::{Error, InferenceMode, Model};
 
 /// Validation results of one epoch, in the JS API's names (`trainLoss`, `valIoU`, ...);
 /// checkpoints written before also used the Rust names, which still read.
@@ -429,8 +429,9 @@ impl Trainer {
     }
 }
 
-/// Mean loss (eval mode) and per-image ISIC scores at the data's resolution; U-Net++ predicts
-/// with its accurate mode (mean of the heads' logits).
+/// Mean loss (eval mode) and per-image ISIC scores at the data's resolution, of the
+/// prediction in the default mode ([`InferenceMode::DEFAULT`]: U-Net++'s deepest head), the
+/// one the CLI and the page show.
 pub async fn evaluate(
     model: &Model,
     data: &Dataset,
@@ -446,17 +447,7 @@ pub async fn evaluate(
     for batch in indices.chunks(batch_size.max(1)) {
         let (x, y) = data.batch(batch, None, &device);
         let heads = model.forward_heads(x);
-        let prob = match heads.len() {
-            1 => sigmoid(heads[0].clone()),
-            n => sigmoid(
-                heads
-                    .iter()
-                    .cloned()
-                    .reduce(|a, b| a + b)
-                    .unwrap()
-                    .div_scalar(n as f64),
-            ),
-        };
+        let prob = sigmoid(InferenceMode::DEFAULT.from_heads(heads.clone()));
         total += loss
             .loss(heads, y.clone())
             .into_scalar_async::<f32>()

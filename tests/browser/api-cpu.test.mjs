@@ -90,19 +90,24 @@ test('a 2048x1536 photo gives a mask of its own size with Dice >= 0.7 against th
   console.log(`# CPU U-Net++ 2048x1536: Dice ${r.dice.toFixed(4)}, ms ${JSON.stringify(r.ms)}`);
 });
 
-test('the threshold and the fast mode change the answer as they should', async () => {
+test('the threshold and the mode change the answer as they should; no mode is the deepest head', async () => {
   const r = await page.evaluate(async () => {
     const count = (m) => m.reduce((n, v) => n + (v ? 1 : 0), 0);
+    const diff = (a, b) => a.probability.reduce((d, v, i) => Math.max(d, Math.abs(v - b.probability[i])), 0);
     const low = await lab.segment(smallPhoto, { threshold: 0.1 });
     const high = await lab.segment(smallPhoto, { threshold: 0.9 });
     const fast = await lab.segment(smallPhoto, { mode: 'fast', level: 1 });
-    const accurate = await lab.segment(smallPhoto, {});
-    let diff = 0;
-    for (let i = 0; i < fast.probability.length; i++) diff = Math.max(diff, Math.abs(fast.probability[i] - accurate.probability[i]));
-    return { low: count(low.mask), high: count(high.mask), diff };
+    const plain = await lab.segment(smallPhoto, {});
+    const deepest = await lab.segment(smallPhoto, { mode: 'fast', level: 4 });
+    const accurate = await lab.segment(smallPhoto, { mode: 'accurate' });
+    return {
+      low: count(low.mask), high: count(high.mask), fast: diff(fast, plain), deepest: diff(deepest, plain), accurate: diff(accurate, plain),
+    };
   });
   assert.ok(r.low > r.high, `threshold 0.1 gives ${r.low} pixels, 0.9 gives ${r.high}`);
-  assert.ok(r.diff > 1e-4, 'fast level 1 is a different head from the accurate average');
+  assert.ok(r.fast > 1e-4, 'fast level 1 is a different head from the default');
+  assert.equal(r.deepest, 0, 'no mode is fast level 4, the deepest head alone');
+  assert.ok(r.accurate > 1e-4, 'the accurate mode (the mean of the heads) is not the default');
 });
 
 
@@ -465,7 +470,7 @@ test('quickStart: a first U-Net++ mask from its quick-start file before the whol
       const quick = await lab.segment(photo, { mode: 'fast', level: 2 });
       const quickAt = Date.now();
       const stillQuick = lab.fastOnly;
-      const accurate = await lab.segment(photo); // waits for the whole weights
+      const whole = await lab.segment(photo); // waits for the whole weights
       const wholeSize = lab.inputSize;
       // The whole weights' fast mode at the quick-start file's size gives the same mask.
       const same = await LesionLab.create({ model: 'unetpp', backend: 'cpu', size: quickSize });
@@ -474,7 +479,7 @@ test('quickStart: a first U-Net++ mask from its quick-start file before the whol
       let differ = 0;
       for (let i = 0; i < fast.probability.length; i++) if (fast.probability[i] !== quick.probability[i]) differ++;
       const exported = (await lab.exportWeights()).byteLength;
-      const result = { fastOnly, quickSize, wholeSize, stillQuick, after: lab.fastOnly, quickAt, differ, n: accurate.mask.length, exported, seen };
+      const result = { fastOnly, quickSize, wholeSize, stillQuick, after: lab.fastOnly, quickAt, differ, n: whole.mask.length, exported, seen };
       lab.dispose();
       return result;
     });

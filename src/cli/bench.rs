@@ -308,16 +308,16 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
                 preset.name()
             );
             if arch == Architecture::UNetPlusPlus {
-                for level in 1..=3u8 {
-                    let fast = forward_ms(
-                        &model,
-                        InferenceMode::Fast(level),
-                        args.size,
-                        args.repeats,
-                        &device,
-                    );
+                for level in 1..=4u8 {
+                    let mode = InferenceMode::Fast(level);
+                    let fast = forward_ms(&model, mode, args.size, args.repeats, &device);
+                    let default = if mode == InferenceMode::DEFAULT {
+                        ", the default"
+                    } else {
+                        ""
+                    };
                     println!(
-                        "| U-Net++ (fast L{level}) | {} | | {fast:.0} | |",
+                        "| U-Net++ (fast L{level}{default}) | {} | | {fast:.0} | |",
                         preset.name()
                     );
                 }

@@ -88,10 +88,12 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
     };
     // Dataset-level scores: all images' pixels counted as one image (large photos weigh more).
     let pooled = scores.pooled().scores();
+    // Only U-Net++ has modes; `null` and nothing for the others.
+    let mode = (args.model == Architecture::UNetPlusPlus).then(|| mode.to_string());
     if args.json {
         let out = serde_json::json!({
-            "model": args.model.name(), "images": scores.count(), "input_size": size, "holdout": args.holdout, "seed": args.seed,
-            "tta": args.tta, "skipped": skipped, "mean": mean, "pooled": pooled,
+            "model": args.model.name(), "mode": mode, "images": scores.count(), "input_size": size, "holdout": args.holdout,
+            "seed": args.seed, "tta": args.tta, "skipped": skipped, "mean": mean, "pooled": pooled,
         });
         print_json(&out)?;
     } else {
@@ -100,8 +102,9 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
         } else {
             ""
         };
+        let mode = mode.map(|m| format!(", mode {m}")).unwrap_or_default();
         println!(
-            "{} on {} images (input {size}x{size}{tta}), mean over images at each mask's own size:",
+            "{} on {} images (input {size}x{size}{mode}{tta}), mean over images at each mask's own size:",
             args.model.display_name(),
             scores.count()
         );

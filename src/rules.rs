@@ -22,9 +22,8 @@ pub const MAX_INPUT_SIZE: usize = 512;
 pub const MAX_IMAGE_BYTES: u64 = MAX_PIXELS * 4;
 
 /// The U-Net++ fast-mode level of the shipped quick-start file, which the page loads first
-/// and shows its first mask from: level 2 holds 6% of the whole file's bytes and scores
-/// 0.7212 per-image Jaccard on the held-out ids at its input size 128 (level 1: 0.617 and
-/// level 3: 0.771 at 176; the whole file's default, level 4: 0.812; `weights/README.md`).
+/// and shows its first mask from: level 2 holds 6% of the whole file's bytes; level 1 is much
+/// rougher and level 3 needs four times the bytes (scores in `weights/README.md`).
 pub const QUICK_START_LEVEL: u8 = 2;
 
 /// The outline's bands are `max(1, longest side / OUTLINE_BAND_DIVISOR)` pixels wide.

@@ -365,17 +365,28 @@ fn export_cuts_a_quick_start_file_and_segment_refuses_it_by_name() {
 #[test]
 fn unetpp_runs_its_deepest_head_unless_told_otherwise() {
     let data = fixture();
+    // The scores and the mode `eval --json` reports.
     let eval = |extra: &[&str]| {
         let mut args = vec!["eval", "--model", "unetpp", "--size", "64", "--json"];
         args.extend(["--data", data.to_str().unwrap()]);
         args.extend(extra);
         let (ok, out, err) = lesionlab(&args);
         assert!(ok, "{err}");
-        out
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        (
+            v["mean"].to_string(),
+            v["mode"].as_str().unwrap().to_string(),
+        )
     };
-    let default = eval(&[]);
-    assert_eq!(default, eval(&["--fast", "4"]));
-    assert_ne!(default, eval(&["--accurate"]));
+    let (default, mode) = eval(&[]);
+    assert_eq!(mode, "fast4");
+    assert_eq!((default.clone(), mode), eval(&["--fast", "4"]));
+    let (accurate, mode) = eval(&["--accurate"]);
+    assert_eq!(mode, "accurate");
+    assert_ne!(
+        default, accurate,
+        "the mean of the heads scores differently"
+    );
     let (ok, _, err) = lesionlab(&["eval", "--model", "unetpp", "--accurate", "--fast", "2"]);
     assert!(
         !ok && err.contains("--accurate") && err.contains("--fast"),

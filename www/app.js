@@ -66,14 +66,9 @@ function selection() {
 }
 
 function modelLabel({ model, mode, level }) {
-  const how = { accurate: 'accurate', fast: `fast, level ${level}` }[mode] ?? 'deepest head';
+  const how = { accurate: 'accurate', fast: `fast, level ${level}`, fast4: 'deepest head' }[mode] ?? mode;
   const name = model === 'unetpp' ? `U-Net++ (${how})` : NAMES[model];
   return tuned.has(model) ? `${name}, fine-tuned` : name;
-}
-
-/** Whether U-Net++'s quick-start weights (up to fast level `fastOnly`) can run `sel`. */
-function quickEnough(sel, fastOnly) {
-  return sel.mode === 'fast' && sel.level <= fastOnly;
 }
 
 /** Where a LesionLab's next call, or a result, runs or ran. */
@@ -212,7 +207,7 @@ async function segmentPhoto() {
   try {
     const lab = await currentLab();
     if (mine !== run) return;
-    const quick = lab.fastOnly && !quickEnough(sel, lab.fastOnly);
+    const quick = !lab.runsNow({ mode: sel.mode, level: sel.level });
     if (quick) await quickLook(lab, sel, mine);
     if (mine !== run) return;
     if (quick && lab.fastOnly) status(`Loading the whole ${NAMES[sel.model]} (a quick look from its fast mode is shown)…`);
@@ -230,7 +225,7 @@ async function segmentPhoto() {
     // For the benchmark: milliseconds from opening the page to the first mask on screen (drawn
     // just now; the panels below it follow).
     if (window.__firstMaskMs === undefined) window.__firstMaskMs = performance.now();
-    if (window.__wholeMaskMs === undefined) window.__wholeMaskMs = performance.now();
+    if (window.__wholeMaskMs === undefined && !lab.fastOnly) window.__wholeMaskMs = performance.now();
     corrections.update();
     status(`${label} on ${where(r)}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     setState('segmented');

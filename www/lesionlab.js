@@ -195,12 +195,23 @@ export class LesionLab {
     this.#info = { ...this.#info, fastOnly: null };
   }
 
+  /**
+   * Whether a call in a mode (`options.mode`, `options.level` as in `segment`) runs on the
+   * weights loaded now: false while only the quick-start weights are in and the mode needs more
+   * of the network (the call then waits for the whole weights).
+   */
+  runsNow(options = {}) { return this.#loaded(parseMode(options)); }
+
+  /** Whether the weights loaded now run `mode` (null: anything, as training needs). */
+  #loaded(mode) {
+    const level = this.#info?.fastOnly;
+    const fast = Number(/^fast([1-4])$/.exec(mode ?? '')?.[1]);
+    return !level || (fast > 0 && fast <= level);
+  }
+
   /** Waits for the whole weights unless the quick-start ones can run `mode` (null: anything). */
   async #needs(mode) {
-    const level = this.#info?.fastOnly;
-    if (!level) return;
-    const fast = Number(/^fast([1-4])$/.exec(mode ?? '')?.[1]);
-    if (fast && fast <= level) return;
+    if (this.#loaded(mode)) return;
     const attempt = this.#whole;
     try {
       await attempt;

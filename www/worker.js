@@ -156,11 +156,11 @@ function keepCompiledCode() {
     if (!kept?.ok) return false;
     await WebAssembly.compileStreaming(kept);
     const s = lab.sessions.cpu;
-    const mode = s.fastOnly ? `fast${s.fastOnly}` : DEFAULT_MODE;
     const mine = held.get(s);
-    // The photo it holds, if any (a grey one would make the next call decode it again).
-    if (mine && s.hasPhoto(mine.key)) await s.segment(mine.key, mode, false);
-    else await forward(s, mode);
+    // The photo it holds, if any (a grey one would make the next call decode it again), in the
+    // mode of its last pass, which explain and the feature maps then still reuse.
+    if (mine && s.hasPhoto(mine.key)) await s.segment(mine.key, mine.mode ?? DEFAULT_MODE, false);
+    else await forward(s, s.fastOnly ? `fast${s.fastOnly}` : DEFAULT_MODE);
     return true;
   })().catch(() => false);
   return codeKept;
@@ -315,8 +315,8 @@ function current(sid) {
   return { lab, s: lab.sessions[lab.active], backend: lab.active };
 }
 
-// The photo each session holds: its key and size. A call with the same key neither decodes nor
-// resizes it again.
+// The photo each session holds: its key, size and the mode of its last pass (`mode`). A call
+// with the same key neither decodes nor resizes it again.
 const held = new WeakMap();
 
 /** Makes `s` hold the photo of `key`, decoding it only when it holds another. */
@@ -345,6 +345,7 @@ async function segment(args) {
   const { s, backend } = current(args.sid);
   const { width, height, decoded, ms: preprocess } = await hold(s, args);
   const r = await s.segment(args.key, args.mode, Boolean(args.tta));
+  if (!args.tta) held.get(s).mode = args.mode;
   const t1 = performance.now();
   const probability = r.probability;
   const mask = thresholdMask(probability, args.threshold);

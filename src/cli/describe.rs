@@ -7,9 +7,9 @@ use clap::Args;
 use lesionlab::data::{decode_image, decode_mask};
 use lesionlab::describe::{Description, describe};
 use lesionlab::segment::predict;
-use lesionlab::{Architecture, Error, InferenceMode};
+use lesionlab::{Architecture, Error};
 
-use super::common::{load_model, print_json, read};
+use super::common::{ModeArgs, load_model, print_json, read};
 
 /// Options of `lesionlab describe`.
 #[derive(Args, Debug)]
@@ -26,6 +26,8 @@ pub struct DescribeArgs {
     /// Weights for `--model` (default: the shipped weights).
     #[arg(long)]
     weights: Option<PathBuf>,
+    #[command(flatten)]
+    mode: ModeArgs,
     /// The photo's scale, for the diameter in millimetres.
     #[arg(long)]
     mm_per_pixel: Option<f64>,
@@ -46,7 +48,7 @@ pub fn run(args: DescribeArgs) -> Result<(), Error> {
                 &model,
                 &photo,
                 size as u32,
-                InferenceMode::DEFAULT,
+                args.mode.mode(),
                 false,
                 &device,
             ))?;

@@ -8,9 +8,9 @@ use lesionlab::data::decode_image;
 use lesionlab::explain::blend;
 use lesionlab::segment::predict;
 use lesionlab::uncertainty::{Uncertainty, over_models, over_views};
-use lesionlab::{Architecture, Error, InferenceMode};
+use lesionlab::{Architecture, Error};
 
-use super::common::{load_model, print_json, read, write_png};
+use super::common::{ModeArgs, load_model, print_json, read, write_png};
 
 /// What is compared.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -35,6 +35,8 @@ pub struct UncertaintyArgs {
     /// Weights for `--model` (default: the shipped weights).
     #[arg(long)]
     weights: Option<PathBuf>,
+    #[command(flatten)]
+    mode: ModeArgs,
     /// Where to write the photo with the spread drawn over it (Turbo colours: blue where the
     /// maps agree, red where their probabilities spread most).
     #[arg(long)]
@@ -56,7 +58,7 @@ pub fn run(args: UncertaintyArgs) -> Result<(), Error> {
                 &model,
                 &photo,
                 size as u32,
-                InferenceMode::DEFAULT,
+                args.mode.mode(),
                 threshold,
                 &device,
             ))?
@@ -69,7 +71,7 @@ pub fn run(args: UncertaintyArgs) -> Result<(), Error> {
                     &model,
                     &photo,
                     size as u32,
-                    InferenceMode::DEFAULT,
+                    args.mode.mode(),
                     false,
                     &device,
                 ))?);

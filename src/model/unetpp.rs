@@ -78,11 +78,11 @@ pub enum InferenceMode {
 impl InferenceMode {
     /// The mode of every prediction that names none (the CLI, the JS API, the page, training's
     /// validation): U-Net++'s deepest head alone, fast mode level 4, which runs the whole
-    /// network but skips the three shallower heads. With the shipped weights it scores 0.812
-    /// per-image Jaccard on the held-out ids against the accurate mode's 0.777, and 0.770
-    /// against 0.652 on the shifted set: the shallow heads, weak after a short training, pull
-    /// the average down (`weights/README.md`). The other models have one head, so every mode
-    /// is the same for them.
+    /// network but skips the three shallower heads. With the shipped weights it scores better
+    /// than the accurate mode on the held-out ids and more so on the model card's shifted set:
+    /// the shallow heads, weak after a short training, pull the average down (the figures are
+    /// in `weights/README.md`). The other models have one head, so every mode is the same for
+    /// them.
     pub const DEFAULT: InferenceMode = InferenceMode::Fast(4);
 
     /// This mode's logit from every head's (`heads` as [`NestedUNet::forward`] returns them):

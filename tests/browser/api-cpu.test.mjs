@@ -466,12 +466,14 @@ test('quickStart: a first U-Net++ mask from its quick-start file before the whol
       const seen = [];
       const lab = await LesionLab.create({ model: 'unetpp', backend: 'cpu', quickStart: true, onProgress: (e) => seen.push({ ...e }) });
       const fastOnly = lab.fastOnly;
+      const runsNow = [lab.runsNow({ mode: 'fast', level: 2 }), lab.runsNow({ mode: 'fast', level: 3 }), lab.runsNow(), lab.runsNow({ mode: 'accurate' })];
       const quickSize = lab.inputSize;
       const quick = await lab.segment(photo, { mode: 'fast', level: 2 });
       const quickAt = Date.now();
       const stillQuick = lab.fastOnly;
       const whole = await lab.segment(photo); // waits for the whole weights
       const wholeSize = lab.inputSize;
+      runsNow.push(lab.runsNow(), lab.runsNow({ mode: 'accurate' }));
       // The whole weights' fast mode at the quick-start file's size gives the same mask.
       const same = await LesionLab.create({ model: 'unetpp', backend: 'cpu', size: quickSize });
       const fast = await same.segment(photo, { mode: 'fast', level: 2 });
@@ -479,11 +481,12 @@ test('quickStart: a first U-Net++ mask from its quick-start file before the whol
       let differ = 0;
       for (let i = 0; i < fast.probability.length; i++) if (fast.probability[i] !== quick.probability[i]) differ++;
       const exported = (await lab.exportWeights()).byteLength;
-      const result = { fastOnly, quickSize, wholeSize, stillQuick, after: lab.fastOnly, quickAt, differ, n: whole.mask.length, exported, seen };
+      const result = { fastOnly, runsNow, quickSize, wholeSize, stillQuick, after: lab.fastOnly, quickAt, differ, n: whole.mask.length, exported, seen };
       lab.dispose();
       return result;
     });
     assert.equal(r.fastOnly, 2, 'created with the quick-start weights');
+    assert.deepEqual(r.runsNow, [true, false, false, false, true, true], 'fast 2 at once; level 3, the default and accurate once the whole weights are in');
     assert.equal(r.stillQuick, 2, 'the quick mask came before the whole weights were in');
     assert.equal(r.after, null, 'then the whole weights replaced them');
     assert.equal(r.differ, 0, 'the quick-start file holds the whole file\'s level-2 weights');

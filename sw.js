@@ -21,25 +21,13 @@ self.addEventListener('install', (event) => {
   })());
 });
 
-// Older builds' caches go once this build is active, but the activation does not wait for it:
-// every fetch that arrives while a worker is activating waits for its activate event, and a
-// cache deletion queues behind the origin's other storage work. The next fetch events keep
-// the worker alive until it is done, and retry it if it failed.
-let cleaning = null;
-function deleteOldCaches() {
-  cleaning ??= (async () => {
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
     for (const key of await caches.keys()) {
       if (key.startsWith('lesionlab-') && key !== CACHE) await caches.delete(key);
     }
-  })().catch(() => {
-    cleaning = null;
-  });
-  return cleaning;
-}
-
-self.addEventListener('activate', (event) => {
-  event.waitUntil(self.clients.claim());
-  deleteOldCaches();
+    await self.clients.claim();
+  })());
 });
 
 /** The build's file a URL names ('' and folders mean index.html), or null. */
@@ -67,7 +55,6 @@ self.addEventListener('fetch', (event) => {
   if (event.request.method !== 'GET') return;
   const file = fileOf(new URL(event.request.url));
   if (!file) return;
-  event.waitUntil(deleteOldCaches());
   event.respondWith((async () => {
     const key = new URL(file, SCOPE).href; // one entry per file, whatever the query
     const cache = await caches.open(CACHE);

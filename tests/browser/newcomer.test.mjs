@@ -149,11 +149,13 @@ test('the default heatmaps are not blank; a blank CAM or Grad-CAM is explained b
 });
 
 test('a blank Grad-CAM gets a note too, and only a blank map has one', async () => {
-  // Some layer of U-Net's is blank in Grad-CAM on some sample (the first sample that has one is
-  // used; with the first shipped weights it was enc4 on ISIC_0015946); the other layers are not.
+  // Some layer of U-Net++'s is blank in Grad-CAM on some sample (the first sample that has one
+  // is used; with the weights of 2026-12-01's second cycle it is x0_0 on ISIC_0001126, and
+  // `lesionlab explain --method gradcam --layer L` prints the same note); the other layers are
+  // not.
   const { sample, maps } = await page.evaluate(async () => {
     const { LesionLab } = await import('./www/lesionlab.js');
-    const lab = await LesionLab.create({ model: 'unet', backend: 'cpu' });
+    const lab = await LesionLab.create({ model: 'unetpp', backend: 'cpu' });
     let found = null;
     for (const id of ['ISIC_0015946', 'ISIC_0001126', 'ISIC_0014640', 'ISIC_0013169', 'ISIC_0001152', 'ISIC_0013652']) {
       const photo = await (await fetch(`www/samples/${id}.jpg`)).blob();
@@ -172,7 +174,7 @@ test('a blank Grad-CAM gets a note too, and only a blank map has one', async () 
   const blank = maps.find((m) => m.blank);
   assert.ok(blank, 'a blank Grad-CAM to show on some sample (if none, the weights changed: find another layer or photo)');
   assert.match(blank.note, new RegExp(`^Grad-CAM is blank at layer ${blank.layer}: .*Try another layer\\.$`));
-  await page.selectOption('#model', 'unet');
+  await page.selectOption('#model', 'unetpp');
   await page.click(`button[data-sample="${sample}"]`);
   await state(page, 'done');
   assert.equal(await page.isHidden('#gradcam-blank'), true);

@@ -118,10 +118,13 @@ test('a new build replaces the cache at the next visit, and the page works offli
   await page.close();
   page = await browser.context.newPage();
   await page.goto(`${server.base}index.html?backend=cpu`);
+  // Chromium activates a waiting build once the old one has no event in flight, and at the
+  // latest after five minutes (its "lame duck" limit); under load the old one sometimes stays
+  // busy for minutes, with no event of ours that we could find.
   await until(async (names) => {
     const keys = (await self.caches.keys()).filter((k) => k.startsWith('lesionlab-'));
     return keys.length === 1 && keys[0] === names.next;
-  }, { next: `lesionlab-${next}` }, 'the new cache alone');
+  }, { next: `lesionlab-${next}` }, 'the new cache alone', 330_000);
   const files = (await caches())[`lesionlab-${next}`];
   for (const f of ['index.html', 'pkg/cpu/lesionlab_core_bg.wasm', 'weights/unetpp.safetensors']) assert.ok(files.includes(f), `${f} in the new cache`);
   network(false);

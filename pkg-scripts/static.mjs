@@ -7,7 +7,7 @@ export const MIME = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.txt': 'text/plain; charset=utf-8', '.onnx': 'application/octet-stream', '.css': 'text/css; charset=utf-8',
   '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg',
-  '.svg': 'image/svg+xml', '.safetensors': 'application/octet-stream',
+  '.svg': 'image/svg+xml', '.safetensors': 'application/octet-stream', '.webmanifest': 'application/manifest+json',
 };
 
 /**

@@ -3,6 +3,7 @@
 //! One implementation of every model, loss and metric serves native and WebAssembly builds,
 //! CPU (Flex) and GPU (wgpu/WebGPU): the device a model is built on decides where it runs.
 
+pub mod clean;
 pub mod data;
 pub mod describe;
 mod error;
@@ -14,7 +15,6 @@ pub mod metrics;
 pub mod model;
 pub mod nn;
 pub mod photo_check;
-pub mod prepared;
 pub mod profile;
 pub mod rules;
 pub mod segment;

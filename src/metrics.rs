@@ -107,6 +107,7 @@ pub struct MeanScores {
     sum: ImageScores,
     count: usize,
     pooled: Confusion,
+    images: Vec<ImageScores>,
 }
 
 impl MeanScores {
@@ -133,6 +134,32 @@ impl MeanScores {
         t.threshold_jaccard += s.threshold_jaccard;
         t.dice += s.dice;
         self.count += 1;
+        self.images.push(s);
+    }
+
+    /// Every image's scores, in the order they were added.
+    pub fn images(&self) -> &[ImageScores] {
+        &self.images
+    }
+
+    /// The median of each score over the images added (the mean of the middle two for an even
+    /// count), or `None` before the first: a typical photo's score, which a few failures do
+    /// not pull down as they pull the mean.
+    pub fn median(&self) -> Option<ImageScores> {
+        let median = |f: fn(&ImageScores) -> f64| {
+            let mut v: Vec<f64> = self.images.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len();
+            (v[(n - 1) / 2] + v[n / 2]) / 2.0
+        };
+        (!self.images.is_empty()).then(|| ImageScores {
+            accuracy: median(|s| s.accuracy),
+            sensitivity: median(|s| s.sensitivity),
+            specificity: median(|s| s.specificity),
+            jaccard: median(|s| s.jaccard),
+            threshold_jaccard: median(|s| s.threshold_jaccard),
+            dice: median(|s| s.dice),
+        })
     }
 
     /// Number of images added.
@@ -170,6 +197,22 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn median_is_the_middle_image_and_resists_a_failure() {
+        let mut m = MeanScores::default();
+        assert!(m.median().is_none());
+        for j in [0.9, 0.8, 0.0, 0.85] {
+            m.push(ImageScores {
+                jaccard: j,
+                ..Default::default()
+            });
+        }
+        let median = m.median().unwrap().jaccard;
+        assert!(close(median, 0.825), "{median}");
+        assert!(m.mean().unwrap().jaccard < 0.65);
+        assert_eq!(m.images().len(), 4);
     }
 
     #[test]

@@ -12,6 +12,12 @@
 //! - **off-skin colours**: the share of clearly coloured pixels whose hue is green, cyan, blue or
 //!   violet (70°..300°), which neither skin nor lesions have (the blue-grey of some lesions is
 //!   barely saturated); sky, sea and plants have them.
+//! - **smoothness** (at 128x128): the share of the lit 8x8 blocks with almost no texture. A
+//!   dermatoscope magnifies about ten times, so skin lines and pigment show even in a small copy;
+//!   a phone photo of an arm, a hand or a face is smooth skin against a smooth wall.
+//!
+//! A grey photo gets a warning of its own: a black-and-white dermoscopy photo is still one, and
+//! its mask may be right, but its colours (the C of the ABCD rule) mean nothing.
 //!
 //! The limits sit just outside what ISIC photos reach, so that at most 2% of them are flagged:
 //! `lesionlab check-photos` measures this on any folder (the model card has the numbers). It is
@@ -32,6 +38,17 @@ pub const MAX_SATURATION: f32 = 0.70;
 pub const MAX_DETAIL: f32 = 0.085;
 /// Share of off-skin coloured pixels above which a photo shows sky, sea or plants.
 pub const MAX_OFF_SKIN: f32 = 0.30;
+/// Share of smooth lit blocks above which a photo is skin seen from afar, not dermoscopy.
+pub const MAX_SMOOTH: f32 = 0.5;
+
+/// Side of the square smoothness is measured on, and of its blocks.
+const SMOOTH_SIDE: u32 = 128;
+const SMOOTH_BLOCK: usize = 8;
+/// A block is smooth when its mean horizontal plus its mean vertical luminance step between
+/// neighbours (0..2) is below this...
+const SMOOTH_STEP: f32 = 1.0 / 255.0;
+/// ...and lit when its mean luminance is above this (a dermatoscope's dark rim is smooth too).
+const LIT: f32 = 60.0 / 255.0;
 
 /// Saturation above which a pixel's hue counts.
 const COLOURED: f32 = 0.25;
@@ -52,6 +69,10 @@ pub struct PhotoCheck {
     pub detail: f32,
     /// Share of coloured pixels with a green, cyan, blue or violet hue, 0..1.
     pub off_skin: f32,
+    /// Share of lit 8x8 blocks of the photo at 128x128 with almost no texture, 0..1.
+    pub smooth: f32,
+    /// Whether the photo is almost grey: its colours mean nothing, its mask may.
+    pub grey: bool,
 }
 
 /// Computes the statistics of a photo and compares them with the limits. The photo may be
@@ -88,10 +109,10 @@ pub fn check_photo(photo: &RgbImage) -> PhotoCheck {
     }
     let (saturation, off_skin) = (saturation / n, off_skin / n);
     let detail = detail / ((side - 1) * (side - 1)) as f32;
+    let smooth = smooth_share(photo);
+    let grey = saturation < MIN_SATURATION;
     let mut reasons = Vec::new();
-    if saturation < MIN_SATURATION {
-        reasons.push("it is almost grey".to_string());
-    } else if saturation > MAX_SATURATION {
+    if saturation > MAX_SATURATION {
         reasons.push("its colours are more vivid than skin".to_string());
     }
     if detail > MAX_DETAIL {
@@ -105,20 +126,82 @@ pub fn check_photo(photo: &RgbImage) -> PhotoCheck {
             off_skin * 100.0
         ));
     }
-    let warning = (!reasons.is_empty()).then(|| {
-        format!(
-            "This does not look like a dermoscopy photo ({}). The models were trained on dermoscopy only, \
-             so the mask and its area mean nothing here.",
+    if smooth > MAX_SMOOTH {
+        reasons.push(
+            "it is smooth almost everywhere, like skin photographed from a distance, not a magnified \
+             close-up"
+                .to_string(),
+        );
+    }
+    let looks_like_dermoscopy = reasons.is_empty();
+    if grey {
+        reasons.push("it is almost grey".to_string());
+    }
+    let warning = match (looks_like_dermoscopy, grey) {
+        (true, false) => None,
+        (true, true) => Some(
+            "This photo is almost grey: the mask may still follow the lesion, but its colours (the C \
+             of the ABCD rule) mean nothing."
+                .to_string(),
+        ),
+        (false, _) => Some(format!(
+            "This does not look like a dermoscopy photo ({}). The models were trained on dermoscopy \
+             only, so the mask and its area mean nothing here.",
             reasons.join("; ")
-        )
-    });
+        )),
+    };
     PhotoCheck {
-        looks_like_dermoscopy: reasons.is_empty(),
+        looks_like_dermoscopy,
         warning,
         reasons,
         saturation,
         detail,
         off_skin,
+        smooth,
+        grey,
+    }
+}
+
+/// The share of lit 8x8 blocks of the photo at 128x128 that are smooth ([`SMOOTH_STEP`]).
+fn smooth_share(photo: &RgbImage) -> f32 {
+    let small = resize(photo, SMOOTH_SIDE, SMOOTH_SIDE, FilterType::Triangle);
+    let side = SMOOTH_SIDE as usize;
+    let luma: Vec<f32> = small
+        .pixels()
+        .map(|p| {
+            let [r, g, b] = p.0.map(|c| c as f32 / 255.0);
+            0.299 * r + 0.587 * g + 0.114 * b
+        })
+        .collect();
+    let (mut lit, mut smooth) = (0usize, 0usize);
+    for by in (0..side).step_by(SMOOTH_BLOCK) {
+        for bx in (0..side).step_by(SMOOTH_BLOCK) {
+            let (mut sum, mut steps, mut n) = (0.0, 0.0, 0usize);
+            for y in by..by + SMOOTH_BLOCK {
+                for x in bx..bx + SMOOTH_BLOCK {
+                    let here = luma[y * side + x];
+                    sum += here;
+                    if x + 1 < bx + SMOOTH_BLOCK {
+                        steps += (luma[y * side + x + 1] - here).abs();
+                        n += 1;
+                    }
+                    if y + 1 < by + SMOOTH_BLOCK {
+                        steps += (luma[(y + 1) * side + x] - here).abs();
+                        n += 1;
+                    }
+                }
+            }
+            if sum / (SMOOTH_BLOCK * SMOOTH_BLOCK) as f32 > LIT {
+                lit += 1;
+                // Both directions have as many steps: twice their joint mean is the sum of means.
+                smooth += usize::from(2.0 * steps / (n as f32) < SMOOTH_STEP);
+            }
+        }
+    }
+    if lit == 0 {
+        0.0
+    } else {
+        smooth as f32 / lit as f32
     }
 }
 
@@ -181,19 +264,16 @@ mod tests {
         }
     }
 
+    /// Skin texture: a pseudo-random ±`amplitude` on every pixel, as a magnified photo shows.
+    fn textured(x: u32, y: u32, base: [u8; 3], amplitude: i32) -> Rgb<u8> {
+        let h = (x.wrapping_mul(73_856_093) ^ y.wrapping_mul(19_349_663)) % 1000;
+        let d = (h as i32 * 2 * amplitude) / 1000 - amplitude;
+        Rgb(base.map(|c| (c as i32 + d).clamp(0, 255) as u8))
+    }
+
     #[test]
     fn each_statistic_has_its_reason() {
-        let grey = RgbImage::from_fn(80, 60, |x, y| {
-            let v = (100 + (x + y) % 20) as u8;
-            Rgb([v, v, v])
-        });
-        let c = check_photo(&grey);
-        assert!(
-            c.saturation < 0.01 && c.reasons == ["it is almost grey"],
-            "{c:?}"
-        );
-
-        // Blue sky over green grass, smooth: only the off-skin colours are wrong.
+        // Blue sky over green grass: off-skin colours (and smooth).
         let landscape = RgbImage::from_fn(120, 90, |_, y| {
             if y < 50 {
                 Rgb([90, 150, 230])
@@ -204,8 +284,9 @@ mod tests {
         let c = check_photo(&landscape);
         assert!(
             c.off_skin > 0.95
-                && c.reasons.len() == 1
-                && c.reasons[0].starts_with("100% of it is green"),
+                && c.reasons
+                    .iter()
+                    .any(|r| r.starts_with("100% of it is green")),
             "{c:?}"
         );
 
@@ -222,16 +303,87 @@ mod tests {
             "{c:?}"
         );
 
-        // Skin with a brown lesion in the middle.
-        let lesion = RgbImage::from_fn(64, 64, |x, y| {
-            let d = ((x as f32 - 32.0).powi(2) + (y as f32 - 32.0).powi(2)).sqrt();
-            if d < 15.0 {
-                Rgb([120, 70, 45])
-            } else {
-                Rgb([215, 170, 150])
+        // Textured skin with a brown lesion in the middle passes; the same skin without its
+        // texture (skin seen from afar, as a phone shows an arm) does not.
+        let lesion = |amplitude| {
+            RgbImage::from_fn(256, 256, move |x, y| {
+                let d = ((x as f32 - 128.0).powi(2) + (y as f32 - 128.0).powi(2)).sqrt();
+                let base = if d < 60.0 {
+                    [120, 70, 45]
+                } else {
+                    [215, 170, 150]
+                };
+                textured(x, y, base, amplitude)
+            })
+        };
+        let close_up = check_photo(&lesion(12));
+        assert!(
+            close_up.looks_like_dermoscopy && close_up.smooth < 0.1,
+            "{close_up:?}"
+        );
+        let afar = check_photo(&lesion(0));
+        assert!(
+            afar.smooth > 0.8
+                && afar
+                    .reasons
+                    .iter()
+                    .any(|r| r.contains("smooth almost everywhere")),
+            "{afar:?}"
+        );
+    }
+
+    #[test]
+    fn phone_photos_of_skin_are_flagged_as_smooth() {
+        // tests/data/not-dermoscopy/phone: forearms, hands, legs and faces with a mole, made by
+        // the make.py beside them. Squashed to the page's input size, as the page checks them.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/not-dermoscopy/phone");
+        let (mut seen, mut flagged) = (0, 0);
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".jpg") {
+                continue;
             }
+            let c = check_photo(&crate::data::resize_rgb(
+                &photo(&format!("not-dermoscopy/phone/{name}")),
+                176,
+            ));
+            seen += 1;
+            flagged += usize::from(
+                !c.looks_like_dermoscopy && c.reasons.iter().any(|r| r.contains("smooth")),
+            );
+        }
+        assert_eq!(seen, 12);
+        assert!(flagged >= 10, "{flagged} of 12 flagged");
+    }
+
+    #[test]
+    fn a_grey_photo_gets_its_own_warning_and_still_counts_as_dermoscopy() {
+        let grey = RgbImage::from_fn(256, 256, |x, y| {
+            let v = if (x as i32 - 128).pow(2) + (y as i32 - 128).pow(2) < 3600 {
+                90
+            } else {
+                180
+            };
+            textured(x, y, [v, v, v], 12)
         });
-        assert!(check_photo(&lesion).looks_like_dermoscopy);
+        let c = check_photo(&grey);
+        assert!(c.grey && c.looks_like_dermoscopy, "{c:?}");
+        assert_eq!(c.reasons, ["it is almost grey"]);
+        assert!(
+            c.warning
+                .unwrap()
+                .contains("the mask may still follow the lesion")
+        );
+        // Grey and smooth: not dermoscopy, for both reasons.
+        let flat = RgbImage::from_pixel(80, 60, Rgb([120, 120, 120]));
+        let c = check_photo(&flat);
+        assert!(!c.looks_like_dermoscopy && c.reasons.len() == 2, "{c:?}");
+        assert!(
+            c.warning
+                .unwrap()
+                .starts_with("This does not look like a dermoscopy photo")
+        );
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub const MAX_IMAGE_BYTES: u64 = MAX_PIXELS * 4;
 /// rougher and level 3 needs four times the bytes (scores in `weights/README.md`).
 pub const QUICK_START_LEVEL: u8 = 2;
 
+/// A mask covering more of the photo than this, on a photo that does not look like dermoscopy,
+/// is most likely the skin itself (an arm, a hand, a face): the page says so and offers the box.
+pub const LARGE_MASK_SHARE: f32 = 0.25;
+
 /// The outline's bands are `max(1, longest side / OUTLINE_BAND_DIVISOR)` pixels wide.
 pub const OUTLINE_BAND_DIVISOR: u32 = 300;
 
@@ -198,6 +202,11 @@ pub fn rules_js() -> String {
             "THRESHOLD",
             "Lesion where the probability is above this.",
             serde_json::json!(THRESHOLD),
+        ),
+        (
+            "LARGE_MASK_SHARE",
+            "A mask covering more of a photo that does not look like dermoscopy is most likely the skin itself: the page offers the box.",
+            serde_json::json!(LARGE_MASK_SHARE),
         ),
         (
             "DEFAULT_MODE",

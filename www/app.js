@@ -7,15 +7,16 @@
 // shown alone until its mask arrives), and every answer carries the number of the request it
 // answers (`run`), so a late answer for an earlier photo or model is dropped.
 
+import { setupBox } from './box-ui.js';
 import { setupCorrections } from './correct-ui.js';
 import { setupFineTune } from './finetune-ui.js';
 import { drawFeatureMaps, drawHeads, maskFigure, shapeText } from './inside.js';
 import { LesionLab } from './lesionlab.js';
 import { keepOffline } from './offline.js';
-import { DEFAULT_MODE, MODELS } from './rules.js';
+import { DEFAULT_MODE, LARGE_MASK_SHARE, MODELS } from './rules.js';
 import {
   area, dice, download, downloadNames, drawColorbar, heatmapOverlay, isicId, maskImage, maskOf, overlay, photoPixels, pngBlob, show,
-  threshold,
+  strokeBox, threshold,
 } from './render.js';
 
 const SAMPLES = [
@@ -32,11 +33,12 @@ const METHOD_NAMES = { activation: 'Mean activation', cam: 'CAM', gradcam: 'Grad
 const $ = (id) => document.getElementById(id);
 const labs = new Map(); // "model/backend" -> Promise<LesionLab>
 const tuned = new Map(); // model -> fine-tuned weights the page segments with
-let photo = null; // { blob, name, pixels: ImageData | null, truth: Uint8Array | null }
+let photo = null; // { blob, name, pixels: ImageData | null, truth: Uint8Array | null, box: the user's box or null }
 let shown = null; // { photo, result, label }: the result on screen, always of `photo`
 let run = 0; // the request the screen waits for; answers to earlier ones are dropped
 let layerList = []; // [{ name, description }] of the model and mode on screen
 let corrections = null; // the mask correction tools (correct-ui.js)
+let boxTool = null; // the box prompt (box-ui.js)
 
 function setState(state) {
   document.body.dataset.state = state;
@@ -51,9 +53,14 @@ function showError(err) {
   el.textContent = err ? String(err.message ?? err) : '';
   el.hidden = !err;
   if (err) {
-    // Nothing is in progress any more: no "Segmenting…" or "Loading…" left behind.
+    // Nothing is in progress any more: no "Segmenting…" or "Loading…" left behind, and nothing
+    // of an earlier photo (its expert-outline toggle) beside this one.
     status('Stopped: see the message below.');
     setState('error');
+    if (photo && (!shown || shown.photo !== photo)) {
+      $('caption').textContent = `${photo.name}: not segmented (see the message below)`;
+      $('truth-toggle').hidden = $('truth-legend').hidden = true;
+    }
   }
 }
 
@@ -85,7 +92,12 @@ function getLab(model, backend) {
       bytes[p.what] = p;
       if (selection().model !== model || !$('status').textContent.startsWith('Loading')) return;
       const mb = (n) => (n / 1e6).toFixed(1);
-      const parts = Object.values(bytes).map((b) => `${b.what.replace('-', ' ')} ${mb(b.done)} of ${mb(b.total ?? b.done)} MB`);
+      // A host that sends no length gives no total until the end: the bytes so far, not "x of x".
+      const amount = (b) => {
+        if (b.total == null) return `${mb(b.done)} MB so far`;
+        return b.done >= b.total ? `${mb(b.total)} MB, downloaded` : `${mb(b.done)} of ${mb(b.total)} MB`;
+      };
+      const parts = Object.values(bytes).map((b) => `${b.what.replace('-', ' ')} ${amount(b)}`);
       status(`Loading ${NAMES[model]}: ${parts.join(', ')}…`);
     };
     // 'auto': WebGPU may take over later; the page says so, and keeps its module for offline use.
@@ -166,6 +178,7 @@ function clearResult(text) {
   $('fm-grid').dataset.layer = '';
   $('fm-shape').textContent = '';
   corrections?.update();
+  boxTool?.update();
   clearHeatmaps('Computing…');
   status(text);
   draw();
@@ -180,10 +193,10 @@ async function loadTruth(url) {
   return maskOf(await photoPixels(await (await fetch(url)).blob()));
 }
 
-async function loadPhoto(blob, name, truthUrl = null) {
+async function loadPhoto(blob, name, truthUrl = null, { focus = false } = {}) {
   const mine = ++run;
   showError(null);
-  photo = { blob, name, pixels: null, truth: null };
+  photo = { blob, name, pixels: null, truth: null, box: null };
   clearResult(`Reading ${name}…`);
   const pixels = await photoPixels(blob).catch(() => null); // the worker names decoding errors
   const truth = pixels && truthUrl ? await loadTruth(truthUrl).catch(() => null) : null;
@@ -194,6 +207,7 @@ async function loadPhoto(blob, name, truthUrl = null) {
   if (!pixels) $('explain').hidden = $('compare').hidden = $('heads').hidden = true;
   draw();
   if (pixels) scrollToResult();
+  if (pixels && focus) $('result').focus({ preventScroll: true });
   await segmentPhoto();
 }
 
@@ -201,7 +215,7 @@ async function segmentPhoto() {
   if (!photo) return;
   const mine = ++run;
   const sel = selection();
-  const label = modelLabel(sel);
+  const label = `${modelLabel(sel)}${photo.box ? ', inside the box you drew' : ''}`;
   clearResult(`Loading ${NAMES[sel.model]}…`);
   setState('segmenting');
   try {
@@ -212,7 +226,9 @@ async function segmentPhoto() {
     if (mine !== run) return;
     if (quick && lab.fastOnly) status(`Loading the whole ${NAMES[sel.model]} (a quick look from its fast mode is shown)…`);
     else status(`Segmenting ${photo.name} with ${label} on ${where(lab)}…`);
-    const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), mode: sel.mode, level: sel.level });
+    const r = await lab.segment(photo.blob, {
+      threshold: Number($('threshold').value), mode: sel.mode, level: sel.level, box: photo.box ?? undefined,
+    });
     if (mine !== run) return;
     if (!photo.pixels) photo.pixels = await photoPixels(photo.blob);
     shown = { photo, result: r, label };
@@ -227,6 +243,7 @@ async function segmentPhoto() {
     if (window.__firstMaskMs === undefined) window.__firstMaskMs = performance.now();
     if (window.__wholeMaskMs === undefined && !lab.fastOnly) window.__wholeMaskMs = performance.now();
     corrections.update();
+    boxTool.update();
     status(`${label} on ${where(r)}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     setState('segmented');
     await describeShown(lab, mine);
@@ -242,7 +259,9 @@ async function segmentPhoto() {
 async function quickLook(lab, sel, mine) {
   const level = lab.fastOnly;
   status(`A quick look with ${NAMES[sel.model]}'s fast mode (level ${level}) while the rest of its weights load…`);
-  const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), mode: 'fast', level });
+  const r = await lab.segment(photo.blob, {
+    threshold: Number($('threshold').value), mode: 'fast', level, refine: false, box: photo.box ?? undefined,
+  });
   if (mine !== run) return;
   if (!photo.pixels) photo.pixels = await photoPixels(photo.blob);
   shown = { photo, result: r, label: `quick look: ${NAMES[sel.model]} fast mode, level ${level}; the mask of ${modelLabel(sel)} follows` };
@@ -264,6 +283,7 @@ function draw() {
   }
   if (!shown || shown.photo !== photo) {
     show(canvas, photo.pixels);
+    if (photo.box) strokeBox(canvas, photo.box);
     $('caption').textContent = `${photo.name}, ${photo.pixels.width}×${photo.pixels.height}: segmenting…`;
     canvas.setAttribute('aria-label', `${photo.name}, waiting for its mask`);
     return;
@@ -276,20 +296,46 @@ function draw() {
   const hasTruth = !!photo.truth && photo.truth.length === mask.length;
   $('truth-toggle').hidden = $('truth-legend').hidden = !hasTruth;
   const truth = hasTruth && $('truth').checked ? photo.truth : null;
-  show(canvas, overlay(photo.pixels, mask, { ...look(), truth }));
+  const painted = photo.edits?.edited ? photo.edits.layer : null;
+  show(canvas, overlay(photo.pixels, mask, { ...look(), truth, painted }));
+  if (photo.box) strokeBox(canvas, photo.box);
+  $('painted-legend').hidden = !painted;
   canvas.setAttribute('aria-label', `${photo.name} with the lesion ${label} found outlined`);
   $('caption').textContent = `${photo.name}, ${result.width}×${result.height}, ${label}${photo.edits?.edited ? ', corrected by hand' : ''}`;
   const check = result.check;
-  $('check-warning').hidden = check.looksLikeDermoscopy;
-  $('check-warning').textContent = check.warning ?? '';
+  showCheck(check, area(mask));
   const share = `${(area(mask) * 100).toFixed(1)}% of the image`;
   $('area').textContent = check.looksLikeDermoscopy ? share : `${share} (not meaningful: see the warning)`;
   $('dice-term').hidden = $('dice-value').hidden = !hasTruth;
   if (hasTruth) $('dice').textContent = dice(mask, photo.truth).toFixed(3);
   $('backend-used').textContent = result.backend === 'webgpu' ? 'WebGPU (graphics card)' : 'CPU (WebAssembly)';
   const ms = result.ms;
-  $('timing').textContent = `${Math.round(ms.preprocess)} ms to prepare the photo, ${Math.round(ms.model)} ms in the network, `
-    + `${Math.round(ms.postprocess)} ms to resize the mask back`;
+  // A photo the worker already holds (after the quick look, say) is not prepared again.
+  const prepared = result.decoded ? `${Math.round(ms.preprocess)} ms to prepare the photo` : 'the photo prepared earlier';
+  $('timing').textContent = `${prepared}, ${Math.round(ms.model)} ms in the network, `
+    + `${Math.round(ms.postprocess)} ms to clean the mask and scale it back`;
+}
+
+/**
+ * The photo check's warning, and for a mask that covers much of a photo that is not dermoscopy
+ * (an arm, a hand, a face: the model takes the skin for the lesion) the box offered. The ABCD
+ * panel says the same (one caveat for both places).
+ */
+function showCheck(check, share) {
+  $('check-warning').hidden = !check.warning;
+  $('check-text').textContent = check.warning ?? '';
+  const skin = !check.looksLikeDermoscopy && share > LARGE_MASK_SHARE;
+  $('skin-text').hidden = !skin;
+  $('skin-text').textContent = skin
+    ? `The mask covers ${(share * 100).toFixed(0)}% of the photo: on a photo of an arm, a hand or a face the model takes `
+      + 'the skin itself for the lesion. Draw a box around the mole and it looks there only.'
+    : '';
+  $('check-box').hidden = check.looksLikeDermoscopy;
+  let caveat = null;
+  if (!check.looksLikeDermoscopy) caveat = 'The photo check above says this is not a dermoscopy photo: these figures describe the mask, which means nothing here.';
+  else if (check.grey) caveat = 'This photo is almost grey: the colours below (C) mean nothing; the shape figures follow the mask.';
+  $('abcd-caveat').hidden = !caveat;
+  $('abcd-caveat').textContent = caveat ?? '';
 }
 
 /** The overlay's look as the controls set it. */
@@ -423,7 +469,7 @@ async function compareAll() {
     for (const model of ['unet', 'unetpp', 'pspnet']) {
       status(`Comparing: ${NAMES[model]}…`);
       const lab = await getLab(model, backend);
-      const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value) });
+      const r = await lab.segment(photo.blob, { threshold: Number($('threshold').value), box: photo.box ?? undefined });
       if (mine !== run) return;
       out.append(maskFigure(photo.pixels, r.mask, {
         label: `${NAMES[model]} overlay`, truth, showTruth: $('truth').checked, look: look(),
@@ -449,26 +495,31 @@ function addSamples() {
     img.src = `www/samples/${id}.jpg`;
     img.alt = '';
     img.width = img.height = 96;
+    // The button's name is its text (a hidden "Segment sample:" first), so what a speech user
+    // reads on it is what it is called.
+    const verb = document.createElement('span');
+    verb.className = 'visually-hidden';
+    verb.textContent = 'Segment sample: ';
     const name = document.createElement('span');
     name.textContent = label;
     const small = document.createElement('span');
     small.className = 'sample-id';
     small.textContent = id;
-    button.append(img, name, small);
-    button.setAttribute('aria-label', `Segment sample: ${label} (${id})`);
-    button.addEventListener('click', () => openSample(id));
+    button.append(img, verb, name, small);
+    // Chosen with the keyboard (a click without a pointer), the focus follows to the result.
+    button.addEventListener('click', (e) => openSample(id, { focus: e.detail === 0 }));
     li.append(button);
     list.append(li);
   }
 }
 
-async function openSample(id) {
+async function openSample(id, { focus = false } = {}) {
   const mine = ++run;
   photo = null;
   clearResult(`Opening sample ${id}…`);
   try {
     const blob = await (await fetch(`www/samples/${id}.jpg`)).blob();
-    if (mine === run) await loadPhoto(blob, `${id}.jpg`, `www/samples/${id}_segmentation.png`);
+    if (mine === run) await loadPhoto(blob, `${id}.jpg`, `www/samples/${id}_segmentation.png`, { focus });
   } catch (err) {
     if (mine === run) showError(err);
   }
@@ -532,8 +583,38 @@ function wire() {
     current: () => (shown && shown.photo === photo ? { photo, result: shown.result } : null),
     edited: redescribe,
   });
+  boxTool = setupBox({
+    current: () => (shown && shown.photo === photo ? photo : null),
+    boxed: (box) => {
+      photo.box = box;
+      segmentPhoto();
+    },
+  });
   $('mm-per-pixel').addEventListener('change', redescribe);
+  // The warning's offer: start drawing a box on the photo.
+  $('check-box').addEventListener('click', () => {
+    if ($('box-toggle').getAttribute('aria-pressed') !== 'true') $('box-toggle').click();
+    $('overlay').scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  });
   $('truth').addEventListener('change', redraw);
+  // The user's own expert mask for the photo on screen: its outline and the Dice against it.
+  $('truth-file').addEventListener('change', async (e) => {
+    const file = e.target.files[0];
+    e.target.value = '';
+    if (!file || !photo?.pixels) return;
+    try {
+      const image = await photoPixels(file);
+      const { width, height } = photo.pixels;
+      if (image.width !== width || image.height !== height) {
+        throw new Error(`${file.name}: the mask is ${image.width}x${image.height}, the photo ${width}x${height}: give the mask of this photo`);
+      }
+      photo.truth = maskOf(image);
+      $('truth').checked = true;
+      draw();
+    } catch (err) {
+      showError(err);
+    }
+  });
   const modelChanged = () => {
     $('level-field').hidden = $('model').value !== 'unetpp-fast';
     if (photo) segmentPhoto();
@@ -589,9 +670,11 @@ function applyQuery() {
 }
 
 // "Segment with these weights" after fine-tuning: the page segments with them from now on,
-// on any backend, and says so in every caption.
+// on any backend, and says so in every caption; "Back to the shipped weights" gives null.
 async function useWeights(model, bytes) {
-  tuned.set(model, bytes);
+  // null: back to the shipped weights.
+  if (bytes) tuned.set(model, bytes);
+  else tuned.delete(model);
   for (const key of [...labs.keys()].filter((k) => k.startsWith(`${model}/`))) {
     labs.get(key).then((lab) => lab.dispose(), () => {});
     labs.delete(key);

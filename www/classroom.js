@@ -9,12 +9,12 @@
 
 import { LesionLab } from './lesionlab.js';
 import { dice, heatmapOverlay, maskOf, overlay, photoPixels, show } from './render.js';
-import { MODELS } from './rules.js';
+import { MASK_SUFFIXES, MODELS } from './rules.js';
 
 // How each network works, in one sentence for the class.
 const IDEAS = {
   unet: 'an encoder shrinks the photo to see the whole lesion, a decoder grows it back, and skip connections carry the fine detail across.',
-  unetpp: 'U-Net with nested skip paths between encoder and decoder, and four outputs of growing depth averaged.',
+  unetpp: 'U-Net with nested skip paths between encoder and decoder, trained with four outputs of growing depth; the mask shown is the deepest one\'s.',
   pspnet: 'pools its features over 1, 2, 3 and 6 regions, so it sees the layout of the photo at four scales at once.',
 };
 const NETWORKS = MODELS.map((m) => ({ ...m, idea: IDEAS[m.id] }));
@@ -50,22 +50,48 @@ function layout() {
   const next = el('button', { type: 'button', textContent: 'Next ▶', id: 'cl-next' });
   const other = el('button', { type: 'button', textContent: 'Next photo ▼', id: 'cl-sample' });
   const leave = el('a', { textContent: 'Leave classroom mode', href: location.pathname });
+  const yours = el('input', { type: 'file', multiple: true, accept: 'image/jpeg,image/png', className: 'visually-hidden', id: 'cl-files' });
+  const add = el('label', { className: 'button', textContent: 'Your photos…' }, yours);
   const section = el('section', { id: 'classroom', className: 'classroom' },
     el('div', { className: 'cl-top' },
       el('h1', { id: 'cl-title' }),
       el('p', { id: 'cl-step', role: 'status' }),
-      el('nav', { className: 'cl-nav' }, back, next, other, leave)),
+      el('nav', { className: 'cl-nav' }, back, next, other, add, leave)),
     el('div', { className: 'cl-panels' }, panel('stage', 'Photo'), ...NETWORKS.map((m) => panel(m.id, m.name))),
     el('p', { id: 'cl-text', className: 'cl-text' }),
     el('p', { className: 'cl-keys', textContent: '→ or Space: next  ·  ←: back  ·  ↑ ↓: another photo  ·  1–6: photo 1 to 6  ·  for teaching, not diagnosis' }));
   section.setAttribute('aria-label', 'Classroom mode');
-  return { section, back, next, other };
+  // The page's own <main> is hidden in classroom mode: this is the one main landmark now.
+  section.setAttribute('role', 'main');
+  return { section, back, next, other, yours };
+}
+
+/**
+ * The teacher's own photos as classroom samples: each photo (NAME.jpg or .png) with its expert
+ * mask when one is among the files (NAME_segmentation.png or NAME_mask.png, the crate's names,
+ * MASK_SUFFIXES), first in the order chosen.
+ */
+export function ownSamples(files) {
+  const stem = (name) => name.replace(/\.[^.]*$/, '');
+  const masks = new Map();
+  const photos = [];
+  for (const file of files) {
+    const base = stem(file.name);
+    const suffix = MASK_SUFFIXES.find((s) => base.toLowerCase().endsWith(s));
+    if (suffix && /\.png$/i.test(file.name)) masks.set(base.slice(0, -suffix.length).toLowerCase(), file);
+    else if (/\.(jpe?g|png)$/i.test(file.name)) photos.push(file);
+  }
+  return photos.map((file) => ({
+    id: `yours:${file.name}`, label: file.name, photo: file, truth: masks.get(stem(file.name).toLowerCase()) ?? null,
+  }));
 }
 
 /** Starts classroom mode on `samples` ([{ id, label }]), at `first` (an id) or the first. */
-export function startClassroom({ samples, first, backend = 'auto' }) {
+export function startClassroom({ samples: shipped, first, backend = 'auto' }) {
   document.body.classList.add('present');
-  const { section, back, next, other } = layout();
+  const { section, back, next, other, yours } = layout();
+  // The shipped samples (www/samples, with their expert masks), or the teacher's own first.
+  let samples = shipped.map((s) => ({ ...s, photo: `www/samples/${s.id}.jpg`, truth: `www/samples/${s.id}_segmentation.png` }));
   document.body.append(section);
   const $ = (id) => section.querySelector(`#${id}`);
   const panels = Object.fromEntries([...section.querySelectorAll('.cl-panel')].map((f) => [f.dataset.panel, f]));
@@ -81,12 +107,15 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
   const photos = new Map(); // sample id -> { blob, pixels, truth }, Promises made once
   const answers = new Map(); // sample id -> the models' answers, Promises made once
 
-  // A sample's photo and expert mask: cheap, fetched as soon as the sample shows.
+  // A sample's photo and expert mask (null when the teacher gave none): cheap, read as soon as
+  // the sample shows.
+  const blobOf = (source) => (typeof source === 'string' ? fetch(source).then((r) => r.blob()) : Promise.resolve(source));
   function photoOf(id) {
     if (!photos.has(id)) {
-      const blob = fetch(`www/samples/${id}.jpg`).then((r) => r.blob());
+      const sample = samples.find((s) => s.id === id);
+      const blob = blobOf(sample.photo);
       const pixels = blob.then(photoPixels);
-      const truth = fetch(`www/samples/${id}_segmentation.png`).then((r) => r.blob()).then(photoPixels).then(maskOf);
+      const truth = sample.truth ? blobOf(sample.truth).then(photoPixels).then(maskOf) : Promise.resolve(null);
       photos.set(id, { blob, pixels, truth });
       Promise.all([pixels, truth]).catch(() => photos.delete(id)); // opened again, fetched again
     }
@@ -167,9 +196,10 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
       } else {
         show(stage, overlay(pixels, new Uint8Array(pixels.width * pixels.height), { truth: withTruth }));
         label('stage', withTruth ? "Photo with the dermatologist's outline (dashed)" : 'Photo');
-        text = name === 'photo'
-          ? 'A dermoscopy photo from ISIC 2018, which the models never saw in training. Where does the lesion end? Decide before the next step.'
-          : "A dermatologist's outline (white and black dashes): the answer each model is scored against.";
+        const where = sample.id.startsWith('yours:') ? 'Your photo.' : 'A dermoscopy photo from ISIC 2018, which the models never saw in training.';
+        if (name === 'photo') text = `${where} Where does the lesion end? Decide before the next step.`;
+        else if (truth) text = "A dermatologist's outline (white and black dashes): the answer each model is scored against.";
+        else text = 'No expert outline was given with this photo: the models\' masks follow, without a score.';
       }
       for (const [k, m] of NETWORKS.entries()) {
         const revealed = step >= 2 + k;
@@ -181,11 +211,15 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
         const r = await answersOf(sample.id).masks[m.id];
         if (mine !== drawn) return;
         panels[m.id].classList.remove('cl-hidden');
-        show(panels[m.id].querySelector('canvas'), overlay(pixels, r.mask, { opacity: 0.35, truth }));
-        const score = dice(r.mask, truth);
-        label(m.id, `${m.name}: Dice ${score.toFixed(2)}`);
+        show(panels[m.id].querySelector('canvas'), overlay(pixels, r.mask, { opacity: 0, truth }));
+        const score = truth ? dice(r.mask, truth) : null;
+        const scored = score === null ? '' : `: Dice ${score.toFixed(2)}`;
+        label(m.id, `${m.name}${scored}`);
         if (name === m.id) {
-          text = `${m.name}: ${m.idea} Dice ${score.toFixed(2)} against the expert (1 would be the same outline).`;
+          // The step's own picture, large: the model's mask over the photo, the expert's outline dashed.
+          show(stage, overlay(pixels, r.mask, { opacity: 0, truth }));
+          label('stage', truth ? `${m.name}'s mask (the expert's outline dashed)${scored}` : `${m.name}'s mask`);
+          text = `${m.name}: ${m.idea}${score === null ? '' : ` Dice ${score.toFixed(2)} against the expert (1 would be the same outline).`}`;
         }
       }
       $('cl-text').textContent = text;
@@ -207,6 +241,13 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
     if (step > 0) go(index, step - 1);
     else if (index > 0) go(index - 1, STEPS.length - 1);
   };
+  yours.addEventListener('change', () => {
+    const own = ownSamples([...yours.files]);
+    yours.value = '';
+    if (!own.length) return;
+    samples = [...own, ...samples.filter((s) => !s.id.startsWith('yours:'))];
+    go(0);
+  });
   next.addEventListener('click', forward);
   back.addEventListener('click', backward);
   other.addEventListener('click', () => go(index + 1));
@@ -219,7 +260,9 @@ export function startClassroom({ samples, first, backend = 'auto' }) {
     };
     const digit = Number(e.key);
     const action = keys[e.key] ?? (digit >= 1 && digit <= samples.length ? () => go(digit - 1) : null);
-    if (!action || (e.target.closest?.('button, a') && (e.key === ' ' || e.key === 'Enter'))) return;
+    // A clicker sends Space, Enter or →: always the next step, even when a button clicked with the
+    // mouse still has the focus (it would press that button again). Only the link keeps Enter.
+    if (!action || (e.target.closest?.('a') && e.key === 'Enter')) return;
     e.preventDefault();
     action();
   });

@@ -5,10 +5,13 @@
 
 import { keepCorrection } from './corrections.js';
 import { MaskEdits } from './mask-edits.js';
-import { maskImage, pngBlob } from './render.js';
+import { maskImage, photoPoint, pngBlob } from './render.js';
 import { OVERLAY } from './rules.js';
 
 const $ = (id) => document.getElementById(id);
+
+/** A fingertip's radius on screen, in CSS pixels: the smallest brush on a touch screen. */
+const FINGERTIP_PX = 22;
 
 /**
  * Wires the correction tools. `current()` gives `{ photo, result }`, the photo on screen and its
@@ -37,17 +40,48 @@ export function setupCorrections({ current, edited }) {
     document.body.classList.toggle('editing', on);
     $('edit-toggle').setAttribute('aria-pressed', String(on));
     $('edit-toggle').textContent = on ? 'Stop editing' : 'Edit the mask';
-    canvas.setAttribute('aria-description', on ? 'Drag on the photo to paint or erase the mask' : '');
+    canvas.setAttribute('aria-description', on
+      ? 'Drag on the photo to paint or erase the mask; or move the brush with the arrow keys and paint with Space' : '');
+    // Focusable while editing, for the keyboard's brush.
+    if (on) canvas.tabIndex = 0;
+    else canvas.removeAttribute('tabindex');
+    // The photo in view, the tools pinned below it (style.css).
+    if (on) canvas.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+    else ring.hidden = true;
   };
 
-  // The pixel of the photo under the pointer: the canvas is scaled to fit its box, centred.
-  const pixel = (e) => {
+  // The brush's radius in photo pixels: the slider's share of the photo, and on a touch screen at
+  // least a fingertip (22 screen pixels), so the stroke shows around the finger.
+  const brushRadius = (e, width, height) => {
+    const radius = (Number($('brush-size').value) / 100) * Math.min(width, height);
+    if (e.pointerType !== 'touch') return radius;
     const box = canvas.getBoundingClientRect();
     const scale = Math.min(box.width / canvas.width, box.height / canvas.height);
-    const x = (e.clientX - box.left - (box.width - canvas.width * scale) / 2) / scale;
-    const y = (e.clientY - box.top - (box.height - canvas.height * scale) / 2) / scale;
-    return [x, y];
+    return Math.max(radius, FINGERTIP_PX / scale);
   };
+
+  // The brush's size under the pointer, as a ring over the photo.
+  const ring = $('brush-ring');
+  const showRing = (e) => {
+    const photo = current()?.photo;
+    if (!editing() || !photo) {
+      ring.hidden = true;
+      return;
+    }
+    const box = canvas.getBoundingClientRect();
+    const parent = ring.parentElement.getBoundingClientRect();
+    const scale = Math.min(box.width / canvas.width, box.height / canvas.height);
+    const { width, height } = photo.pixels;
+    const diameter = 2 * brushRadius(e, width, height) * scale;
+    Object.assign(ring.style, {
+      left: `${e.clientX - parent.left}px`, top: `${e.clientY - parent.top}px`, width: `${diameter}px`, height: `${diameter}px`,
+    });
+    ring.hidden = false;
+  };
+  canvas.addEventListener('pointermove', showRing);
+  canvas.addEventListener('pointerleave', () => { ring.hidden = true; });
+
+  const pixel = (e) => photoPoint(canvas, e);
 
   // While a stroke goes on only its dabs are drawn (the full overlay of a 12-megapixel photo takes
   // longer than a frame); the whole mask is drawn again when it ends.
@@ -81,7 +115,7 @@ export function setupCorrections({ current, edited }) {
     const { photo } = now;
     const { width, height } = photo.pixels;
     photo.edits ??= new MaskEdits(width, height);
-    const radius = (Number($('brush-size').value) / 100) * Math.min(width, height);
+    const radius = brushRadius(e, width, height);
     const erase = $('tool-eraser').checked;
     const at = pixel(e);
     photo.edits.begin(erase, radius);
@@ -112,6 +146,39 @@ export function setupCorrections({ current, edited }) {
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
 
+  // The keyboard's brush: with the photo focused while editing, the arrow keys move the brush
+  // (Shift: ten times as far) and Space or Enter paints (or erases) where it is.
+  let cursor = null; // [x, y] in photo pixels
+  const placeRing = () => {
+    const photo = current()?.photo;
+    if (!photo || !cursor) return;
+    const box = canvas.getBoundingClientRect();
+    const scale = Math.min(box.width / canvas.width, box.height / canvas.height);
+    const left = box.left + (box.width - canvas.width * scale) / 2 + cursor[0] * scale;
+    const top = box.top + (box.height - canvas.height * scale) / 2 + cursor[1] * scale;
+    showRing({ clientX: left, clientY: top, pointerType: 'keyboard' });
+  };
+  canvas.addEventListener('keydown', (e) => {
+    const photo = current()?.photo;
+    if (!editing() || !photo) return;
+    const { width, height } = photo.pixels;
+    cursor ??= [width / 2, height / 2];
+    const step = (e.shiftKey ? 10 : 1) * Math.max(1, Math.min(width, height) / 100);
+    const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    if (moves[e.key]) {
+      const [dx, dy] = moves[e.key];
+      cursor = [Math.min(width - 1, Math.max(0, cursor[0] + dx)), Math.min(height - 1, Math.max(0, cursor[1] + dy))];
+      placeRing();
+      e.preventDefault();
+    } else if (e.key === ' ' || e.key === 'Enter') {
+      photo.edits ??= new MaskEdits(width, height);
+      photo.edits.begin($('tool-eraser').checked, brushRadius(e, width, height));
+      photo.edits.to(...cursor);
+      changed();
+      placeRing();
+      e.preventDefault();
+    }
+  });
   $('edit-toggle').addEventListener('click', () => setEditing(!editing()));
   $('brush-size').addEventListener('input', (e) => { $('brush-size-value').textContent = `${e.target.value}%`; });
   const step = (what) => {

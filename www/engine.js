@@ -15,6 +15,15 @@ const pending = new Map(); // id -> { resolve, reject, onProgress, op, sid }
 const members = new Map(); // sid -> { crashed(message) -> Error, backend(event) }
 let nextSid = 1;
 
+// WebAssembly memory never shrinks: after one photo of many megapixels the worker would keep
+// hundreds of megabytes for the rest of the visit (a phone may kill the tab). A worker that held
+// such a photo is replaced once it has been idle a while; each LesionLab opens its model again at
+// its next call, as after a crash, without an error.
+const RECYCLE_PIXELS = 16e6;
+const RECYCLE_IDLE_MS = 4000;
+let heldBigPhoto = false;
+let idleTimer = 0;
+
 /** Which worker is running: it changes when a crashed worker is replaced. */
 export function currentGeneration() {
   return worker ? generation : -1;
@@ -23,6 +32,7 @@ export function currentGeneration() {
 function start() {
   generation++;
   handing = null;
+  heldBigPhoto = false;
   worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'lesionlab' });
   worker.onmessage = (event) => receive(event.data);
   worker.onerror = (event) => {
@@ -57,6 +67,20 @@ function receive(message) {
   if (message.ok && call.op === 'prepare') usedModule(message.result.kind);
   if (message.ok) call.resolve(message.result);
   else call.reject(deserialise(message.error));
+  const { width, height } = message.result ?? {};
+  if (width * height >= RECYCLE_PIXELS) heldBigPhoto = true;
+  if (heldBigPhoto && pending.size === 0) {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(recycle, RECYCLE_IDLE_MS);
+  }
+}
+
+/** Replaces an idle worker that held a large photo (see RECYCLE_PIXELS). */
+function recycle() {
+  if (!worker || pending.size > 0) return;
+  worker.terminate();
+  worker = null;
+  heldBigPhoto = false;
 }
 
 // The wasm modules cannot be trusted after a panic: every LesionLab is told (and says what the
@@ -73,6 +97,7 @@ function crash(message) {
 /** Sends `op` to the worker (started if needed), once `after` (if given) has settled;
  * resolves to its answer. */
 export function call(op, args = {}, { transfer = [], onProgress = null, after = null } = {}) {
+  clearTimeout(idleTimer);
   if (!worker) {
     start();
     // A worker started by any other call loads the CPU module itself (a restart, pairFiles).

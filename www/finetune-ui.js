@@ -22,6 +22,8 @@ let started = 0;
 function tuneState(state) {
   document.body.dataset.tune = state;
   const busy = state === 'training' || state === 'paused';
+  // The settings of a run in progress are its own: not editable until it ends.
+  $('tune-settings').disabled = busy;
   $('tune-go').disabled = busy || pairsFound === 0;
   $('tune-pause').disabled = !busy;
   $('tune-cancel').disabled = !busy;
@@ -54,6 +56,8 @@ function showSkipped(skipped) {
 // later finds unreadable or of the wrong size is added when training reads the files.
 async function takeFiles(list) {
   files = [...list];
+  // The settings show once there is something to train on (before, they only take room).
+  $('tune-more').open = true;
   pairsFound = 0;
   tuneState(document.body.dataset.tune === 'training' || document.body.dataset.tune === 'paused' ? document.body.dataset.tune : 'idle');
   if (lab && lab.model !== $('tune-model').value) {
@@ -98,8 +102,11 @@ function onProgress(p) {
     say(`Reading and checking pair ${p.done} of ${p.total}…`);
   } else if (p.kind === 'step') {
     steps.push({ ...p, t: performance.now() });
-    say(`Epoch ${p.epoch}, step ${p.step} of ${p.steps}: loss ${p.loss.toFixed(4)}${eta(p)}`);
+    // Paused, the line keeps saying so: a step that was running when Pause came still reports.
+    if (document.body.dataset.tune !== 'paused') say(`Epoch ${p.epoch}, step ${p.step} of ${p.steps}: loss ${p.loss.toFixed(4)}${eta(p)}`);
     drawChart();
+  } else if (p.kind === 'paused') {
+    say(`Paused after epoch ${p.epoch}, step ${p.step} of ${p.steps}. Resume goes on from there.`);
   } else if (p.kind === 'validating') {
     say(`Epoch ${p.epoch}: validating…`);
   } else if (p.kind === 'epoch') {
@@ -122,8 +129,32 @@ function fmt(v) {
   return v == null ? '–' : v.toFixed(4);
 }
 
+/**
+ * What the validation pairs say of the new weights, in words: worse (the page then advises the
+ * shipped ones), better, or nothing (no validation pair: with fewer than five pairs every one is
+ * trained on, so there is nothing to measure the new weights on).
+ */
+function verdict(run, last) {
+  if (!run.val) {
+    return { worse: false, text: 'No validation pairs: with so few pairs every one was used for training, so nothing measures '
+      + 'the new weights. The images below are training images: they show what the model learnt, not how it does on new photos.' };
+  }
+  const [before, after] = [run.before?.valDice, last.valDice];
+  if (before == null || after == null) return { worse: false, text: '' };
+  if (after < before) {
+    return { worse: true, text: `The fine-tuned weights do worse on your validation pairs (Dice ${before.toFixed(4)} → ${after.toFixed(4)}). `
+      + 'Keep the shipped weights, or train again with more pairs, fewer epochs or a lower learning rate.' };
+  }
+  return { worse: false, text: '' };
+}
+
 async function showAfter(run) {
   const last = run.history[run.history.length - 1] ?? {};
+  const { worse, text } = verdict(run, last);
+  $('tune-verdict').hidden = !text;
+  $('tune-verdict').textContent = text;
+  $('tune-use').textContent = worse ? 'Segment with these weights anyway' : 'Segment with these weights';
+  $('tune-preview-heading').textContent = run.val ? 'Before and after, on validation images' : 'Before and after, on training images';
   const rows = [['Starting weights', run.before ?? {}], ['Fine-tuned weights', last]];
   $('tune-table').tBodies[0].replaceChildren(...rows.map(([name, r]) => {
     const tr = document.createElement('tr');
@@ -169,8 +200,9 @@ async function train(start, earlier = []) {
       tuneState('cancelled');
       const done = run.history.length;
       say(done
-        ? `Cancelled. Epoch ${done}, the last one finished, stays saved in this browser.`
+        ? `Cancelled. Epoch ${done}, the last one finished, stays saved in this browser: resume it below.`
         : 'Cancelled during the first epoch: no epoch finished, so there is nothing to resume.');
+      if (done) offerResume();
       return;
     }
     await showAfter(run);
@@ -219,7 +251,9 @@ async function offerResume() {
   } catch {
     return;
   }
-  if (!run || run.status !== 'running' || document.body.dataset.tune === 'training') return;
+  // A run stopped by a reload or a crash ('running'), or cancelled after an epoch finished.
+  const resumable = run && (run.status === 'running' || (run.status === 'cancelled' && run.history.length > 0));
+  if (!resumable || ['training', 'paused'].includes(document.body.dataset.tune)) return;
   const done = run.history.length;
   $('resume-text').textContent = `A fine-tuning run of ${NAMES[run.model]} (${run.paired} pairs, ${run.settings.size} px) stopped `
     + `${done ? `after epoch ${done} of ${run.settings.epochs}` : 'during its first epoch'}. Resume it?`;
@@ -307,7 +341,7 @@ export function setupFineTune({ useWeights }) {
     } else {
       lab.pauseTraining();
       tuneState('paused');
-      say('Paused after the current step.');
+      say('Pausing after the step in progress…');
     }
   });
   $('tune-cancel').addEventListener('click', () => {
@@ -319,8 +353,18 @@ export function setupFineTune({ useWeights }) {
     download(new Blob([bytes], { type: 'application/octet-stream' }), `${lab.model}-finetuned.safetensors`);
   });
   $('tune-use').addEventListener('click', async () => {
-    await useWeights(lab.model, await lab.exportWeights());
-    say(`The page now segments with the fine-tuned ${NAMES[lab.model]}.`);
+    const model = lab.model;
+    await useWeights(model, await lab.exportWeights());
+    say(`The page now segments with the fine-tuned ${NAMES[model]}.`);
+    $('tune-revert-text').textContent = `The page segments with your fine-tuned ${NAMES[model]}.`;
+    $('tune-revert').dataset.model = model;
+    $('tune-revert-box').hidden = false;
+  });
+  $('tune-revert').addEventListener('click', async () => {
+    const model = $('tune-revert').dataset.model;
+    await useWeights(model, null);
+    $('tune-revert-box').hidden = true;
+    say(`The page segments with the shipped ${NAMES[model]} again.`);
   });
   $('corrections-train').addEventListener('click', trainOnCorrections);
   $('corrections-clear').addEventListener('click', async () => {

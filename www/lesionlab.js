@@ -329,6 +329,13 @@ export class LesionLab {
    * where it ran. `options.heads` (U-Net++ only): also run each of its four deep-supervision
    * heads alone and add `heads: [{ level, ms, mask, probability }]`, shallowest first; head L is
    * the fast mode of level L (`ms` its model time), and the accurate mode averages the four.
+   * `options.lesions`: 'one' (default) keeps the one lesion the photo was taken of (the region
+   * with the most probability near the centre) and fills its holes, 'all' every region the
+   * model marks; `options.refine` (default true): a second pass on a crop around that lesion,
+   * pasted back; `options.box`: `{ x, y, width, height }` in the photo's pixels (after EXIF
+   * orientation): the model looks inside the box only. The result's `lesion` is the kept
+   * lesion's bounding box and `refined` the crop the second pass saw (both `{ x, y, width,
+   * height }` in the photo's pixels, or null).
    */
   async segment(source, options = {}) {
     const threshold = options.threshold ?? THRESHOLD;
@@ -339,7 +346,7 @@ export class LesionLab {
     const weights = this.#weights;
     const result = await this.#call('segment', {
       source: s, key: photoKey(source), name: sourceName(source), threshold, mode: parseMode(options), tta: Boolean(options.tta),
-      heads: Boolean(options.heads),
+      heads: Boolean(options.heads), lesions: options.lesions, refine: options.refine, box: options.box,
     }, transfer);
     this.#worked = weights;
     return result;
@@ -454,7 +461,8 @@ export class LesionLab {
    * `files`: File[] of images, masks, folders' files and/or zips (official ISIC layout or one zip
    * holding both), paired by ISIC id. Options (defaults): epochs (1), batchSize (4), lr (1e-3),
    * size (256), valFraction (0.2), augment (true), seed (0), onProgress(p), signal (AbortSignal).
-   * `p.kind` is 'paired' | 'loading' | 'step' | 'validating' | 'epoch' | 'saved' | 'warning'; steps carry
+   * `p.kind` is 'paired' | 'loading' | 'step' | 'paused' | 'validating' | 'epoch' | 'saved' | 'warning'; steps (and
+   * 'paused', sent once the run has stopped after the step it names) carry
    * { epoch, step, steps, loss }, epochs add { trainLoss, valLoss, valIoU, valDice }.
    * A checkpoint is stored in IndexedDB after every epoch (see `LesionLab.savedRun`).
    * Resolves to { paired, skipped: [{ file, reason }], history: [{ epoch, trainLoss, valLoss,
@@ -517,8 +525,9 @@ export class LesionLab {
   /**
    * What the page's LesionLab worker holds (all its models together): `{ wasmBytes,
    * workerHeapBytes, modules }`, the WebAssembly memory (it grows to the largest photo and model
-   * run so far and never shrinks; `modules` per module) and the worker's JS heap (null in
-   * browsers that do not say).
+   * run so far and never shrinks, so a worker that held a photo of 16 megapixels or more is
+   * replaced once idle for 4 s; `modules` per module) and the worker's JS heap (null in browsers
+   * that do not say).
    */
   async memory() {
     await this.#ready();

@@ -18,6 +18,9 @@ export class MaskEdits {
     this.#layer = new Int8Array(width * height);
   }
 
+  /** Per pixel: 1 painted by hand, -1 erased, 0 as the model said (read-only, kept current). */
+  get layer() { return this.#layer; }
+
   /** Whether any stroke is in effect. */
   get edited() { return this.#strokes.length > 0; }
   get canUndo() { return this.#strokes.length > 0; }

@@ -82,7 +82,7 @@ function paint(d, j, color, a) {
  * the expert's outline in white and black dashes, just outside the expert's mask. As the
  * crate's `segment::overlay`, with its colours.
  */
-export function overlay(photo, mask, { opacity = 0.4, outlineOnly = false, truth = null } = {}) {
+export function overlay(photo, mask, { opacity = 0.4, outlineOnly = false, truth = null, painted = null } = {}) {
   const { width, height } = photo;
   const out = new ImageData(new Uint8ClampedArray(photo.data), width, height);
   const band = Math.max(1, Math.floor(Math.max(width, height) / OVERLAY.bandDivisor));
@@ -93,7 +93,11 @@ export function overlay(photo, mask, { opacity = 0.4, outlineOnly = false, truth
     const k = depth[i];
     if (k <= band) paint(d, i * 4, OVERLAY.outlineDark, 1);
     else if (k <= 2 * band) paint(d, i * 4, OVERLAY.outlineLight, 1);
-    else if (!outlineOnly && opacity > 0) paint(d, i * 4, OVERLAY.fill, opacity);
+    else if (painted?.[i] === 1) {
+      // Painted by hand: magenta stripes, so the user's part never passes for the model's.
+      const x = i % width, y = (i / width) | 0;
+      if (((x + y) >> 2) & 1) paint(d, i * 4, PAINTED, 0.6);
+    } else if (!outlineOnly && opacity > 0) paint(d, i * 4, OVERLAY.fill, opacity);
   }
   if (truth) {
     const outside = depthMap(truth, width, height, band, false, false);
@@ -105,6 +109,9 @@ export function overlay(photo, mask, { opacity = 0.4, outlineOnly = false, truth
   }
   return out;
 }
+
+/** The stripes of pixels painted by hand ([`overlay`]'s `painted`). */
+export const PAINTED = [230, 40, 200];
 
 /** Draws the Turbo scale from 0 (left) to 1 (right) across a canvas. */
 export function drawColorbar(canvas) {
@@ -140,6 +147,33 @@ export function maskImage(mask, width, height) {
     out.data[j + 3] = 255;
   }
   return out;
+}
+
+/**
+ * The photo pixel `[x, y]` under a pointer event on a canvas that shows the photo scaled to fit
+ * its box, centred (`object-fit: contain`).
+ */
+export function photoPoint(canvas, e) {
+  const box = canvas.getBoundingClientRect();
+  const scale = Math.min(box.width / canvas.width, box.height / canvas.height);
+  const x = (e.clientX - box.left - (box.width - canvas.width * scale) / 2) / scale;
+  const y = (e.clientY - box.top - (box.height - canvas.height * scale) / 2) / scale;
+  return [x, y];
+}
+
+/** Draws a box (`{ x, y, width, height }` in the canvas's pixels) as a two-tone dashed frame. */
+export function strokeBox(canvas, box) {
+  const ctx = canvas.getContext('2d');
+  const line = Math.max(2, Math.round(Math.max(canvas.width, canvas.height) / 300));
+  ctx.save();
+  ctx.lineWidth = line;
+  ctx.setLineDash([4 * line, 3 * line]);
+  for (const [colour, offset] of [['#000', 0], ['#fff', 3.5 * line]]) {
+    ctx.strokeStyle = colour;
+    ctx.lineDashOffset = offset;
+    ctx.strokeRect(box.x, box.y, box.width, box.height);
+  }
+  ctx.restore();
 }
 
 /** Puts ImageData on a canvas, resizing the canvas to it. */

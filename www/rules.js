@@ -4,6 +4,9 @@
 /** Lesion where the probability is above this. */
 export const THRESHOLD = 0.5;
 
+/** A mask covering more of a photo that does not look like dermoscopy is most likely the skin itself: the page offers the box. */
+export const LARGE_MASK_SHARE = 0.25;
+
 /** The mode of a call that names none: U-Net++'s deepest head alone (fast mode level 4), which scores best; other models have one head. */
 export const DEFAULT_MODE = "fast4";
 

@@ -131,10 +131,25 @@ export async function resumeFinetune(s, core, report) {
 
 async function trainLoop(ft, info, report) {
   fine = ft;
-  // Between steps the worker's event loop runs (pause and cancel arrive); paused, it waits.
-  const between = () => (control.paused
-    ? new Promise((wake) => control.waiters.push(wake)).then(() => control.cancel)
-    : new Promise((done) => setTimeout(() => done(control.cancel), 0)));
+  // Between steps the worker's event loop runs, so pause and cancel arrive: a message through a
+  // channel queues behind any message the page sent during the step (the same task source, in
+  // order), so a Pause clicked during a step takes effect right after it. Paused, it waits, and
+  // says where.
+  const yieldToMessages = () => new Promise((done) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      done();
+    };
+    channel.port2.postMessage(null);
+  });
+  const between = async () => {
+    await yieldToMessages();
+    if (!control.paused) return control.cancel;
+    if (lastStep) report({ ...lastStep, kind: 'paused' });
+    await new Promise((wake) => control.waiters.push(wake));
+    return control.cancel;
+  };
   let lastStep = null;
   const onProgress = (p) => {
     if (p.kind === 'step') lastStep = p;

@@ -159,7 +159,7 @@ function keepCompiledCode() {
     const mine = held.get(s);
     // The photo it holds, if any (a grey one would make the next call decode it again), in the
     // mode of its last pass, which explain and the feature maps then still reuse.
-    if (mine && s.hasPhoto(mine.key)) await s.segment(mine.key, mine.mode ?? DEFAULT_MODE, false);
+    if (mine && s.hasPhoto(mine.key)) await s.segment(mine.key, { mode: mine.mode ?? DEFAULT_MODE, refine: false });
     else await forward(s, s.fastOnly ? `fast${s.fastOnly}` : DEFAULT_MODE);
     return true;
   })().catch(() => false);
@@ -227,7 +227,7 @@ async function forward(s, mode = DEFAULT_MODE) {
   const n = s.inputSize;
   s.setPhoto(WARM_UP, new Uint8Array(n * n * 4).fill(128), n, n);
   const t0 = performance.now();
-  await s.segment(WARM_UP, mode, false);
+  await s.segment(WARM_UP, { mode, refine: false });
   return performance.now() - t0;
 }
 
@@ -344,13 +344,17 @@ async function hold(s, { source, key, name }) {
 async function segment(args) {
   const { s, backend } = current(args.sid);
   const { width, height, decoded, ms: preprocess } = await hold(s, args);
-  const r = await s.segment(args.key, args.mode, Boolean(args.tta));
+  const r = await s.segment(args.key, {
+    mode: args.mode, tta: Boolean(args.tta), threshold: args.threshold, lesions: args.lesions, refine: args.refine, box: args.box,
+  });
   if (!args.tta) held.get(s).mode = args.mode;
   const t1 = performance.now();
   const probability = r.probability;
   const mask = thresholdMask(probability, args.threshold);
   const ms = { preprocess, model: r.ms.model, postprocess: r.ms.postprocess + (performance.now() - t1) };
-  const result = { width, height, mask, probability, check: r.check, ms, decoded, passes: r.passes, backend };
+  const result = {
+    width, height, mask, probability, check: r.check, lesion: r.lesion, refined: r.refined, ms, decoded, passes: r.passes, backend,
+  };
   const transfer = [mask.buffer, probability.buffer];
   if (args.heads) {
     // U-Net++'s deep-supervision heads, each alone (the crate refuses other models).

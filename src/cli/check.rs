@@ -7,7 +7,7 @@ use clap::Args;
 use lesionlab::Error;
 use lesionlab::data::{decode_image, resize_rgb};
 use lesionlab::photo_check::{
-    MAX_DETAIL, MAX_OFF_SKIN, MAX_SATURATION, MIN_SATURATION, check_photo,
+    MAX_DETAIL, MAX_OFF_SKIN, MAX_SATURATION, MAX_SMOOTH, MIN_SATURATION, check_photo,
 };
 
 use super::common::{photos, read};
@@ -28,7 +28,8 @@ pub struct CheckArgs {
 /// statistic's values lie next to its limits.
 pub fn run(args: CheckArgs) -> Result<(), Error> {
     let files = photos(&args.inputs)?;
-    let mut stats: [Vec<f32>; 3] = Default::default();
+    let mut stats: [Vec<f32>; 4] = Default::default();
+    let mut grey = 0;
     let mut flagged = 0;
     for path in &files {
         let name = path.display().to_string();
@@ -43,15 +44,19 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
             Some(size) => check_photo(&resize_rgb(&photo, size)),
             None => check_photo(&photo),
         };
-        for (values, v) in stats
-            .iter_mut()
-            .zip([check.saturation, check.detail, check.off_skin])
+        for (values, v) in
+            stats
+                .iter_mut()
+                .zip([check.saturation, check.detail, check.off_skin, check.smooth])
         {
             values.push(v);
         }
         if !check.looks_like_dermoscopy {
             flagged += 1;
             println!("{name}: {}", check.reasons.join("; "));
+        } else if check.grey {
+            grey += 1;
+            println!("{name}: almost grey (a warning about its colours only)");
         }
     }
     let checked = stats[0].len();
@@ -59,7 +64,7 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
         return Err(Error::BadArgument("no photo could be read".into()));
     }
     println!(
-        "{flagged} of {checked} photos do not look like dermoscopy ({:.2}%)",
+        "{flagged} of {checked} photos do not look like dermoscopy ({:.2}%); {grey} more are almost grey",
         100.0 * flagged as f64 / checked as f64
     );
     println!(
@@ -70,8 +75,9 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
         format!("{MIN_SATURATION}..{MAX_SATURATION}"),
         format!("<= {MAX_DETAIL}"),
         format!("<= {MAX_OFF_SKIN}"),
+        format!("<= {MAX_SMOOTH}"),
     ];
-    for ((name, values), limit) in ["saturation", "detail", "off-skin"]
+    for ((name, values), limit) in ["saturation", "detail", "off-skin", "smooth"]
         .iter()
         .zip(&mut stats)
         .zip(limits)

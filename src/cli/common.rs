@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use clap::Args;
+use lesionlab::clean::Lesions;
 use lesionlab::data::{FileKind, classify};
+use lesionlab::lab::{Backend, SegmentOptions, Session};
 use lesionlab::{Architecture, Error, InferenceMode, Model, weights};
 
 /// Input size of files that do not record one (the report's and the benchmark's).
@@ -33,6 +35,57 @@ impl ModeArgs {
     }
 }
 
+/// How the model's probability becomes the mask: the threshold, one lesion or all, refine.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct MaskArgs {
+    /// Probability above which a pixel is lesion.
+    #[arg(long, default_value_t = lesionlab::rules::THRESHOLD)]
+    threshold: f32,
+    /// one: keep the one lesion the photo was taken of (the region with the most probability
+    /// near the centre) and fill its holes; all: every region the model marks.
+    #[arg(long, default_value = "one", value_parser = parse_lesions)]
+    lesions: Lesions,
+    /// A second pass on a crop around the kept lesion, pasted back (`--refine false`: one
+    /// pass).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    refine: bool,
+}
+
+fn parse_lesions(s: &str) -> Result<Lesions, String> {
+    s.parse().map_err(|e: Error| e.to_string())
+}
+
+impl MaskArgs {
+    /// The crate's segment options in `mode`.
+    pub fn options(self, mode: InferenceMode, tta: bool) -> SegmentOptions {
+        SegmentOptions {
+            tta,
+            threshold: self.threshold,
+            lesions: self.lesions,
+            refine: self.refine,
+            ..SegmentOptions::new(mode)
+        }
+    }
+}
+
+/// Loads `weights` (or the shipped defaults) for `arch` into a CPU session, the page's road
+/// from a photo to a mask; `size` overrides the input size the file records.
+pub fn load_session(
+    arch: Architecture,
+    weights_path: Option<&Path>,
+    size: Option<usize>,
+) -> Result<Session, Error> {
+    let (path, bytes) = read_weights(arch, weights_path)?;
+    Session::new(
+        arch,
+        Backend::Cpu,
+        Device::flex(),
+        bytes,
+        &path.display().to_string(),
+        size.map(|s| s as u32),
+    )
+}
+
 /// The shipped default weights of a model: `weights/<name>.safetensors` in the repository, or in
 /// `$LESIONLAB_WEIGHTS` when set.
 pub fn default_weights(arch: Architecture) -> PathBuf {
@@ -57,6 +110,21 @@ pub fn load_model(
     weights_path: Option<&Path>,
     size: Option<usize>,
 ) -> Result<(Model, usize, Device), Error> {
+    let (path, bytes) = read_weights(arch, weights_path)?;
+    let device = Device::flex();
+    let size = size
+        .or_else(|| weights::input_size(&bytes))
+        .unwrap_or(DEFAULT_INPUT_SIZE);
+    let model = weights::load(bytes, arch, &path.display().to_string(), &device)?.valid();
+    model.validate_input([1, 3, size, size])?;
+    Ok((model, size, device))
+}
+
+/// The bytes of `weights_path`, or of the shipped default weights of `arch`, and the path read.
+fn read_weights(
+    arch: Architecture,
+    weights_path: Option<&Path>,
+) -> Result<(PathBuf, Vec<u8>), Error> {
     let path = weights_path
         .map(Path::to_path_buf)
         .unwrap_or_else(|| default_weights(arch));
@@ -67,13 +135,7 @@ pub fn load_model(
         },
         (_, e) => e,
     })?;
-    let device = Device::flex();
-    let size = size
-        .or_else(|| weights::input_size(&bytes))
-        .unwrap_or(DEFAULT_INPUT_SIZE);
-    let model = weights::load(bytes, arch, &path.display().to_string(), &device)?.valid();
-    model.validate_input([1, 3, size, size])?;
-    Ok((model, size, device))
+    Ok((path, bytes))
 }
 
 /// The photos among `inputs`: files as given, and the photos of folders (not their masks),

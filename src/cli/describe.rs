@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use clap::Args;
 use lesionlab::data::{decode_image, decode_mask};
 use lesionlab::describe::{Description, describe};
-use lesionlab::segment::predict;
+use lesionlab::segment::Probability;
 use lesionlab::{Architecture, Error};
 
-use super::common::{ModeArgs, load_model, print_json, read};
+use super::common::{MaskArgs, ModeArgs, load_session, print_json, read};
 
 /// Options of `lesionlab describe`.
 #[derive(Args, Debug)]
@@ -28,6 +28,8 @@ pub struct DescribeArgs {
     weights: Option<PathBuf>,
     #[command(flatten)]
     mode: ModeArgs,
+    #[command(flatten)]
+    mask_rule: MaskArgs,
     /// The photo's scale, for the diameter in millimetres.
     #[arg(long)]
     mm_per_pixel: Option<f64>,
@@ -43,16 +45,18 @@ pub fn run(args: DescribeArgs) -> Result<(), Error> {
     let mask = match &args.mask {
         Some(path) => decode_mask(&read(path)?, &path.display().to_string())?,
         None => {
-            let (model, size, device) = load_model(args.model, args.weights.as_deref(), None)?;
-            let probability = pollster::block_on(predict(
-                &model,
-                &photo,
-                size as u32,
-                args.mode.mode(),
-                false,
-                &device,
-            ))?;
-            probability.mask(lesionlab::rules::THRESHOLD)
+            // The mask `segment` writes: the same road, options and threshold.
+            let session = load_session(args.model, args.weights.as_deref(), None)?;
+            let options = args.mask_rule.options(args.mode.mode(), false);
+            session.set_photo_image(name.clone(), &photo);
+            let segmentation = pollster::block_on(session.segment(&name, &options))?;
+            let (width, height) = photo.dimensions();
+            Probability {
+                width,
+                height,
+                values: segmentation.probability,
+            }
+            .mask(options.threshold)
         }
     };
     // The crate's mask errors name "the mask": here it has a file name.

@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use lesionlab::clean::Rect;
 use lesionlab::data::{Catalog, Skipped, dir_sources, validation_ids};
+use lesionlab::lab::SegmentOptions;
 use lesionlab::metrics::{Confusion, MeanScores, binarize_mask, binarize_probability};
-use lesionlab::segment::predict;
 use lesionlab::{Architecture, Error};
 
-use super::common::{ModeArgs, load_model, print_json};
+use super::common::{MaskArgs, ModeArgs, load_session, print_json};
 
 /// Options of `lesionlab eval`.
 #[derive(Args, Debug)]
@@ -28,6 +29,13 @@ pub struct EvalArgs {
     size: Option<usize>,
     #[command(flatten)]
     mode: ModeArgs,
+    #[command(flatten)]
+    mask: MaskArgs,
+    /// A simulated user's box: each photo's box drawn from its expert mask's bounding box,
+    /// grown by this share of its size on each side (0.15: the box around the lesion plus
+    /// 15%).
+    #[arg(long, value_name = "MARGIN")]
+    box_from_truth: Option<f32>,
     /// Test-time augmentation: average the model over the input's eight flips and quarter
     /// turns (eight times the work; see the model card for what it gains).
     #[arg(long)]
@@ -45,8 +53,9 @@ pub struct EvalArgs {
 
 /// Runs the command.
 pub fn run(args: EvalArgs) -> Result<(), Error> {
-    let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
-    let mode = args.mode.mode();
+    let session = load_session(args.model, args.weights.as_deref(), args.size)?;
+    let size = session.input_size();
+    let options = args.mask.options(args.mode.mode(), args.tta);
     let mut sources = dir_sources(&args.data)?;
     let catalog = Catalog::new(&sources);
     let pairing = &catalog.pairing;
@@ -58,7 +67,8 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
         pairs.retain(|(id, _, _)| keep.contains(id));
     }
     let mut scores = MeanScores::default();
-    for (_, image_name, mask_name) in &pairs {
+    let mut names = Vec::new();
+    for (id, image_name, mask_name) in &pairs {
         let (photo, mask) = match catalog.read_pair(&mut sources, image_name, mask_name) {
             Ok(pair) => pair,
             Err(e) => {
@@ -66,21 +76,23 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
                 continue;
             }
         };
-        let probability = pollster::block_on(predict(
-            &model,
-            &photo,
-            size as u32,
-            mode,
-            args.tta,
-            &device,
-        ))?;
-        let pred = binarize_probability(&probability.values, lesionlab::rules::THRESHOLD);
-        scores.add(Confusion::from_masks(&pred, &binarize_mask(mask.as_raw())));
+        let truth = binarize_mask(mask.as_raw());
+        let options = SegmentOptions {
+            prompt_box: args
+                .box_from_truth
+                .and_then(|margin| box_around(&truth, mask.width(), margin)),
+            ..options
+        };
+        session.set_photo_image(id.clone(), &photo);
+        let segmentation = pollster::block_on(session.segment(id, &options))?;
+        let pred = binarize_probability(&segmentation.probability, options.threshold);
+        scores.add(Confusion::from_masks(&pred, &truth));
+        names.push(id.clone());
     }
     for s in &skipped {
         eprintln!("skipped {}: {}", s.file, s.reason);
     }
-    let Some(mean) = scores.mean() else {
+    let (Some(mean), Some(median)) = (scores.mean(), scores.median()) else {
         return Err(Error::BadArgument(format!(
             "no image/mask pair could be scored in {}",
             args.data.display()
@@ -89,11 +101,18 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
     // Dataset-level scores: all images' pixels counted as one image (large photos weigh more).
     let pooled = scores.pooled().scores();
     // Only U-Net++ has modes; `null` and nothing for the others.
-    let mode = (args.model == Architecture::UNetPlusPlus).then(|| mode.to_string());
+    let mode = (args.model == Architecture::UNetPlusPlus).then(|| options.mode.to_string());
     if args.json {
+        let images: Vec<_> = names
+            .iter()
+            .zip(scores.images())
+            .map(|(name, s)| serde_json::json!({ "name": name, "scores": s }))
+            .collect();
         let out = serde_json::json!({
             "model": args.model.name(), "mode": mode, "images": scores.count(), "input_size": size, "holdout": args.holdout,
-            "seed": args.seed, "tta": args.tta, "skipped": skipped, "mean": mean, "pooled": pooled,
+            "seed": args.seed, "tta": args.tta, "lesions": options.lesions.to_string(), "refine": options.refine,
+            "box_from_truth": args.box_from_truth, "skipped": skipped, "mean": mean, "median": median, "pooled": pooled,
+            "per_image": images,
         });
         print_json(&out)?;
     } else {
@@ -103,20 +122,69 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
             ""
         };
         let mode = mode.map(|m| format!(", mode {m}")).unwrap_or_default();
+        let prompt = args
+            .box_from_truth
+            .map(|m| format!(", box from the expert mask + {:.0}%", m * 100.0))
+            .unwrap_or_default();
         println!(
-            "{} on {} images (input {size}x{size}{mode}{tta}), mean over images at each mask's own size:",
+            "{} on {} images (input {size}x{size}{mode}{tta}, lesions {}, refine {}{prompt}), at each mask's own size:",
             args.model.display_name(),
-            scores.count()
+            scores.count(),
+            options.lesions,
+            if options.refine { "on" } else { "off" },
         );
-        println!("accuracy            {:.4}", mean.accuracy);
-        println!("sensitivity         {:.4}", mean.sensitivity);
-        println!("specificity         {:.4}", mean.specificity);
-        println!("jaccard (IoU)       {:.4}", mean.jaccard);
-        println!("threshold jaccard   {:.4}", mean.threshold_jaccard);
-        println!("dice                {:.4}", mean.dice);
-        println!("pooled over all pixels:");
-        println!("jaccard (IoU)       {:.4}", pooled.jaccard);
-        println!("dice                {:.4}", pooled.dice);
+        println!("                    per-image mean  per-image median  pooled");
+        let rows = [
+            (
+                "jaccard (IoU)",
+                mean.jaccard,
+                median.jaccard,
+                pooled.jaccard,
+            ),
+            ("dice", mean.dice, median.dice, pooled.dice),
+            (
+                "threshold jaccard",
+                mean.threshold_jaccard,
+                median.threshold_jaccard,
+                pooled.threshold_jaccard,
+            ),
+            (
+                "sensitivity",
+                mean.sensitivity,
+                median.sensitivity,
+                pooled.sensitivity,
+            ),
+            (
+                "specificity",
+                mean.specificity,
+                median.specificity,
+                pooled.specificity,
+            ),
+            ("accuracy", mean.accuracy, median.accuracy, pooled.accuracy),
+        ];
+        for (name, a, b, c) in rows {
+            println!("{name:<20}{a:>14.4}{b:>18.4}{c:>8.4}");
+        }
     }
     Ok(())
+}
+
+/// The bounding box of a mask `width` pixels wide, grown by `margin` of its size on each side;
+/// `None` for an empty mask.
+fn box_around(truth: &[bool], width: u32, margin: f32) -> Option<Rect> {
+    let on: Vec<(u32, u32)> = truth
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t)
+        .map(|(i, _)| (i as u32 % width, i as u32 / width))
+        .collect();
+    let (x0, x1) = (on.iter().map(|p| p.0).min()?, on.iter().map(|p| p.0).max()?);
+    let (y0, y1) = (on.iter().map(|p| p.1).min()?, on.iter().map(|p| p.1).max()?);
+    let (w, h) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
+    Some(Rect {
+        x: x0 as f32 - margin * w,
+        y: y0 as f32 - margin * h,
+        width: w * (1.0 + 2.0 * margin),
+        height: h * (1.0 + 2.0 * margin),
+    })
 }

@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use lesionlab::data::{FileKind, classify, decode_image, resize_rgb};
-use lesionlab::photo_check::check_photo;
-use lesionlab::segment::{overlay, predict};
+use lesionlab::clean::Rect;
+use lesionlab::data::{FileKind, classify, decode_image};
+use lesionlab::lab::SegmentOptions;
+use lesionlab::segment::{Probability, overlay};
 use lesionlab::{Architecture, Error};
 
-use super::common::{ModeArgs, load_model, photos, read, write_png};
+use super::common::{MaskArgs, ModeArgs, load_session, photos, read, write_png};
 
 /// Options of `lesionlab segment`.
 #[derive(Args, Debug)]
@@ -28,9 +29,12 @@ pub struct SegmentArgs {
     /// Also write each photo with its mask drawn on it.
     #[arg(long)]
     overlay: bool,
-    /// Probability above which a pixel is lesion.
-    #[arg(long, default_value_t = lesionlab::rules::THRESHOLD)]
-    threshold: f32,
+    #[command(flatten)]
+    mask: MaskArgs,
+    /// A box around the lesion, `x,y,width,height` in the photo's pixels (after EXIF
+    /// orientation): the model looks inside it only. For one photo.
+    #[arg(long = "box", value_name = "X,Y,W,H", value_parser = parse_box)]
+    prompt_box: Option<Rect>,
     /// Model input size (default: the size the weights were trained at).
     #[arg(long)]
     size: Option<usize>,
@@ -44,6 +48,23 @@ pub struct SegmentArgs {
     /// writing anything.
     #[arg(long)]
     overwrite: bool,
+}
+
+fn parse_box(s: &str) -> Result<Rect, String> {
+    let v: Vec<f32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("'{s}' is not x,y,width,height (four numbers)"))?;
+    match v[..] {
+        [x, y, width, height] => Ok(Rect {
+            x,
+            y,
+            width,
+            height,
+        }),
+        _ => Err(format!("'{s}' is not x,y,width,height (four numbers)")),
+    }
 }
 
 /// `ISIC_NNNNNNN_segmentation.png` for ISIC photos, else `<stem>_segmentation.png`.
@@ -109,23 +130,32 @@ fn check_outputs(files: &[PathBuf], args: &SegmentArgs) -> Result<(), Error> {
 /// Runs the command.
 pub fn run(args: SegmentArgs) -> Result<(), Error> {
     let files = photos(&args.inputs)?;
+    if args.prompt_box.is_some() && files.len() != 1 {
+        return Err(Error::BadArgument(format!(
+            "--box is in one photo's pixels: give one photo, not {}",
+            files.len()
+        )));
+    }
     check_outputs(&files, &args)?;
-    let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
-    let mode = args.mode.mode();
+    let session = load_session(args.model, args.weights.as_deref(), args.size)?;
+    let options = SegmentOptions {
+        prompt_box: args.prompt_box,
+        ..args.mask.options(args.mode.mode(), args.tta)
+    };
     let mut failed = 0;
     for path in &files {
         let name = path.display().to_string();
         let result = (|| -> Result<(), Error> {
             let photo = decode_image(&read(path)?, &name)?;
-            let probability = pollster::block_on(predict(
-                &model,
-                &photo,
-                size as u32,
-                mode,
-                args.tta,
-                &device,
-            ))?;
-            let mask = probability.mask(args.threshold);
+            session.set_photo_image(name.clone(), &photo);
+            let segmentation = pollster::block_on(session.segment(&name, &options))?;
+            let (width, height) = photo.dimensions();
+            let mask = Probability {
+                width,
+                height,
+                values: segmentation.probability,
+            }
+            .mask(options.threshold);
             let target = args.out.join(mask_name(path));
             write_png(&target, mask.clone())?;
             if args.overlay {
@@ -135,7 +165,7 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
                 )?;
             }
             println!("{} -> {}", name, target.display());
-            if let Some(warning) = check_photo(&resize_rgb(&photo, size as u32)).warning {
+            if let Some(warning) = segmentation.check.warning {
                 println!("warning: {name}: {warning}");
             }
             Ok(())

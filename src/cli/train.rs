@@ -48,7 +48,9 @@ pub struct TrainArgs {
     #[arg(long)]
     no_augment: bool,
     /// Augmentation: none; basic (flips, quarter turns, mild colour jitter: what the page
-    /// fine-tunes with); strong (also any angle, zoom and crop, aspect ratio, hue, blur).
+    /// fine-tunes with); strong (also any angle, zoom and crop, aspect ratio, hue, blur); wide
+    /// (basic, plus photos shrunk into a wider field of skin, crops that cut the lesion, rims,
+    /// pen circles, rulers and hairs: what the shipped weights are trained with).
     #[arg(long, default_value = "basic")]
     augment: AugmentLevel,
     /// Learning-rate schedule: constant (the report's) or cosine (one epoch of warm-up, then a
@@ -78,6 +80,7 @@ enum AugmentLevel {
     None,
     Basic,
     Strong,
+    Wide,
 }
 
 /// Runs the command.
@@ -113,6 +116,7 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
                         (true, _) | (_, AugmentLevel::None) => None,
                         (_, AugmentLevel::Basic) => Some(Augmentation::default()),
                         (_, AugmentLevel::Strong) => Some(Augmentation::strong()),
+                        (_, AugmentLevel::Wide) => Some(Augmentation::wide()),
                     });
             config.epochs = args.epochs.unwrap_or(config.epochs);
             config.val_fraction = args.val_fraction.unwrap_or(config.val_fraction);

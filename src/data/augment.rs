@@ -7,6 +7,8 @@ use image::{GrayImage, RgbImage};
 use rand::Rng;
 use rand::rngs::SmallRng;
 
+use super::wide_field::Skin;
+
 /// Which augmentations a training run applies.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Augmentation {
@@ -32,6 +34,17 @@ pub struct Augmentation {
     /// Probability of a slight blur (a 3x3 binomial filter).
     #[serde(default)]
     pub blur: f32,
+    /// Probability of shrinking the photo into a wider field of skin
+    /// ([`super::wide_field::zoom_out`]), so that the lesion covers a few percent of it.
+    #[serde(default)]
+    pub zoom_out: f32,
+    /// Probability of a crop that cuts the lesion ([`super::wide_field::cut`]).
+    #[serde(default)]
+    pub cut: f32,
+    /// Probability of each of the marks real photos carry: a dark rim, a pen circle, a ruler,
+    /// hairs ([`super::wide_field`]).
+    #[serde(default)]
+    pub artefacts: f32,
 }
 
 impl Default for Augmentation {
@@ -56,6 +69,9 @@ impl Augmentation {
         aspect: 0.0,
         hue: 0.0,
         blur: 0.0,
+        zoom_out: 0.0,
+        cut: 0.0,
+        artefacts: 0.0,
     };
 
     /// The default's flips and turns, stronger colour jitter, and every geometric and colour
@@ -70,6 +86,64 @@ impl Augmentation {
             aspect: 0.2,
             hue: 0.03,
             blur: 0.2,
+            ..Self::NONE
+        }
+    }
+
+    /// The default's flips, turns and colour jitter, plus photos as people bring them: half the
+    /// photos shrunk into a wider field of skin, a sixth cut by a crop, and rims, pen circles,
+    /// rulers and hairs (see the model card for what it gains on the wide-field set).
+    pub fn wide() -> Self {
+        Self {
+            zoom_out: 0.5,
+            cut: 0.15,
+            artefacts: 0.2,
+            ..Self::default()
+        }
+    }
+
+    /// Zoom out or cut, then the marks of real photos ([`super::wide_field`]). Draws no random
+    /// number when all three are off, so runs without them repeat as before.
+    fn widen(
+        &self,
+        rng: &mut SmallRng,
+        image: &mut RgbImage,
+        mask: &mut GrayImage,
+        skin: Option<Skin>,
+    ) {
+        use super::wide_field::{
+            border_lesion_share, cut, dark_border, draw_hairs, draw_pen_circle, draw_rim,
+            draw_ruler, zoom_out,
+        };
+        if self.zoom_out > 0.0 || self.cut > 0.0 {
+            let roll: f32 = rng.random();
+            if roll < self.zoom_out {
+                // A lesion the frame cuts would get a straight edge in the wider field, and a
+                // photo with its own rim would become a photo in a photo.
+                if border_lesion_share(mask) < 0.05 && !dark_border(image) {
+                    // Log-uniform between a third and 0.9 of the side: lesion areas shrink 1.2-9x.
+                    let scale = (rng.random_range(0.33f32.ln()..0.9f32.ln())).exp();
+                    zoom_out(rng, image, mask, scale, skin);
+                }
+            } else if roll < self.zoom_out + self.cut {
+                let keep = rng.random_range(0.5..0.8);
+                cut(rng, image, mask, keep);
+            }
+        }
+        if self.artefacts > 0.0 {
+            let p = self.artefacts.clamp(0.0, 1.0) as f64;
+            if rng.random_bool(p) {
+                draw_rim(rng, image, mask);
+            }
+            if rng.random_bool(p) {
+                draw_pen_circle(rng, image, mask);
+            }
+            if rng.random_bool(p) {
+                draw_ruler(rng, image, mask);
+            }
+            if rng.random_bool(p) {
+                draw_hairs(rng, image);
+            }
         }
     }
 
@@ -81,6 +155,18 @@ impl Augmentation {
     /// Applies a random transformation to an image and its mask (a 0/1 map of the same size),
     /// geometric ones to both, colour ones to the image only.
     pub fn apply(&self, rng: &mut SmallRng, image: &mut RgbImage, mask: &mut GrayImage) {
+        self.apply_with_skin(rng, image, mask, None);
+    }
+
+    /// [`Augmentation::apply`], with another photo whose lesion-free skin fills the field a
+    /// zoomed-out photo is placed in.
+    pub fn apply_with_skin(
+        &self,
+        rng: &mut SmallRng,
+        image: &mut RgbImage,
+        mask: &mut GrayImage,
+        skin: Option<Skin>,
+    ) {
         use image::imageops::{
             flip_horizontal_in_place, flip_vertical_in_place, rotate90, rotate180_in_place,
             rotate270,
@@ -112,6 +198,7 @@ impl Augmentation {
                 _ => {}
             }
         }
+        self.widen(rng, image, mask, skin);
         if self.warps() {
             let angle = if self.any_angle {
                 rng.random_range(-std::f32::consts::PI..std::f32::consts::PI)
@@ -236,7 +323,7 @@ impl Warp {
 }
 
 /// Index `i` folded into `0..n` by mirroring at the edges (`-1` reads `0`, `n` reads `n - 1`).
-fn reflect(i: i64, n: u32) -> usize {
+pub(super) fn reflect(i: i64, n: u32) -> usize {
     let n = n as i64;
     let period = 2 * n;
     let m = i.rem_euclid(period);

@@ -5,6 +5,9 @@ use image::{GrayImage, RgbImage};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
+use rand::Rng;
+
+use super::wide_field::Skin;
 use super::{Augmentation, normalize_chw};
 
 const DATASET_MAGIC: &[u8] = b"lesionlab-dataset-1\n";
@@ -120,7 +123,15 @@ impl Dataset {
             let s = &self.samples[i];
             let (mut image, mut mask) = (s.image.clone(), s.mask.clone());
             if let Some((aug, rng)) = augment.as_mut() {
-                aug.apply(rng, &mut image, &mut mask);
+                // Another sample's skin for a zoomed-out photo; none drawn when zoom is off.
+                let skin = (aug.zoom_out > 0.0 && self.len() > 1).then(|| {
+                    let other = &self.samples[(i + rng.random_range(1..self.len())) % self.len()];
+                    Skin {
+                        image: &other.image,
+                        mask: &other.mask,
+                    }
+                });
+                aug.apply_with_skin(rng, &mut image, &mut mask, skin);
             }
             xs.extend(normalize_chw(&image));
             ys.extend(mask.pixels().map(|p| p.0[0] as f32));

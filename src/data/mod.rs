@@ -8,6 +8,7 @@ mod decode;
 mod pairing;
 mod preprocess;
 mod source;
+mod wide_field;
 
 pub use augment::Augmentation;
 pub use dataset::{Dataset, Sample, epoch_rng, split_by_id, validation_ids};
@@ -19,3 +20,4 @@ pub use source::dir_sources;
 pub use source::{
     Catalog, FileSource, LoadReport, Unreadable, ZipSource, decode_pair, load_pairs, resized_sample,
 };
+pub use wide_field::Skin;

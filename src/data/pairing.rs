@@ -20,15 +20,31 @@ pub enum FileKind {
     Mask(String),
     /// Anything else, and why it is neither.
     Other(String),
+    /// A file an operating system leaves beside the user's (`.DS_Store`, `Thumbs.db`,
+    /// `desktop.ini`, macOS's `._NAME` and `__MACOSX/`): skipped without a word.
+    System,
 }
 
 /// Classifies a path by its file name (folders are ignored).
 pub fn classify(path: &str) -> FileKind {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let system = matches!(
+        name.to_ascii_lowercase().as_str(),
+        ".ds_store" | "thumbs.db" | "desktop.ini"
+    ) || name.starts_with("._")
+        || path.split(['/', '\\']).any(|part| part == "__MACOSX");
+    if system {
+        return FileKind::System;
+    }
     let Some((stem, ext)) = name.rsplit_once('.') else {
         return FileKind::Other(NOT_AN_IMAGE.into());
     };
     let ext = ext.to_ascii_lowercase();
+    if ext == "zip" {
+        return FileKind::Other(
+            "an archive inside the archive: not opened (unzip it and give its files)".into(),
+        );
+    }
     if !matches!(ext.as_str(), "jpg" | "jpeg" | "png") || stem.is_empty() {
         return FileKind::Other(NOT_AN_IMAGE.into());
     }
@@ -129,6 +145,7 @@ pub fn pair_files<S: AsRef<str>>(paths: &[S]) -> Pairing {
                 });
                 continue;
             }
+            FileKind::System => continue,
         };
         match map.get(&id.to_ascii_lowercase()) {
             Some((_, first)) => skipped.push(Skipped {
@@ -189,6 +206,32 @@ mod tests {
         );
         assert!(
             matches!(classify("LICENSE.txt"), FileKind::Other(r) if r.starts_with("not a photo"))
+        );
+    }
+
+    #[test]
+    fn system_files_are_skipped_silently_and_a_zip_in_a_zip_is_named() {
+        for name in [
+            "a/.DS_Store",
+            "Thumbs.db",
+            "__MACOSX/ISIC_0000001.jpg",
+            "x/._ISIC_0000001.jpg",
+            "DESKTOP.INI",
+        ] {
+            assert_eq!(classify(name), FileKind::System, "{name}");
+        }
+        let p = pair_files(&[
+            "ISIC_0000001.jpg",
+            "ISIC_0000001_segmentation.png",
+            ".DS_Store",
+            "inner.zip",
+        ]);
+        assert_eq!(p.pairs.len(), 1);
+        assert_eq!(p.skipped.len(), 1, "{:?}", p.skipped);
+        assert!(
+            p.skipped[0].reason.contains("archive inside the archive"),
+            "{:?}",
+            p.skipped
         );
     }
 

@@ -5,8 +5,13 @@
 
 mod clock;
 mod finetune;
+mod options;
+mod prepared;
+mod refine;
 mod session;
 
 pub use clock::now_ms;
 pub use finetune::{EpochOutcome, FineTune, PreviewPair, Scores, Started};
+pub use options::{SegmentOptions, SegmentRequest};
+pub use prepared::{PhotoSegmentation, PreparedPhoto};
 pub use session::{Backend, Explanation, Layer, Segmentation, Session, Timings};

@@ -8,10 +8,12 @@ use image::RgbImage;
 use serde::Serialize;
 
 use super::now_ms;
+use super::options::SegmentOptions;
+use super::prepared::PreparedPhoto;
+use crate::clean::Rect;
 use crate::data::decode_image;
 use crate::explain::{Method, Target};
 use crate::photo_check::PhotoCheck;
-use crate::prepared::PreparedPhoto;
 use crate::rules::MAX_IMAGE_BYTES;
 use crate::{Architecture, Error, InferenceMode, Model, weights};
 
@@ -70,6 +72,10 @@ pub struct Segmentation {
     pub check: PhotoCheck,
     /// The forward passes run on this photo so far.
     pub passes: usize,
+    /// The bounding box of the lesion kept, in the photo's pixels (`null` when none).
+    pub lesion: Option<Rect>,
+    /// The crop a second pass looked at (refine or a box), `null` when there was none.
+    pub refined: Option<Rect>,
     /// Where the time went.
     pub ms: Timings,
 }
@@ -77,9 +83,9 @@ pub struct Segmentation {
 /// Milliseconds of the parts of a call.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Timings {
-    /// The model, at its input size.
+    /// The model passes, at its input size.
     pub model: f64,
-    /// Scaling the answer to the photo's size.
+    /// Cleaning, cropping and scaling the answer to the photo's size.
     pub postprocess: f64,
 }
 
@@ -125,6 +131,8 @@ pub struct Session {
     size_chosen: bool,
     /// With a quick-start file's weights, the highest fast-mode level they run.
     fast_only: Cell<Option<u8>>,
+    /// What the weights loaded last are called, for errors.
+    source: RefCell<String>,
     /// The last photo given, by the key the caller gave it.
     photo: RefCell<Option<(String, Rc<PreparedPhoto>)>>,
 }
@@ -155,6 +163,7 @@ impl Session {
             size: Cell::new(size),
             size_chosen: chosen,
             fast_only: Cell::new(fast_only),
+            source: RefCell::new(source.to_string()),
             photo: RefCell::new(None),
         })
     }
@@ -197,7 +206,8 @@ impl Session {
         match (self.fast_only.get(), mode) {
             (Some(level), Some(InferenceMode::Fast(l))) if l <= level => Ok(self.model()),
             (Some(level), _) => Err(Error::BadArgument(format!(
-                "only U-Net++'s fast mode up to level {level} is loaded yet (a quick-start file): load the whole weights file first"
+                "{} is a quick-start file: only U-Net++'s fast mode up to level {level} is loaded yet (load the whole weights file first)",
+                self.source.borrow()
             ))),
             (None, _) => Ok(self.model()),
         }
@@ -253,6 +263,7 @@ impl Session {
         }
         self.set_model(model);
         self.fast_only.set(None);
+        *self.source.borrow_mut() = source.to_string();
         Ok(())
     }
 
@@ -283,6 +294,11 @@ impl Session {
     }
 
     /// Resizes and normalises `photo` once and keeps it under `key`, in place of the one before.
+    /// `set_photo` for a decoded photo.
+    pub fn set_photo_image(&self, key: String, photo: &RgbImage) {
+        self.hold(key, photo);
+    }
+
     fn hold(&self, key: String, photo: &RgbImage) {
         let prepared = PreparedPhoto::new(photo, self.input_size(), &self.device);
         *self.photo.borrow_mut() = Some((key, Rc::new(prepared)));
@@ -321,33 +337,31 @@ impl Session {
         }
     }
 
-    /// The lesion probability of every pixel of the photo of `key`, at the photo's size; `tta`
-    /// averages over the eight orientations ([`crate::segment::predict_input`]).
+    /// The mask of the photo of `key` as `options` ask ([`PreparedPhoto::segment_photo`]): the
+    /// lesion probability of every pixel at the photo's size, cleaned, with the kept lesion's
+    /// box and the crop of the second pass.
     pub async fn segment(
         &self,
         key: &str,
-        mode: InferenceMode,
-        tta: bool,
+        options: &SegmentOptions,
     ) -> Result<Segmentation, Error> {
         let photo = self.photo(key)?;
-        let model = self.model_for(Some(mode))?;
-        let t1 = now_ms();
-        let values = photo.segment_at_input(&model, mode, tta).await?;
-        let t2 = now_ms();
-        let probability = photo.to_photo_size(values);
+        let model = self.model_for(Some(options.mode))?;
+        let start = now_ms();
+        let result = photo.segment_photo(&model, options).await?;
         Ok(Segmentation {
-            probability,
+            probability: result.probability,
             check: photo.check().clone(),
             passes: photo.forward_passes(),
+            lesion: result.lesion,
+            refined: result.refined,
             ms: Timings {
-                model: t2 - t1,
-                postprocess: now_ms() - t2,
+                model: result.model_ms,
+                postprocess: now_ms() - start - result.model_ms,
             },
         })
     }
 
-    /// Each deep-supervision head of U-Net++ alone on the photo of `key`, shallowest first:
-    /// head `L` is fast mode `L`, and the accurate mode averages the four heads' logits.
     pub async fn heads(&self, key: &str) -> Result<Vec<Head>, Error> {
         let photo = self.photo(key)?;
         let model = self.model_for(None)?;
@@ -452,6 +466,15 @@ mod tests {
         Session::new(arch, Backend::Cpu, Device::flex(), bytes, file, size).unwrap()
     }
 
+    /// The first pass alone, as the model gives it: no cleaning, no second pass.
+    fn plain(mode: InferenceMode) -> SegmentOptions {
+        SegmentOptions {
+            lesions: crate::clean::Lesions::All,
+            refine: false,
+            ..SegmentOptions::new(mode)
+        }
+    }
+
     fn session(size: Option<u32>) -> Session {
         open(Architecture::UNet, "unet.safetensors", size)
     }
@@ -471,6 +494,93 @@ mod tests {
             .collect()
     }
 
+    /// A session of a PSPNet that predicts `logit` everywhere, at input size 32.
+    fn constant(logit: f32) -> Session {
+        use burn::module::Param;
+        let device = Device::flex();
+        let mut m = crate::model::PspNetConfig::new(8, 2, 4).init(&device);
+        m.decoder.classifier.weight = Param::from_tensor(Tensor::zeros([1, 4, 1, 1], &device));
+        m.decoder.classifier.bias = Some(Param::from_tensor(Tensor::full([1], logit, &device)));
+        let bytes = weights::save(&Model::PspNet(m)).unwrap();
+        Session::new(
+            Architecture::PspNet,
+            Backend::Cpu,
+            device,
+            bytes,
+            "constant",
+            Some(32),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_box_keeps_the_mask_inside_it_at_the_photos_size() {
+        let s = constant(10.0);
+        s.set_photo("a".into(), &photo(), 40, 30).unwrap();
+        let b = Rect {
+            x: 10.0,
+            y: 5.0,
+            width: 16.0,
+            height: 12.0,
+        };
+        let options = SegmentOptions {
+            prompt_box: Some(b),
+            ..SegmentOptions::new(InferenceMode::DEFAULT)
+        };
+        let seg = pollster::block_on(s.segment("a", &options)).unwrap();
+        assert_eq!(seg.probability.len(), 40 * 30);
+        // Away from the box's edge (the bilinear scaling softens one pixel), lesion exactly inside.
+        for (i, p) in seg.probability.iter().enumerate() {
+            let (x, y) = ((i % 40) as f32 + 0.5, (i / 40) as f32 + 0.5);
+            let inside = x > b.x + 1.0
+                && y > b.y + 1.0
+                && x < b.x + b.width - 1.0
+                && y < b.y + b.height - 1.0;
+            let outside = x < b.x - 1.0
+                || y < b.y - 1.0
+                || x > b.x + b.width + 1.0
+                || y > b.y + b.height + 1.0;
+            assert!(!inside || *p > 0.5, "{x},{y} inside: {p}");
+            assert!(!outside || *p == 0.0, "{x},{y} outside: {p}");
+        }
+        let kept = seg.lesion.unwrap();
+        assert!(
+            (kept.x - b.x).abs() <= 1.5 && (kept.width - b.width).abs() <= 3.0,
+            "{kept:?}"
+        );
+        assert!(seg.refined.is_some(), "the box is a crop");
+        // A box off the photo names it.
+        let off = SegmentOptions {
+            prompt_box: Some(Rect { x: 50.0, ..b }),
+            ..options
+        };
+        let e = pollster::block_on(s.segment("a", &off))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("40x30 photo"), "{e}");
+    }
+
+    #[test]
+    fn refine_is_skipped_when_the_lesion_fills_the_photo() {
+        let s = constant(10.0);
+        s.set_photo("a".into(), &photo(), 40, 30).unwrap();
+        let seg = pollster::block_on(s.segment("a", &SegmentOptions::new(InferenceMode::DEFAULT)))
+            .unwrap();
+        assert!(
+            seg.refined.is_none(),
+            "a crop around everything is no closer look"
+        );
+        assert_eq!(seg.passes, 1);
+        assert!(seg.probability.iter().all(|&p| p > 0.5));
+        let none = constant(-10.0);
+        none.set_photo("a".into(), &photo(), 40, 30).unwrap();
+        let seg =
+            pollster::block_on(none.segment("a", &SegmentOptions::new(InferenceMode::DEFAULT)))
+                .unwrap();
+        assert!(seg.lesion.is_none() && seg.refined.is_none());
+    }
+
     #[test]
     fn segments_and_explains_one_photo_with_two_passes() {
         let s = session(Some(64));
@@ -479,7 +589,7 @@ mod tests {
         s.set_photo("a".into(), &photo(), 40, 30).unwrap();
         assert!(s.has_photo("a") && !s.has_photo("b"));
         let mode = InferenceMode::Accurate;
-        let seg = pollster::block_on(s.segment("a", mode, false)).unwrap();
+        let seg = pollster::block_on(s.segment("a", &plain(mode))).unwrap();
         assert_eq!(seg.probability.len(), 40 * 30);
         assert!(seg.probability.iter().all(|p| (0.0..=1.0).contains(p)));
         assert_eq!(seg.passes, 1);
@@ -502,7 +612,7 @@ mod tests {
     fn unetpp_heads_are_the_accurate_modes_parts() {
         let s = open(Architecture::UNetPlusPlus, "unetpp.safetensors", Some(64));
         s.set_photo("a".into(), &photo(), 40, 30).unwrap();
-        let seg = |mode| pollster::block_on(s.segment("a", mode, false)).unwrap();
+        let seg = |mode| pollster::block_on(s.segment("a", &plain(mode))).unwrap();
         let accurate = seg(InferenceMode::Accurate);
         let heads = pollster::block_on(s.heads("a")).unwrap();
         assert_eq!(
@@ -547,12 +657,12 @@ mod tests {
         let s = session(Some(64));
         s.set_photo("a".into(), &photo(), 40, 30).unwrap();
         let mode = InferenceMode::Accurate;
-        pollster::block_on(s.segment("a", mode, false)).unwrap();
+        pollster::block_on(s.segment("a", &plain(mode))).unwrap();
         let maps = pollster::block_on(s.feature_maps("a", Some("bottleneck"), 5, mode)).unwrap();
         assert_eq!(maps.layer, "bottleneck");
         assert_eq!(maps.shape[1..], [4, 4], "1/16 of the 64-pixel input");
         assert_eq!(maps.channels.len(), 5);
-        let passes = pollster::block_on(s.segment("a", mode, false))
+        let passes = pollster::block_on(s.segment("a", &plain(mode)))
             .unwrap()
             .passes;
         assert_eq!(passes, 2, "the feature maps ran no pass of their own");
@@ -570,7 +680,7 @@ mod tests {
         );
         let e = s.set_photo("a".into(), &[0; 10], 40, 30).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::BadArgument);
-        let e = pollster::block_on(s.segment("missing", InferenceMode::Accurate, false));
+        let e = pollster::block_on(s.segment("missing", &plain(InferenceMode::Accurate)));
         assert!(e.unwrap_err().to_string().contains("setPhoto"));
         let pspnet = std::fs::read("weights/pspnet.safetensors").unwrap();
         let e = s.load_weights(pspnet, "pspnet.safetensors").unwrap_err();
@@ -596,10 +706,10 @@ mod tests {
         assert_eq!(s.fast_only(), Some(2));
         assert_eq!(s.input_size(), 128, "the quick look's own input size");
         s.set_photo("a".into(), &photo(), 40, 30).unwrap();
-        let fast = pollster::block_on(s.segment("a", InferenceMode::Fast(2), false)).unwrap();
+        let fast = pollster::block_on(s.segment("a", &plain(InferenceMode::Fast(2)))).unwrap();
         for refused in [
-            pollster::block_on(s.segment("a", InferenceMode::Accurate, false)).err(),
-            pollster::block_on(s.segment("a", InferenceMode::Fast(3), false)).err(),
+            pollster::block_on(s.segment("a", &plain(InferenceMode::Accurate))).err(),
+            pollster::block_on(s.segment("a", &plain(InferenceMode::Fast(3)))).err(),
             pollster::block_on(s.heads("a")).err(),
             pollster::block_on(s.export_weights()).err(),
         ] {
@@ -619,12 +729,12 @@ mod tests {
             "the photo is prepared again at the new size"
         );
         s.set_photo("a".into(), &photo(), 40, 30).unwrap();
-        assert!(pollster::block_on(s.segment("a", InferenceMode::Accurate, false)).is_ok());
+        assert!(pollster::block_on(s.segment("a", &plain(InferenceMode::Accurate))).is_ok());
         // The quick-start file's level-2 weights are the whole file's: at the same size, the
         // same answer.
         let small = open(Architecture::UNetPlusPlus, "unetpp.safetensors", Some(128));
         small.set_photo("a".into(), &photo(), 40, 30).unwrap();
-        let again = pollster::block_on(small.segment("a", InferenceMode::Fast(2), false)).unwrap();
+        let again = pollster::block_on(small.segment("a", &plain(InferenceMode::Fast(2)))).unwrap();
         assert_eq!(fast.probability, again.probability);
     }
 }

@@ -186,18 +186,19 @@ impl Session {
         Ok(vec![width, height])
     }
 
-    /// The lesion probability of every pixel of the photo of `key`, at the photo's size.
-    /// Resolves to `{ probability: Float32Array, check, ms: { model, postprocess }, passes }`
-    /// ([`lab::Segmentation`]); `tta` averages over the eight orientations.
-    pub fn segment(&self, key: String, mode: String, tta: bool) -> Promise {
+    /// The mask of the photo of `key`: `options` are `{ mode, tta, threshold, lesions, refine,
+    /// box }` ([`lab::SegmentRequest`]). Resolves to `{ probability: Float32Array, check,
+    /// lesion, refined, ms: { model, postprocess }, passes }` ([`lab::Segmentation`]).
+    pub fn segment(&self, key: String, options: JsValue) -> Promise {
         #[cfg(feature = "test-hooks")]
         if self.panic_on_use.get() {
             panic!("deliberate panic at the first use of these weights (test hook)");
         }
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let mode: InferenceMode = mode.parse()?;
-            let result = inner.segment(&key, mode, tta).await?;
+            let request: lab::SegmentRequest = serde_wasm_bindgen::from_value(options)
+                .map_err(|e| Error::BadArgument(format!("segment options: {e}")))?;
+            let result = inner.segment(&key, &request.options()?).await?;
             let probability = Float32Array::from(&result.probability[..]).into();
             to_js_with(&result, &[("probability", probability)])
         })

@@ -129,6 +129,73 @@ test('test-time augmentation gives a different, equally good mask at eight times
   assert.ok(r.tta >= 0.7 && r.tta >= r.plain - 0.05, `Dice with TTA ${r.tta}, without ${r.plain}`);
   console.log(`# CPU U-Net++ 2048x1536: Dice ${r.plain.toFixed(4)}, with TTA ${r.tta.toFixed(4)}`);
 });
+test('a small lesion in a wide photo: one lesion by default, refine, and a box the mask stays inside', async () => {
+  const r = await page.evaluate(async () => {
+    // Sample ISIC_0015946 (256x256) in a 1600x1200 field of its own skin colour, its expert
+    // mask moved with it: the lesion covers under 1% of the photo.
+    const [W, H, X, Y] = [1600, 1200, 900, 500];
+    const bitmap = async (url) => createImageBitmap(await (await fetch(url)).blob());
+    const sample = await bitmap('www/samples/ISIC_0015946.jpg');
+    const corner = sample.width - 8;
+    const field = new OffscreenCanvas(W, H);
+    const ctx = field.getContext('2d');
+    const edge = new OffscreenCanvas(1, 1).getContext('2d');
+    edge.drawImage(sample, corner, corner, 8, 8, 0, 0, 1, 1);
+    const [cr, cg, cb] = edge.getImageData(0, 0, 1, 1).data;
+    ctx.fillStyle = `rgb(${cr} ${cg} ${cb})`;
+    ctx.fillRect(0, 0, W, H);
+    ctx.drawImage(sample, X, Y);
+    const photo = await field.convertToBlob({ type: 'image/png' });
+    const truthCanvas = new OffscreenCanvas(W, H);
+    truthCanvas.getContext('2d').drawImage(await bitmap('www/samples/ISIC_0015946_segmentation.png'), X, Y);
+    const t = truthCanvas.getContext('2d').getImageData(0, 0, W, H).data;
+    const truth = Uint8Array.from({ length: W * H }, (_, i) => (t[i * 4] > 127 ? 1 : 0));
+    let [x0, y0, x1, y1] = [W, H, 0, 0];
+    for (let i = 0; i < truth.length; i++) {
+      if (!truth[i]) continue;
+      const [x, y] = [i % W, Math.floor(i / W)];
+      [x0, y0, x1, y1] = [Math.min(x0, x), Math.min(y0, y), Math.max(x1, x), Math.max(y1, y)];
+    }
+    const [bw, bh] = [x1 - x0 + 1, y1 - y0 + 1];
+    const box = { x: x0 - 0.15 * bw, y: y0 - 0.15 * bh, width: 1.3 * bw, height: 1.3 * bh };
+    const dice = (m) => {
+      let inter = 0, a = 0, b = 0;
+      for (let i = 0; i < m.length; i++) { a += m[i] ? 1 : 0; b += truth[i]; inter += m[i] && truth[i] ? 1 : 0; }
+      return (2 * inter) / (a + b);
+    };
+    const outside = (m) => m.reduce((n, v, i) => {
+      const [x, y] = [i % W, Math.floor(i / W)];
+      return n + (v && (x < box.x || y < box.y || x >= box.x + box.width || y >= box.y + box.height) ? 1 : 0);
+    }, 0);
+    const once = await lab.segment(photo, { refine: false });
+    const refined = await lab.segment(photo, {});
+    const all = await lab.segment(photo, { lesions: 'all', refine: false });
+    const boxed = await lab.segment(photo, { box });
+    const fail = (p) => p.then(() => 'no error', (e) => `[${e.kind}] ${e.message}`);
+    return {
+      share: truth.reduce((n, v) => n + v, 0) / truth.length,
+      once: dice(once.mask), refined: dice(refined.mask), all: dice(all.mask), boxed: dice(boxed.mask),
+      outside: outside(boxed.mask), size: [boxed.width, boxed.height], refinedCrop: refined.refined, lesion: refined.lesion,
+      boxCrop: boxed.refined, onceCrop: once.refined,
+      offPhoto: await fail(lab.segment(photo, { box: { x: 5000, y: 0, width: 10, height: 10 } })),
+      badLesions: await fail(lab.segment(photo, { lesions: 'some' })),
+    };
+  });
+  assert.ok(r.share < 0.01, `the lesion covers ${(r.share * 100).toFixed(2)}% of the photo`);
+  assert.deepEqual(r.size, [1600, 1200]);
+  assert.equal(r.outside, 0, 'nothing marked outside the box');
+  assert.ok(r.boxed >= 0.8, `Dice with the box ${r.boxed}`);
+  assert.equal(r.onceCrop, null, 'one pass: no crop');
+  assert.ok(r.refinedCrop && r.refinedCrop.width < 1600 / 2, `refine looked at a crop: ${JSON.stringify(r.refinedCrop)}`);
+  assert.ok(r.lesion && r.lesion.x > 800 && r.lesion.y > 400, `the kept lesion's box: ${JSON.stringify(r.lesion)}`);
+  assert.ok(r.boxCrop, 'the box is a crop too');
+  assert.ok(r.refined >= 0.7, `refined Dice ${r.refined} (one pass ${r.once}, all lesions ${r.all})`);
+  assert.match(r.offPhoto, /^\[bad-argument\] .*1600x1200 photo/);
+  assert.match(r.badLesions, /^\[bad-argument\] .*one or all/);
+  console.log(`# CPU U-Net++, a ${(r.share * 100).toFixed(2)}% lesion in 1600x1200: Dice one pass ${r.once.toFixed(4)}, `
+    + `refined ${r.refined.toFixed(4)}, all lesions ${r.all.toFixed(4)}, with a box ${r.boxed.toFixed(4)}`);
+});
+
 test('an <img>, an ImageBitmap and ImageData give the same mask as the file', async () => {
   const r = await page.evaluate(async () => {
     const img = new Image();
@@ -432,7 +499,8 @@ test('segment { heads: true }: U-Net++\'s four heads, each its fast mode; other 
     const r = await lab.segment(smallPhoto, { heads: true });
     const same = [];
     for (const h of r.heads) {
-      const fast = await lab.segment(smallPhoto, { mode: 'fast', level: h.level });
+      // A head is shown as the network answers, so it matches fast mode L without the cleaning.
+      const fast = await lab.segment(smallPhoto, { mode: 'fast', level: h.level, lesions: 'all', refine: false });
       same.push(fast.probability.every((p, i) => p === h.probability[i]));
     }
     const unet = await LesionLab.create({ model: 'unet', backend: 'cpu' });
@@ -580,6 +648,27 @@ test('file pairing first, then a model: the module the pairing loaded is the one
   } finally {
     await fresh.close();
   }
+});
+
+test('after an 8000x6000 photo the worker gives its memory back once idle, and the next call works', async () => {
+  const r = await page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(8000, 6000);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(await createImageBitmap(await (await fetch('www/samples/ISIC_0001126.jpg')).blob()), 0, 0, 8000, 6000);
+    const huge = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
+    const seg = await lab.segment(huge, { refine: false });
+    const held = (await lab.memory()).wasmBytes;
+    // Idle for longer than the engine waits before replacing the worker.
+    await new Promise((ok) => setTimeout(ok, 6000));
+    const after = (await lab.memory()).wasmBytes;
+    const next = await lab.segment(smallPhoto, {});
+    return { size: [seg.width, seg.height], held, after, next: next.mask.length };
+  });
+  assert.deepEqual(r.size, [8000, 6000]);
+  console.log(`# wasm memory: ${(r.held / 1e6).toFixed(0)} MB holding the 8000x6000 photo, ${(r.after / 1e6).toFixed(0)} MB once idle`);
+  assert.ok(r.held > 200e6, `the photo took memory (${r.held})`);
+  assert.ok(r.after < 100e6, `given back once idle: ${r.after} bytes`);
+  assert.ok(r.next > 0, 'the next call reopens the model and segments');
 });
 
 test('nothing was requested outside the page\'s own folder', async () => {

@@ -23,6 +23,12 @@ async function photoInPage(page, width, height) {
     const canvas = new OffscreenCanvas(width, height);
     canvas.getContext('2d').drawImage(bitmap, 0, 0, width, height);
     window.benchPhoto = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+    // The same sample at 256x256 in a field of skin colour: a small lesion, which refine crops.
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = 'rgb(205 160 150)';
+    ctx.fillRect(0, 0, width, height);
+    ctx.drawImage(bitmap, width / 2 - 100, height / 2 - 140, 256, 256);
+    window.benchWide = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
   }, { width, height });
 }
 
@@ -37,13 +43,19 @@ export async function segmentTimes(webgpu, repeats) {
     const compare = compareFile ? { model: compareModel, name: path.basename(compareFile), b64: fs.readFileSync(compareFile).toString('base64') } : null;
     return await page.evaluate(async ({ repeats, webgpu, compare }) => {
       const { LesionLab } = await import('./www/lesionlab.js');
-      const photo = window.benchPhoto;
       const rows = {};
       const runs = [['U-Net', 'unet', {}], ['U-Net++ deepest head (the default)', 'unetpp', {}], ['U-Net++ accurate', 'unetpp', { mode: 'accurate' }],
         ['U-Net++ deepest head, TTA (8 views)', 'unetpp', { tta: true }],
-        ['U-Net++ fast L2', 'unetpp', { mode: 'fast' }], ['PSPNet', 'pspnet', {}]];
+        ['U-Net++ fast L2', 'unetpp', { mode: 'fast' }], ['PSPNet', 'pspnet', {}],
+        // A small lesion in a wide photo: the default refines it (two passes); one pass is what
+        // segment did before refine.
+        ['U-Net, wide photo (refined)', 'unet', { wide: true }], ['U-Net, wide photo, one pass', 'unet', { wide: true, refine: false, lesions: 'all' }],
+        ['U-Net++ deepest head, wide photo (refined)', 'unetpp', { wide: true }],
+        ['U-Net++ deepest head, wide photo, one pass', 'unetpp', { wide: true, refine: false, lesions: 'all' }],
+        ['PSPNet, wide photo (refined)', 'pspnet', { wide: true }], ['PSPNet, wide photo, one pass', 'pspnet', { wide: true, refine: false, lesions: 'all' }]];
       if (compare) runs.push([`${compare.model}, ${compare.name}`, compare.model, {}, Uint8Array.from(atob(compare.b64), (c) => c.charCodeAt(0))]);
-      for (const [name, model, options, weights] of runs) {
+      for (const [name, model, { wide, ...options }, weights] of runs) {
+        const photo = wide ? window.benchWide : window.benchPhoto;
         const t0 = performance.now();
         const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu', weights });
         const createMs = performance.now() - t0;
@@ -80,7 +92,6 @@ export async function sequenceTimes(repeats) {
     await photoInPage(page, 2048, 1536);
     return await page.evaluate(async ({ repeats }) => {
       const { LesionLab } = await import('./www/lesionlab.js');
-      const photo = window.benchPhoto;
       const rows = {};
       for (const [name, model] of [['U-Net', 'unet'], ['U-Net++ deepest head (the default)', 'unetpp'], ['PSPNet', 'pspnet']]) {
         const lab = await LesionLab.create({ model, backend: 'cpu' });

@@ -48,7 +48,7 @@ after(async () => {
   if (browser?.log.length) console.log(browser.log.join('\n'));
 });
 
-test('one epoch on 8 real pairs lowers the loss, reports validation scores and names skipped files', async () => {
+test('three epochs on 8 real pairs lower the loss, reports validation scores and names skipped files', async () => {
   const r = await page.evaluate(async (settings) => {
     window.lab = await LesionLab.create({ model: 'unet', backend: 'cpu' });
     const extra = [
@@ -58,7 +58,7 @@ test('one epoch on 8 real pairs lowers the loss, reports validation scores and n
       new File([await fixture.find((f) => f.name.endsWith('.png')).arrayBuffer()], 'ISIC_0088888_segmentation.png', { type: 'image/png' }),
     ];
     const progress = [];
-    const run = await lab.finetune([...fixture, ...extra], { ...settings, onProgress: (p) => progress.push(p) });
+    const run = await lab.finetune([...fixture, ...extra], { ...settings, epochs: 3, onProgress: (p) => progress.push(p) });
     const photo = fixture.find((f) => f.name.endsWith('.jpg'));
     const shipped = await LesionLab.create({ model: 'unet', backend: 'cpu' });
     const a = await lab.segment(photo);
@@ -77,18 +77,22 @@ test('one epoch on 8 real pairs lowers the loss, reports validation scores and n
   assert.match(why['ISIC_0099999.jpg'], /no mask/);
   assert.match(why['ISIC_0088888.jpg'], /unreadable|corrupt/i);
   assert.deepEqual(r.kinds, ['paired', 'loading', 'step', 'validating', 'epoch', 'saved']);
-  assert.equal(steps.length, Math.ceil(run.train / 2));
-  assert.equal(run.history.length, 1);
-  const [h] = run.history;
-  for (const k of ['valIoU', 'valDice']) {
-    assert.ok(h[k] >= 0 && h[k] <= 1, `${k} ${h[k]}`);
-    assert.ok(run.before[k] >= 0 && run.before[k] <= 1, `starting ${k} ${run.before[k]}`);
+  assert.equal(steps.length, 3 * Math.ceil(run.train / 2));
+  assert.equal(run.history.length, 3);
+  for (const h of run.history) {
+    for (const k of ['valIoU', 'valDice']) {
+      assert.ok(h[k] >= 0 && h[k] <= 1, `${k} ${h[k]}`);
+      assert.ok(run.before[k] >= 0 && run.before[k] <= 1, `starting ${k} ${run.before[k]}`);
+    }
+    assert.ok(h.valDice >= h.valIoU, 'Dice >= IoU');
   }
-  assert.ok(h.valDice >= h.valIoU, 'Dice >= IoU');
-  // The starting weights were trained at 176 px; one epoch at 64 px adapts them.
-  assert.ok(h.trainLoss < run.before.trainLoss, `training loss ${run.before.trainLoss} before, ${h.trainLoss} over the epoch`);
+  // The starting weights were trained at 176 px; epochs at 64 px adapt them. An epoch's loss is
+  // taken in training mode (batch statistics of two photos), the starting loss in evaluation
+  // mode, so the test compares the last epoch with the first.
+  const [first, , h] = run.history;
+  assert.ok(h.trainLoss < first.trainLoss, `training loss ${first.trainLoss} over the first epoch, ${h.trainLoss} over the third`);
   // Each step's loss is on its own batch, so one step against another says little with
-  // weights that already fit these pairs well; the epoch's loss against the start is the test.
+  // weights that already fit these pairs well; the first epoch's loss against the third is the test.
   assert.ok(steps.every((s) => Number.isFinite(s.loss) && s.loss > 0), `step losses ${steps.map((s) => s.loss.toFixed(4)).join(', ')}`);
   assert.ok(r.diff > 1e-3, 'segment now uses the fine-tuned weights');
   assert.equal(r.saved.status, 'finished');
@@ -163,6 +167,12 @@ test('the page: a reload mid-run offers to resume, and the resumed run finishes'
   await ui.waitForFunction(() => /Epoch 1 done and saved/.test(document.getElementById('tune-status').textContent), null, { timeout: 120_000 });
   await ui.click('#tune-pause');
   await ui.waitForSelector('body[data-tune="paused"]');
+  // The run stops after the step in progress and says where; the line is not overwritten.
+  await ui.waitForFunction(() => /^Paused after epoch [23], step \d+ of 3\./.test(document.getElementById('tune-status').textContent), null, { timeout: 60_000 });
+  const pausedAt = await ui.textContent('#tune-status');
+  assert.equal(await ui.isDisabled('#tune-epochs'), true, 'the settings of a run in progress cannot change');
+  await ui.waitForTimeout(1500);
+  assert.equal(await ui.textContent('#tune-status'), pausedAt, 'no step ran after the pause');
   await ui.reload();
   await ui.waitForSelector('#resume-offer:not([hidden])', { timeout: 60_000 });
   assert.match(await ui.textContent('#resume-text'), /U-Net \(8 pairs, 64 px\) stopped after epoch 1 of 3/);
@@ -184,5 +194,10 @@ test('the page: a reload mid-run offers to resume, and the resumed run finishes'
   await ui.click('button[data-sample="ISIC_0014640"]');
   await ui.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
   assert.match(await ui.textContent('#caption'), /ISIC_0014640\.jpg, 256×256, U-Net, fine-tuned$/);
+  // And back to the shipped weights, without a reload.
+  await ui.click('#tune-revert');
+  await ui.waitForFunction(() => /shipped U-Net again/.test(document.getElementById('tune-status').textContent));
+  await ui.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
+  assert.match(await ui.textContent('#caption'), /ISIC_0014640\.jpg, 256×256, U-Net$/);
   await ui.close();
 });

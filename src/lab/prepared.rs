@@ -9,6 +9,10 @@ use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
 use image::RgbImage;
 
+use super::now_ms;
+use super::options::SegmentOptions;
+use super::refine::{BOX_MARGIN, CROP_SOURCE_SIDE, Crop, REFINE_MARGIN, check_box};
+use crate::clean::{Map, Rect};
 use crate::data::{normalize_chw, resize_rgb};
 use crate::explain::{Heatmap, Method, Recorded, Target, explain_input, record};
 use crate::model::readback::read_floats;
@@ -16,12 +20,28 @@ use crate::photo_check::{PhotoCheck, check_photo};
 use crate::segment::{predict_input, resize_probability};
 use crate::{Error, InferenceMode, Model};
 
+/// [`PreparedPhoto::segment_photo`]'s answer.
+#[derive(Debug, Clone)]
+pub struct PhotoSegmentation {
+    /// The lesion probability of every pixel at the photo's size, row-major, cleaned.
+    pub probability: Vec<f32>,
+    /// The bounding box of the lesion kept (of all regions with [`crate::clean::Lesions::All`]), in the
+    /// photo's pixels; `None` when nothing is lesion.
+    pub lesion: Option<Rect>,
+    /// The crop the second pass looked at, when there was one.
+    pub refined: Option<Rect>,
+    /// Milliseconds of the model passes.
+    pub model_ms: f64,
+}
+
 /// A photo resized and normalised for a model of input side `size`, with what one forward
 /// pass of the current weights left behind.
 pub struct PreparedPhoto {
     width: u32,
     height: u32,
     input: Tensor<4>,
+    /// The photo at most [`CROP_SOURCE_SIDE`] pixels long, for the crops of a closer look.
+    crop_source: RgbImage,
     check: PhotoCheck,
     recorded: RefCell<Option<(InferenceMode, Recorded)>>,
     passes: Cell<usize>,
@@ -36,10 +56,22 @@ impl PreparedPhoto {
             TensorData::new(normalize_chw(&small), [1, 3, size as usize, size as usize]),
             &device.clone().without_autodiff(),
         );
+        let longest = photo.width().max(photo.height());
+        let crop_source = if longest > CROP_SOURCE_SIDE {
+            let s = CROP_SOURCE_SIDE as f32 / longest as f32;
+            let (w, h) = (
+                ((photo.width() as f32 * s).round() as u32).max(1),
+                ((photo.height() as f32 * s).round() as u32).max(1),
+            );
+            image::imageops::resize(photo, w, h, image::imageops::FilterType::Triangle)
+        } else {
+            photo.clone()
+        };
         PreparedPhoto {
             width: photo.width(),
             height: photo.height(),
             input,
+            crop_source,
             check: check_photo(&small),
             recorded: RefCell::new(None),
             passes: Cell::new(0),
@@ -64,6 +96,135 @@ impl PreparedPhoto {
     /// Forgets the recorded pass: call when the model's weights change.
     pub fn forget_pass(&self) {
         self.recorded.borrow_mut().take();
+    }
+
+    /// The photo's mask as `options` ask: with a box, the model looks inside it only;
+    /// otherwise a first pass on the whole photo (recorded for [`PreparedPhoto::explain`]
+    /// without `tta`), its lesion kept and cleaned, then with `refine` a second pass on a crop
+    /// around that lesion, pasted back and cleaned the same way.
+    pub async fn segment_photo(
+        &self,
+        model: &Model,
+        options: &SegmentOptions,
+    ) -> Result<PhotoSegmentation, Error> {
+        let dims = self.dimensions();
+        if let Some(b) = options.prompt_box {
+            let b = check_box(&b, dims)?;
+            return self
+                .look_closer(model, Crop::around(&b, BOX_MARGIN, dims), options, Some(b))
+                .await;
+        }
+        let start = now_ms();
+        let mut values = self
+            .segment_at_input(model, options.mode, options.tta)
+            .await?;
+        let model_ms = now_ms() - start;
+        let side = self.input_side();
+        let kept = Map {
+            values: &mut values,
+            width: side,
+            height: side,
+        }
+        .clean(
+            options.lesions,
+            options.threshold,
+            (side as f32 / 2.0, side as f32 / 2.0),
+        );
+        let lesion =
+            kept.map(|r| r.scaled(dims.0 as f32 / side as f32, dims.1 as f32 / side as f32));
+        if let (true, Some(region)) = (options.refine, lesion) {
+            let crop = Crop::around(&region, REFINE_MARGIN, dims);
+            if !crop.covers_most_of(dims) {
+                let mut closer = self.look_closer(model, crop, options, None).await?;
+                closer.model_ms += model_ms;
+                return Ok(closer);
+            }
+        }
+        Ok(PhotoSegmentation {
+            probability: self.to_photo_size(values),
+            lesion,
+            refined: None,
+            model_ms,
+        })
+    }
+
+    /// A pass on `crop` of the photo at the model's input size, kept to `within` (photo
+    /// pixels) when given, cleaned about the crop's centre and pasted into an empty photo-size
+    /// map.
+    async fn look_closer(
+        &self,
+        model: &Model,
+        crop: Crop,
+        options: &SegmentOptions,
+        within: Option<Rect>,
+    ) -> Result<PhotoSegmentation, Error> {
+        let side = self.input_side();
+        let source = crop.scaled(
+            self.crop_source.width() as f32 / self.width as f32,
+            self.crop_source.dimensions(),
+        );
+        let pixels = image::imageops::crop_imm(
+            &self.crop_source,
+            source.x,
+            source.y,
+            source.width,
+            source.height,
+        )
+        .to_image();
+        let input = Tensor::from_data(
+            TensorData::new(
+                normalize_chw(&resize_rgb(&pixels, side)),
+                [1, 3, side as usize, side as usize],
+            ),
+            &self.input.device(),
+        );
+        self.start_pass(model)?;
+        let start = now_ms();
+        let mut values = predict_input(model, input, options.mode, options.tta).await?;
+        let model_ms = now_ms() - start;
+        // Crop pixels to input pixels.
+        let (sx, sy) = (
+            side as f32 / crop.width as f32,
+            side as f32 / crop.height as f32,
+        );
+        let to_input = |r: &Rect| Rect {
+            x: (r.x - crop.x as f32) * sx,
+            y: (r.y - crop.y as f32) * sy,
+            width: r.width * sx,
+            height: r.height * sy,
+        };
+        let mut map = Map {
+            values: &mut values,
+            width: side,
+            height: side,
+        };
+        if let Some(b) = within {
+            map.keep_inside(&to_input(&b));
+        }
+        let centre = within
+            .map(|b| to_input(&b).centre())
+            .unwrap_or((side as f32 / 2.0, side as f32 / 2.0));
+        let kept = map.clean(options.lesions, options.threshold, centre);
+        let lesion = kept.map(|r| Rect {
+            x: crop.x as f32 + r.x / sx,
+            y: crop.y as f32 + r.y / sy,
+            width: r.width / sx,
+            height: r.height / sy,
+        });
+        let values = resize_probability(values, (side, side), (crop.width, crop.height));
+        let mut probability = vec![0.0; self.width as usize * self.height as usize];
+        crop.paste(&values, &mut probability, self.width);
+        Ok(PhotoSegmentation {
+            probability,
+            lesion,
+            refined: Some(crop.rect()),
+            model_ms,
+        })
+    }
+
+    fn input_side(&self) -> u32 {
+        let [_, _, size, _] = self.input.dims();
+        size as u32
     }
 
     /// The lesion probability of every pixel at the photo's size. Without `tta` the pass is

@@ -92,6 +92,7 @@ export async function sequenceTimes(repeats) {
     await photoInPage(page, 2048, 1536);
     return await page.evaluate(async ({ repeats }) => {
       const { LesionLab } = await import('./www/lesionlab.js');
+      const photo = window.benchPhoto;
       const rows = {};
       for (const [name, model] of [['U-Net', 'unet'], ['U-Net++ deepest head (the default)', 'unetpp'], ['PSPNet', 'pspnet']]) {
         const lab = await LesionLab.create({ model, backend: 'cpu' });

@@ -13,21 +13,25 @@ const SCOPE = new URL('./', self.location.href);
 const FILES = new Set(BUILD.files);
 
 self.addEventListener('install', (event) => {
-  event.waitUntil((async () => {
-    const cache = await caches.open(CACHE);
-    // Revalidated, not taken from the HTTP cache: a file of an older build must not slip in.
-    await cache.addAll(BUILD.precache.map((file) => new Request(new URL(file, SCOPE), { cache: 'no-cache' })));
-    await self.skipWaiting();
-  })());
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      // Revalidated, not taken from the HTTP cache: a file of an older build must not slip in.
+      await cache.addAll(BUILD.precache.map((file) => new Request(new URL(file, SCOPE), { cache: 'no-cache' })));
+      await self.skipWaiting();
+    })(),
+  );
 });
 
 self.addEventListener('activate', (event) => {
-  event.waitUntil((async () => {
-    for (const key of await caches.keys()) {
-      if (key.startsWith('lesionlab-') && key !== CACHE) await caches.delete(key);
-    }
-    await self.clients.claim();
-  })());
+  event.waitUntil(
+    (async () => {
+      for (const key of await caches.keys()) {
+        if (key.startsWith('lesionlab-') && key !== CACHE) await caches.delete(key);
+      }
+      await self.clients.claim();
+    })(),
+  );
 });
 
 /** The build's file a URL names ('' and folders mean index.html), or null. */
@@ -42,27 +46,31 @@ function fileOf(url) {
 // another model's weights, say): they are kept too, so that the same visit works offline.
 self.addEventListener('message', (event) => {
   const files = (event.data?.keep ?? []).map((url) => fileOf(new URL(url))).filter(Boolean);
-  event.waitUntil((async () => {
-    const cache = await caches.open(CACHE);
-    for (const file of files) {
-      const key = new URL(file, SCOPE).href;
-      if (!(await cache.match(key))) await cache.add(key).catch(() => {});
-    }
-  })());
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      for (const file of files) {
+        const key = new URL(file, SCOPE).href;
+        if (!(await cache.match(key))) await cache.add(key).catch(() => {});
+      }
+    })(),
+  );
 });
 
 self.addEventListener('fetch', (event) => {
   if (event.request.method !== 'GET') return;
   const file = fileOf(new URL(event.request.url));
   if (!file) return;
-  event.respondWith((async () => {
-    const key = new URL(file, SCOPE).href; // one entry per file, whatever the query
-    const cache = await caches.open(CACHE);
-    const hit = await cache.match(key);
-    if (hit) return hit;
-    const response = await fetch(event.request);
-    // Kept while the page already reads it (a module compiles as it streams).
-    if (response.status === 200) event.waitUntil(cache.put(key, response.clone()));
-    return response;
-  })());
+  event.respondWith(
+    (async () => {
+      const key = new URL(file, SCOPE).href; // one entry per file, whatever the query
+      const cache = await caches.open(CACHE);
+      const hit = await cache.match(key);
+      if (hit) return hit;
+      const response = await fetch(event.request);
+      // Kept while the page already reads it (a module compiles as it streams).
+      if (response.status === 200) event.waitUntil(cache.put(key, response.clone()));
+      return response;
+    })(),
+  );
 });

@@ -28,7 +28,9 @@ function walk(dir, out = []) {
 function staticImports(file, seen = new Set()) {
   const text = fs.readFileSync(path.join(folder, file), 'utf8');
   // `import ... from './x.js'`, `import './x.js'` and `export ... from './x.js'`, at a line's start.
-  for (const m of text.matchAll(/^\s*(?:import\s(?:[^'"]*?\sfrom\s*)?|export\s[^'"]*?\sfrom\s*)['"](\.\.?\/[^'"]+)['"]/gm)) {
+  for (const m of text.matchAll(
+    /^\s*(?:import\s(?:[^'"]*?\sfrom\s*)?|export\s[^'"]*?\sfrom\s*)['"](\.\.?\/[^'"]+)['"]/gm,
+  )) {
     const dep = path.posix.join(path.posix.dirname(file), m[1]);
     if (!seen.has(dep)) {
       seen.add(dep);
@@ -40,7 +42,7 @@ function staticImports(file, seen = new Set()) {
 const marker = /^\s*<!-- modulepreload[^>]*-->$/m;
 const page = fs.readFileSync(path.join(folder, 'index.html'), 'utf8');
 if (!marker.test(page)) throw new Error('index.html has no `<!-- modulepreload -->` line to fill in');
-const links = [...staticImports('www/app.js')].sort().map((f) => `  <link rel="modulepreload" href="${f}">`);
+const links = [...staticImports('www/page/app.js')].sort().map((f) => `  <link rel="modulepreload" href="${f}">`);
 fs.writeFileSync(path.join(folder, 'index.html'), page.replace(marker, links.join('\n')));
 
 const files = walk(folder).filter((f) => f !== 'sw.js');
@@ -51,13 +53,19 @@ const version = hash.digest('hex').slice(0, 16);
 // Not kept at install: the WebGPU module (fetched only where WebGPU exists) and the models a
 // visitor may never choose; both are kept when first fetched. The default model's files (its
 // weights and its quick-start file) are kept.
-const later = (f) => f.startsWith('pkg/webgpu/') || (f.startsWith('weights/') && !f.startsWith(`weights/${defaultModel}.`));
+const later = (f) =>
+  f.startsWith('pkg/webgpu/') || (f.startsWith('weights/') && !f.startsWith(`weights/${defaultModel}.`));
 const precache = files.filter((f) => !later(f) && f !== 'report.txt');
 
 const template = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'sw.js'), 'utf8');
 const line = /^const BUILD = .*$/m;
 if (!line.test(template)) throw new Error('sw.js has no `const BUILD = ...` line to fill in');
 const build = JSON.stringify({ version, files, precache });
-fs.writeFileSync(path.join(folder, 'sw.js'), template.replace(line, `const BUILD = ${build}; // written by pkg-scripts/build`));
+fs.writeFileSync(
+  path.join(folder, 'sw.js'),
+  template.replace(line, `const BUILD = ${build}; // written by pkg-scripts/build`),
+);
 const bytes = precache.reduce((sum, f) => sum + fs.statSync(path.join(folder, f)).size, 0);
-console.log(`sw.js: build ${version}, ${files.length} files, ${precache.length} kept at install (${(bytes / 1e6).toFixed(1)} MB)`);
+console.log(
+  `sw.js: build ${version}, ${files.length} files, ${precache.length} kept at install (${(bytes / 1e6).toFixed(1)} MB)`,
+);

@@ -5,13 +5,15 @@ import { sendFile } from './static.mjs';
 const root = process.argv[2] || 'dist';
 const port = Number(process.argv[3] || 8080);
 
-http.createServer((req, res) => {
-  let pathname;
-  try {
-    pathname = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  } catch {
-    res.writeHead(400).end('bad request');
-    return;
-  }
-  sendFile(res, root, pathname);
-}).listen(port, '127.0.0.1', () => console.log(`LesionLab: http://127.0.0.1:${port}/`));
+http
+  .createServer((req, res) => {
+    let pathname;
+    try {
+      pathname = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    } catch {
+      res.writeHead(400).end('bad request');
+      return;
+    }
+    sendFile(res, root, pathname);
+  })
+  .listen(port, '127.0.0.1', () => console.log(`LesionLab: http://127.0.0.1:${port}/`));

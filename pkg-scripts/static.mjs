@@ -4,10 +4,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export const MIME = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8', '.onnx': 'application/octet-stream', '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm', '.json': 'application/json', '.png': 'image/png', '.jpg': 'image/jpeg',
-  '.svg': 'image/svg+xml', '.safetensors': 'application/octet-stream', '.webmanifest': 'application/manifest+json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.onnx': 'application/octet-stream',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.svg': 'image/svg+xml',
+  '.safetensors': 'application/octet-stream',
+  '.webmanifest': 'application/manifest+json',
 };
 
 /**
@@ -17,14 +26,17 @@ export const MIME = {
 export function sendFile(res, root, relative, headers = {}) {
   root = path.resolve(root);
   let file = path.join(root, relative);
-  if (file.startsWith(root) && fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'index.html');
+  if (file.startsWith(root) && fs.existsSync(file) && fs.statSync(file).isDirectory())
+    file = path.join(file, 'index.html');
   if (!file.startsWith(root) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     return;
   }
   // The length lets the page show download progress as a share of the whole.
   res.writeHead(200, {
-    ...headers, 'Content-Type': MIME[path.extname(file)] || 'application/octet-stream', 'Content-Length': fs.statSync(file).size,
+    ...headers,
+    'Content-Type': MIME[path.extname(file)] || 'application/octet-stream',
+    'Content-Length': fs.statSync(file).size,
   });
   fs.createReadStream(file).pipe(res);
 }

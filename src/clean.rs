@@ -11,6 +11,7 @@
 use serde::Serialize;
 
 use crate::Error;
+use crate::rules::is_lesion;
 
 /// Which lesions a mask keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -124,7 +125,7 @@ impl Map<'_> {
 
     fn bounding_box(&self, threshold: f32) -> Option<Rect> {
         let on: Vec<u32> = (0..self.values.len() as u32)
-            .filter(|&i| self.values[i as usize] > threshold)
+            .filter(|&i| is_lesion(self.values[i as usize], threshold))
             .collect();
         box_of(&on, self.width)
     }
@@ -133,7 +134,11 @@ impl Map<'_> {
     /// around it (the bilinear scaling's soft edge); zeroes everything else.
     fn keep_one(&mut self, threshold: f32, centre: (f32, f32)) -> Option<Rect> {
         let (w, h) = (self.width as usize, self.height as usize);
-        let on: Vec<bool> = self.values.iter().map(|&v| v > threshold).collect();
+        let on: Vec<bool> = self
+            .values
+            .iter()
+            .map(|&v| is_lesion(v, threshold))
+            .collect();
         let regions = regions(&on, w, h, true);
         let (sx, sy) = (CENTRE_SIGMA * w as f32, CENTRE_SIGMA * h as f32);
         let score = |pixels: &Vec<u32>| -> f32 {

@@ -6,7 +6,9 @@ use burn::prelude::*;
 use image::{Rgb, RgbImage};
 use serde::Serialize;
 
-use crate::explain::{Method, Recorded, resolve_layer, turbo};
+use crate::draw::turbo;
+use crate::explain::{Method, resolve_layer};
+use crate::model::Recorded;
 use crate::model::readback::read_floats;
 use crate::{Error, InferenceMode, Model};
 
@@ -72,12 +74,12 @@ pub fn rank(values: &[f32], shape: [usize; 3], count: usize) -> Vec<Channel> {
 }
 
 /// The feature maps of `layer` (the mean-activation default layer when `None`) for a prepared
-/// model input; `recorded`, a [`crate::explain::record`] of the same input and mode, saves the
+/// model input; `recorded`, a [`Model::record`] of the same input and mode, saves the
 /// forward pass.
 ///
 /// # Shapes
 /// - input: `[1, 3, size, size]`
-pub async fn feature_maps_input(
+pub async fn feature_maps(
     model: &Model,
     input: Tensor<4>,
     layer: Option<&str>,
@@ -91,12 +93,17 @@ pub async fn feature_maps_input(
         ));
     }
     let layer = resolve_layer(model, layer, Method::Activation, mode)?;
-    let activation = match recorded.and_then(|r| r.layer(layer)) {
+    let activation = match recorded
+        .filter(|r| r.mode == mode)
+        .and_then(|r| r.layer(layer))
+    {
         Some(a) => a,
         None => {
             let [_, _, size, _] = input.dims();
             model.validate_input([1, 3, size, size])?;
-            crate::explain::record(&model.valid(), input, mode)
+            model
+                .valid()
+                .record(input, mode)
                 .layer(layer)
                 .ok_or_else(|| Error::Internal(format!("layer '{layer}' was not computed")))?
         }
@@ -172,16 +179,16 @@ mod tests {
         );
         for arch in Architecture::ALL {
             let model = Model::init(arch, Preset::Web, &device).valid();
-            let recorded = crate::explain::record(&model, input.clone(), InferenceMode::Accurate);
+            let recorded = model.record(input.clone(), InferenceMode::MeanOfHeads);
             for layer in model.layers() {
                 let a = recorded.layer(layer).unwrap();
                 let [_, c, h, w] = a.dims();
-                let maps = pollster::block_on(feature_maps_input(
+                let maps = pollster::block_on(feature_maps(
                     &model,
                     input.clone(),
                     Some(layer),
                     4,
-                    InferenceMode::Accurate,
+                    InferenceMode::MeanOfHeads,
                     None,
                 ))
                 .unwrap();
@@ -191,12 +198,12 @@ mod tests {
                 assert!(maps.channels.windows(2).all(|p| p[0].mean >= p[1].mean));
                 assert!(maps.description.contains("resolution"));
                 // The same maps from the recorded pass, without a second forward.
-                let again = pollster::block_on(feature_maps_input(
+                let again = pollster::block_on(feature_maps(
                     &model,
                     input.clone(),
                     Some(layer),
                     4,
-                    InferenceMode::Accurate,
+                    InferenceMode::MeanOfHeads,
                     Some(&recorded),
                 ))
                 .unwrap();
@@ -217,7 +224,7 @@ mod tests {
         let model = Model::init(Architecture::UNetPlusPlus, Preset::Web, &device);
         let input = Tensor::<4>::zeros([1, 3, 32, 32], &device);
         let run = |layer, count, mode| {
-            pollster::block_on(feature_maps_input(
+            pollster::block_on(feature_maps(
                 &model,
                 input.clone(),
                 Some(layer),
@@ -228,9 +235,9 @@ mod tests {
             .unwrap_err()
             .to_string()
         };
-        assert!(run("nope", 4, InferenceMode::Accurate).contains("has no layer 'nope'"));
-        assert!(run("x0_4", 4, InferenceMode::Fast(1)).contains("fast mode level 1"));
-        assert!(run("x0_0", 0, InferenceMode::Accurate).contains("at least 1"));
+        assert!(run("nope", 4, InferenceMode::MeanOfHeads).contains("has no layer 'nope'"));
+        assert!(run("x0_4", 4, InferenceMode::Head(1)).contains("mode head1"));
+        assert!(run("x0_0", 0, InferenceMode::MeanOfHeads).contains("at least 1"));
     }
 
     #[test]

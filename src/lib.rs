@@ -2,22 +2,25 @@
 //!
 //! One implementation of every model, loss and metric serves native and WebAssembly builds,
 //! CPU (Flex) and GPU (wgpu/WebGPU): the device a model is built on decides where it runs.
+//! One road from a photo to a mask, a heatmap or any teaching figure: [`session::Session`],
+//! which the command line and the page's worker both drive.
 
 pub mod clean;
 pub mod data;
 pub mod describe;
+pub mod draw;
 mod error;
 pub mod explain;
 pub mod features;
-pub mod lab;
 pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod nn;
+pub mod page_rules;
 pub mod photo_check;
-pub mod profile;
+pub mod predict;
 pub mod rules;
-pub mod segment;
+pub mod session;
 pub mod train;
 pub mod uncertainty;
 #[cfg(target_family = "wasm")]

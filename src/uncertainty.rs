@@ -2,12 +2,12 @@
 //! or flipped (test-time views), or from one model to another, and the share of the photo where
 //! they disagree about the mask. Teaching aids: a model can be sure and wrong.
 
-use burn::prelude::*;
-use image::RgbImage;
 use serde::Serialize;
 
-use crate::segment::{Probability, input_tensor, predict_views, resize_probability};
-use crate::{Error, InferenceMode, Model};
+use crate::Error;
+use crate::data::resize_map;
+use crate::predict::Probability;
+use crate::rules::is_lesion;
 
 /// Where several probability maps of one photo agree and where they do not.
 #[derive(Debug, Clone, Serialize)]
@@ -42,7 +42,7 @@ fn compare(maps: &[Vec<f32>], threshold: f32) -> (Vec<f32>, f64) {
                 .map(|m| (m[i] as f64 - mean).powi(2))
                 .sum::<f64>()
                 / k;
-            let above = maps.iter().filter(|m| m[i] > threshold).count();
+            let above = maps.iter().filter(|m| is_lesion(m[i], threshold)).count();
             if above != 0 && above != maps.len() {
                 disagree += 1;
             }
@@ -70,21 +70,6 @@ fn summarise(
     }
 }
 
-/// Test-time views: the model on the photo's eight flips and quarter turns (at `size x size`),
-/// compared there; the spread map is then resized to the photo.
-pub async fn over_views(
-    model: &Model,
-    photo: &RgbImage,
-    size: u32,
-    mode: InferenceMode,
-    threshold: f32,
-    device: &Device,
-) -> Result<Uncertainty, Error> {
-    model.validate_input([1, 3, size as usize, size as usize])?;
-    let maps = predict_views(model, input_tensor(photo, size, device), mode).await?;
-    Ok(from_views(&maps, size, photo.dimensions(), threshold))
-}
-
 /// Test-time views' maps (each `side * side`), compared at that size; the spread map resized to
 /// the photo's `(width, height)`.
 pub fn from_views(
@@ -94,7 +79,7 @@ pub fn from_views(
     threshold: f32,
 ) -> Uncertainty {
     let (spread, disagreement) = compare(maps, threshold);
-    let spread = resize_probability(spread, (side, side), (width, height));
+    let spread = resize_map(spread, (side, side), (width, height));
     summarise(width, height, spread, disagreement, maps.len())
 }
 
@@ -125,58 +110,26 @@ pub fn over_models(maps: &[Probability], threshold: f32) -> Result<Uncertainty, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::module::Param;
 
-    use crate::model::PspNetConfig;
-
-    /// The model's eight views of [`photo`] at 32x32, compared.
-    fn views(model: &Model, device: &Device) -> Uncertainty {
-        pollster::block_on(over_views(
-            model,
-            &photo(),
-            32,
-            InferenceMode::Accurate,
-            0.5,
-            device,
-        ))
-        .unwrap()
-    }
-
-    fn photo() -> RgbImage {
-        RgbImage::from_fn(96, 64, |x, y| {
-            image::Rgb([(x * 2) as u8, (y * 3) as u8, 120])
-        })
+    #[test]
+    fn views_that_agree_leave_no_spread() {
+        let maps = vec![vec![0.3f32; 16]; 8];
+        let u = from_views(&maps, 4, (12, 8), 0.5);
+        assert_eq!((u.width, u.height, u.maps), (12, 8, 8));
+        assert_eq!(u.spread.len(), 12 * 8);
+        assert!(u.spread.iter().all(|&v| v == 0.0));
+        assert_eq!((u.disagreement, u.mean_spread), (0.0, 0.0));
     }
 
     #[test]
-    fn a_model_that_ignores_orientation_is_certain_everywhere() {
-        // A PSPNet whose classifier ignores its features: every view gets the same map.
-        let device = Device::flex();
-        let mut m = PspNetConfig::new(8, 2, 4).init(&device);
-        m.decoder.classifier.weight = Param::from_tensor(Tensor::zeros([1, 4, 1, 1], &device));
-        m.decoder.classifier.bias = Some(Param::from_tensor(Tensor::full([1], 0.3, &device)));
-        let model = Model::PspNet(m).valid();
-        let u = views(&model, &device);
-        assert_eq!((u.width, u.height, u.maps), (96, 64, 8));
-        assert_eq!(u.spread.len(), 96 * 64);
-        assert!(
-            u.spread.iter().all(|&v| v.abs() < 1e-6),
-            "max {:?}",
-            u.spread.iter().cloned().fold(0.0, f32::max)
-        );
-        assert_eq!(u.disagreement, 0.0);
-    }
-
-    #[test]
-    fn a_model_that_sees_orientation_spreads_and_the_numbers_agree() {
-        let device = Device::flex();
-        device.seed(3);
-        let model = Model::init(crate::Architecture::UNet, crate::Preset::Web, &device).valid();
-        let u = views(&model, &device);
-        assert!(u.mean_spread > 0.0);
-        assert!(u.spread.iter().all(|&v| (0.0..=0.5).contains(&v)));
+    fn views_that_differ_spread_and_the_threshold_decides_the_disagreement() {
+        let maps: Vec<Vec<f32>> = (0..8).map(|k| vec![0.2 + 0.03 * k as f32; 4]).collect();
+        let u = from_views(&maps, 2, (2, 2), 0.5);
+        assert!(u.mean_spread > 0.05 && u.spread.iter().all(|&v| (0.0..=0.5).contains(&v)));
         let mean = u.spread.iter().map(|&v| v as f64).sum::<f64>() / u.spread.len() as f64;
         assert!((mean - u.mean_spread).abs() < 1e-9);
+        assert_eq!(u.disagreement, 0.0, "every view under 0.5");
+        assert_eq!(from_views(&maps, 2, (2, 2), 0.3).disagreement, 1.0);
     }
 
     #[test]

@@ -316,11 +316,11 @@ fn export_writes_each_kernel_form_and_each_segments_the_same() {
 #[test]
 fn export_cuts_a_quick_start_file_and_segment_refuses_it_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    // `lesionlab export --model MODEL --weights weights/MODEL.safetensors --fast-only 2 ...`
+    // `lesionlab export --model MODEL --weights weights/MODEL.safetensors --quick-start 2 ...`
     let cut = |model: &str, extra: &[&str], out: &Path| {
         let weights = format!("weights/{model}.safetensors");
         let mut args = vec!["export", "--model", model, "--weights", &weights];
-        args.extend(["--fast-only", "2"]);
+        args.extend(["--quick-start", "2"]);
         args.extend(extra);
         args.extend(["--out", out.to_str().unwrap()]);
         lesionlab(&args)
@@ -328,7 +328,7 @@ fn export_cuts_a_quick_start_file_and_segment_refuses_it_by_name() {
     let quick = dir.path().join("quick.safetensors");
     let (ok, out, err) = cut("unetpp", &[], &quick);
     assert!(ok, "{err}");
-    assert!(out.contains("fast mode up to level 2"), "{out}");
+    assert!(out.contains("heads up to 2"), "{out}");
     let whole = std::fs::metadata("weights/unetpp.safetensors")
         .unwrap()
         .len();
@@ -379,17 +379,31 @@ fn unetpp_runs_its_deepest_head_unless_told_otherwise() {
         )
     };
     let (default, mode) = eval(&[]);
-    assert_eq!(mode, "fast4");
-    assert_eq!((default.clone(), mode), eval(&["--fast", "4"]));
-    let (accurate, mode) = eval(&["--accurate"]);
-    assert_eq!(mode, "accurate");
-    assert_ne!(
-        default, accurate,
-        "the mean of the heads scores differently"
+    assert_eq!(mode, "head4");
+    assert_eq!((default.clone(), mode.clone()), eval(&["--head", "4"]));
+    assert_eq!(
+        (default.clone(), mode),
+        eval(&["--fast", "4"]),
+        "the earlier spelling"
     );
-    let (ok, _, err) = lesionlab(&["eval", "--model", "unetpp", "--accurate", "--fast", "2"]);
+    let (mean, mode) = eval(&["--mean-of-heads"]);
+    assert_eq!(mode, "mean");
+    assert_eq!(
+        (mean.clone(), mode),
+        eval(&["--accurate"]),
+        "the earlier spelling"
+    );
+    assert_ne!(default, mean, "the mean of the heads scores differently");
+    let (ok, _, err) = lesionlab(&[
+        "eval",
+        "--model",
+        "unetpp",
+        "--mean-of-heads",
+        "--head",
+        "2",
+    ]);
     assert!(
-        !ok && err.contains("--accurate") && err.contains("--fast"),
+        !ok && err.contains("--mean-of-heads") && err.contains("--head"),
         "{err}"
     );
 }

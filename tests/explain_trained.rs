@@ -4,8 +4,9 @@ use std::path::Path;
 
 use burn::prelude::*;
 use lesionlab::data::{decode_image, decode_mask};
-use lesionlab::explain::{Method, Target, explain};
-use lesionlab::{Architecture, InferenceMode, weights};
+use lesionlab::explain::{HeatmapRequest, Method, Target};
+use lesionlab::session::{Backend, Session};
+use lesionlab::{Architecture, InferenceMode};
 
 fn fixture(kind: &str, id: &str) -> std::path::PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/isic-fixture");
@@ -36,28 +37,21 @@ fn ratios(arch: Architecture) -> Vec<f64> {
         .join("weights")
         .join(format!("{}.safetensors", arch.name()));
     let bytes = std::fs::read(&path).unwrap();
-    let size = weights::input_size(&bytes).unwrap_or(256) as u32;
-    let device = Device::flex();
-    let model = weights::load(bytes, arch, "shipped", &device)
-        .unwrap()
-        .valid();
+    let session = Session::new(arch, Backend::Cpu, Device::flex(), bytes, "shipped", None).unwrap();
+    let request = HeatmapRequest {
+        method: Method::GradCam,
+        layer: None,
+        target: Target::Lesion,
+        mode: InferenceMode::MeanOfHeads,
+    };
     IDS.iter()
         .map(|id| {
             let photo = decode_image(&std::fs::read(fixture("image", id)).unwrap(), id).unwrap();
             let mask = decode_mask(&std::fs::read(fixture("mask", id)).unwrap(), id).unwrap();
-            let heat = pollster::block_on(explain(
-                &model,
-                &photo,
-                size,
-                Method::GradCam,
-                None,
-                Target::Lesion,
-                InferenceMode::Accurate,
-                &device,
-            ))
-            .unwrap();
+            session.set_photo_image(id.to_string(), &photo);
+            let heat = pollster::block_on(session.explain(id, &request)).unwrap();
             let (mut inside, mut n_in, mut outside, mut n_out) = (0.0, 0.0, 0.0, 0.0);
-            for (h, m) in heat.values.iter().zip(mask.pixels()) {
+            for (h, m) in heat.heatmap.iter().zip(mask.pixels()) {
                 if m.0[0] > 128 {
                     inside += *h as f64;
                     n_in += 1.0;

@@ -7,8 +7,8 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use clap::Args;
 use lesionlab::loss::LossKind;
+use lesionlab::nn::profile::{self, Kind};
 use lesionlab::nn::{cpu_kernels, set_cpu_kernels};
-use lesionlab::profile::{self, Kind};
 use lesionlab::{Architecture, Error, InferenceMode, Model, Preset};
 
 /// Options of `lesionlab bench`.
@@ -160,7 +160,7 @@ fn profile(arch: Architecture, preset: Preset, args: &BenchArgs) {
     let x = Tensor::<4>::random([1, 3, s, s], Distribution::Normal(0.0, 1.0), &device);
     let (forward, forward_kinds) = profiled(repeats, || {
         model
-            .predict(x.clone(), InferenceMode::Accurate)
+            .predict(x.clone(), InferenceMode::MeanOfHeads)
             .into_data();
     });
     let device = device.autodiff();
@@ -234,7 +234,7 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
                 for &batch in &args.batches {
                     let forward = forward_batch_ms(
                         &model,
-                        InferenceMode::Accurate,
+                        InferenceMode::MeanOfHeads,
                         batch,
                         args.size,
                         args.repeats,
@@ -291,14 +291,14 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
             let params = model.trainable_params();
             let fwd = forward_ms(
                 &model,
-                InferenceMode::Accurate,
+                InferenceMode::MeanOfHeads,
                 args.size,
                 args.repeats,
                 &device,
             );
             let (train, _) = train_step_ms(arch, preset, &args);
             let mode = if arch == Architecture::UNetPlusPlus {
-                " (accurate)"
+                " (mean of heads)"
             } else {
                 ""
             };
@@ -309,7 +309,7 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
             );
             if arch == Architecture::UNetPlusPlus {
                 for level in 1..=4u8 {
-                    let mode = InferenceMode::Fast(level);
+                    let mode = InferenceMode::Head(level);
                     let fast = forward_ms(&model, mode, args.size, args.repeats, &device);
                     let default = if mode == InferenceMode::DEFAULT {
                         ", the default"
@@ -317,7 +317,7 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
                         ""
                     };
                     println!(
-                        "| U-Net++ (fast L{level}{default}) | {} | | {fast:.0} | |",
+                        "| U-Net++ (head {level}{default}) | {} | | {fast:.0} | |",
                         preset.name()
                     );
                 }

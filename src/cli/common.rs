@@ -5,31 +5,29 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use clap::Args;
 use lesionlab::clean::Lesions;
-use lesionlab::data::{FileKind, classify};
-use lesionlab::lab::{Backend, SegmentOptions, Session};
-use lesionlab::{Architecture, Error, InferenceMode, Model, weights};
-
-/// Input size of files that do not record one (the report's and the benchmark's).
-pub const DEFAULT_INPUT_SIZE: usize = 256;
+use lesionlab::data::{FileKind, classify, decode_image};
+use lesionlab::session::{Backend, SegmentOptions, Session};
+use lesionlab::{Architecture, Error, InferenceMode};
 
 /// How U-Net++ turns its four heads into one prediction; the other models have one head.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct ModeArgs {
-    /// U-Net++ fast mode level 1-4: only head L and the nodes it needs. Without it and
-    /// without --accurate: the deepest head alone (level 4), which scores best (model card).
-    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
-    fast: Option<u8>,
-    /// U-Net++'s accurate mode, the report's: the mean of its four heads.
-    #[arg(long, conflicts_with = "fast")]
-    accurate: bool,
+    /// U-Net++'s head N alone (1-4), running only the nodes it needs (`--fast N`, its earlier
+    /// name, still works). Without it and without --mean-of-heads: head 4, the deepest, which
+    /// scores best (model card).
+    #[arg(long, alias = "fast", value_parser = clap::value_parser!(u8).range(1..=4))]
+    head: Option<u8>,
+    /// U-Net++'s four heads averaged, the report's "accurate" mode (`--accurate` still works).
+    #[arg(long, alias = "accurate", conflicts_with = "head")]
+    mean_of_heads: bool,
 }
 
 impl ModeArgs {
     /// The mode asked for, else [`InferenceMode::DEFAULT`].
     pub fn mode(self) -> InferenceMode {
-        match (self.accurate, self.fast) {
-            (true, _) => InferenceMode::Accurate,
-            (false, Some(level)) => InferenceMode::Fast(level),
+        match (self.mean_of_heads, self.head) {
+            (true, _) => InferenceMode::MeanOfHeads,
+            (false, Some(level)) => InferenceMode::Head(level),
             (false, None) => InferenceMode::DEFAULT,
         }
     }
@@ -103,21 +101,13 @@ pub fn read(path: &Path) -> Result<Vec<u8>, Error> {
     })
 }
 
-/// Loads `weights` (or the shipped defaults) for `arch`; returns the model in eval mode on the
-/// CPU and the input size to run it at (`size` if given, else the file's, else 256).
-pub fn load_model(
-    arch: Architecture,
-    weights_path: Option<&Path>,
-    size: Option<usize>,
-) -> Result<(Model, usize, Device), Error> {
-    let (path, bytes) = read_weights(arch, weights_path)?;
-    let device = Device::flex();
-    let size = size
-        .or_else(|| weights::input_size(&bytes))
-        .unwrap_or(DEFAULT_INPUT_SIZE);
-    let model = weights::load(bytes, arch, &path.display().to_string(), &device)?.valid();
-    model.validate_input([1, 3, size, size])?;
-    Ok((model, size, device))
+/// Decodes the photo at `path` and gives it to `session` under its path, the key every later
+/// call names it by. Returns the key and the decoded photo.
+pub fn hold_photo(session: &Session, path: &Path) -> Result<(String, image::RgbImage), Error> {
+    let name = path.display().to_string();
+    let photo = decode_image(&read(path)?, &name)?;
+    session.set_photo_image(name.clone(), &photo);
+    Ok((name, photo))
 }
 
 /// The bytes of `weights_path`, or of the shipped default weights of `arch`, and the path read.

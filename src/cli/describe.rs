@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use image::GrayImage;
 use lesionlab::data::{decode_image, decode_mask};
 use lesionlab::describe::{Description, describe};
-use lesionlab::segment::Probability;
 use lesionlab::{Architecture, Error};
 
 use super::common::{MaskArgs, ModeArgs, load_session, print_json, read};
@@ -51,12 +51,8 @@ pub fn run(args: DescribeArgs) -> Result<(), Error> {
             session.set_photo_image(name.clone(), &photo);
             let segmentation = pollster::block_on(session.segment(&name, &options))?;
             let (width, height) = photo.dimensions();
-            Probability {
-                width,
-                height,
-                values: segmentation.probability,
-            }
-            .mask(options.threshold)
+            GrayImage::from_raw(width, height, segmentation.mask)
+                .expect("a mask at the photo's size")
         }
     };
     // The crate's mask errors name "the mask": here it has a file name.

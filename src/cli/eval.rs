@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 use lesionlab::clean::Rect;
 use lesionlab::data::{Catalog, Skipped, dir_sources, validation_ids};
-use lesionlab::lab::SegmentOptions;
 use lesionlab::metrics::{Confusion, MeanScores, binarize_mask, binarize_probability};
+use lesionlab::session::SegmentOptions;
 use lesionlab::{Architecture, Error};
 
 use super::common::{MaskArgs, ModeArgs, load_session, print_json};

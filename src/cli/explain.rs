@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use lesionlab::data::decode_image;
-use lesionlab::explain::{Method, Target, blend, default_layer, explain};
+use lesionlab::draw::blend;
+use lesionlab::explain::{HeatmapRequest, Method, Target, default_layer};
 use lesionlab::{Architecture, Error, InferenceMode, Model, Preset};
 
-use super::common::{ModeArgs, load_model, read, write_png};
+use super::common::{ModeArgs, hold_photo, load_session, write_png};
 
 /// Options of `lesionlab explain`.
 #[derive(Args, Debug)]
@@ -52,23 +52,18 @@ pub struct LayersArgs {
 
 /// Runs `explain`.
 pub fn run(args: ExplainArgs) -> Result<(), Error> {
-    let (model, size, device) = load_model(args.model, args.weights.as_deref(), args.size)?;
-    let name = args.image.display().to_string();
-    let photo = decode_image(&read(&args.image)?, &name)?;
-    let mode = args.mode.mode();
-    let heat = pollster::block_on(explain(
-        &model,
-        &photo,
-        size as u32,
-        args.method,
-        args.layer.as_deref(),
-        args.target,
-        mode,
-        &device,
-    ))?;
-    write_png(&args.out, blend(&photo, &heat.values, args.opacity))?;
+    let session = load_session(args.model, args.weights.as_deref(), args.size)?;
+    let (name, photo) = hold_photo(&session, &args.image)?;
+    let request = HeatmapRequest {
+        method: args.method,
+        layer: args.layer.as_deref(),
+        target: args.target,
+        mode: args.mode.mode(),
+    };
+    let heat = pollster::block_on(session.explain(&name, &request))?;
+    write_png(&args.out, blend(&photo, &heat.heatmap, args.opacity))?;
     println!("{} at layer {} -> {}", name, heat.layer, args.out.display());
-    if let Some(note) = heat.blank_note(args.method) {
+    if let Some(note) = heat.blank_note {
         println!("note: {note}");
     }
     Ok(())

@@ -29,11 +29,12 @@ pub struct ExportArgs {
     /// The same as `--dtype f16` (kept for scripts written before `--dtype`).
     #[arg(long, conflicts_with = "dtype")]
     half: bool,
-    /// Write the quick-start file of this U-Net++ fast-mode level instead (1-4): only the
-    /// tensors that level needs, copied unchanged from `--weights` (the page's first mask).
-    /// With `--size`, the file records that input size instead of the whole file's.
-    #[arg(long, value_name = "LEVEL", conflicts_with_all = ["dtype", "half"])]
-    fast_only: Option<u8>,
+    /// Write the quick-start file of U-Net++'s head LEVEL instead (1-4): only the tensors that
+    /// head needs, copied unchanged from `--weights` (the page's first mask). With `--size`,
+    /// the file records that input size instead of the whole file's. `--fast-only`, its
+    /// earlier name, still works.
+    #[arg(long, alias = "fast-only", value_name = "LEVEL", conflicts_with_all = ["dtype", "half"])]
+    quick_start: Option<u8>,
     /// Where to write.
     #[arg(long)]
     out: PathBuf,
@@ -43,13 +44,13 @@ pub struct ExportArgs {
 pub fn run(args: ExportArgs) -> Result<(), Error> {
     let bytes = read(&args.weights)?;
     let source = args.weights.display().to_string();
-    if let Some(level) = args.fast_only {
+    if let Some(level) = args.quick_start {
         // Checked as a whole file of the model first, so a cut never hides a bad file.
         weights::load(bytes.clone(), args.model, &source, &Device::flex())?;
         if let Some(size) = args.size {
             lesionlab::rules::check_input_size(args.model, size)?;
         }
-        let out = weights::fast_only::cut(&bytes, level, args.size).map_err(|message| {
+        let out = weights::quick_start::cut(&bytes, level, args.size).map_err(|message| {
             Error::Weights {
                 source_name: source.clone(),
                 message,
@@ -57,7 +58,7 @@ pub fn run(args: ExportArgs) -> Result<(), Error> {
         })?;
         write_atomic(&args.out, &out)?;
         println!(
-            "{source} ({} bytes) -> {} ({} bytes: U-Net++'s fast mode up to level {level})",
+            "{source} ({} bytes) -> {} ({} bytes: U-Net++'s heads up to {level})",
             bytes.len(),
             args.out.display(),
             out.len()

@@ -4,12 +4,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use lesionlab::data::decode_image;
-use lesionlab::features::{DEFAULT_COUNT, feature_maps_input, grid};
-use lesionlab::segment::input_tensor;
+use lesionlab::features::{DEFAULT_COUNT, grid};
 use lesionlab::{Architecture, Error};
 
-use super::common::{ModeArgs, load_model, print_json, read, write_png};
+use super::common::{ModeArgs, hold_photo, load_session, print_json, write_png};
 
 /// Options of `lesionlab features`.
 #[derive(Args, Debug)]
@@ -40,18 +38,13 @@ pub struct FeaturesArgs {
 
 /// Runs the command.
 pub fn run(args: FeaturesArgs) -> Result<(), Error> {
-    let (model, size, device) = load_model(args.model, args.weights.as_deref(), None)?;
-    let name = args.photo.display().to_string();
-    let photo = decode_image(&read(&args.photo)?, &name)?;
-    let mode = args.mode.mode();
-    let input = input_tensor(&photo, size as u32, &device);
-    let maps = pollster::block_on(feature_maps_input(
-        &model,
-        input,
+    let session = load_session(args.model, args.weights.as_deref(), None)?;
+    let (name, _) = hold_photo(&session, &args.photo)?;
+    let maps = pollster::block_on(session.feature_maps(
+        &name,
         args.layer.as_deref(),
         args.count,
-        mode,
-        None,
+        args.mode.mode(),
     ))?;
     if let Some(out) = &args.out {
         write_png(out, grid(&maps, 96, 4))?;

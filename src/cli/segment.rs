@@ -3,13 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use image::GrayImage;
 use lesionlab::clean::Rect;
-use lesionlab::data::{FileKind, classify, decode_image};
-use lesionlab::lab::SegmentOptions;
-use lesionlab::segment::{Probability, overlay};
+use lesionlab::data::{FileKind, classify};
+use lesionlab::draw::overlay;
+use lesionlab::session::SegmentOptions;
 use lesionlab::{Architecture, Error};
 
-use super::common::{MaskArgs, ModeArgs, load_session, photos, read, write_png};
+use super::common::{MaskArgs, ModeArgs, hold_photo, load_session, photos, write_png};
 
 /// Options of `lesionlab segment`.
 #[derive(Args, Debug)]
@@ -144,18 +145,12 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
     };
     let mut failed = 0;
     for path in &files {
-        let name = path.display().to_string();
         let result = (|| -> Result<(), Error> {
-            let photo = decode_image(&read(path)?, &name)?;
-            session.set_photo_image(name.clone(), &photo);
+            let (name, photo) = hold_photo(&session, path)?;
             let segmentation = pollster::block_on(session.segment(&name, &options))?;
             let (width, height) = photo.dimensions();
-            let mask = Probability {
-                width,
-                height,
-                values: segmentation.probability,
-            }
-            .mask(options.threshold);
+            let mask = GrayImage::from_raw(width, height, segmentation.mask)
+                .expect("a mask at the photo's size");
             let target = args.out.join(mask_name(path));
             write_png(&target, mask.clone())?;
             if args.overlay {

@@ -24,16 +24,16 @@ pub struct TrainArgs {
     /// ISIC data: a folder (official layout, flat, or holding the official zips) or a zip file.
     #[arg(long)]
     data: PathBuf,
-    /// Input height and width (a multiple of 16).
-    #[arg(long, default_value_t = 256)]
-    size: usize,
+    /// Input height and width (a multiple of 16) [default: 256, the report's].
+    #[arg(long)]
+    size: Option<usize>,
     /// Epochs in total [default: 20]; with --resume, raises or lowers the run's total.
     #[arg(long)]
     epochs: Option<usize>,
-    /// Images per step. The report used 4; on the CPU backend batches of 4 or fewer hit a slow
-    /// weight-gradient kernel (see the README's benchmark), so the default is 8.
-    #[arg(long, default_value_t = 8)]
-    batch: usize,
+    /// Images per step [default: 4, the report's, as fine-tuning in the page; the shipped
+    /// weights were trained at 8].
+    #[arg(long)]
+    batch: Option<usize>,
     /// Adam learning rate [default: 1e-3, the report's]; with --resume, changes it for the
     /// remaining epochs (a lower rate to settle a run).
     #[arg(long)]
@@ -106,18 +106,19 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
         }
         None => {
             // Unset options keep the defaults of `TrainConfig` (the report's run).
-            let mut config =
-                TrainConfig::new(ModelConfig::new(args.model).with_preset(args.preset))
-                    .with_batch_size(args.batch)
-                    .with_size(args.size)
-                    .with_seed(args.seed)
-                    .with_dice_weight(args.dice_weight)
-                    .with_augmentation(match (args.no_augment, args.augment) {
-                        (true, _) | (_, AugmentLevel::None) => None,
-                        (_, AugmentLevel::Basic) => Some(Augmentation::default()),
-                        (_, AugmentLevel::Strong) => Some(Augmentation::strong()),
-                        (_, AugmentLevel::Wide) => Some(Augmentation::wide()),
-                    });
+            let defaults = TrainConfig::new(ModelConfig::new(args.model).with_preset(args.preset));
+            let (batch, size) = (defaults.batch_size, defaults.size);
+            let mut config = defaults
+                .with_batch_size(args.batch.unwrap_or(batch))
+                .with_size(args.size.unwrap_or(size))
+                .with_seed(args.seed)
+                .with_dice_weight(args.dice_weight)
+                .with_augmentation(match (args.no_augment, args.augment) {
+                    (true, _) | (_, AugmentLevel::None) => None,
+                    (_, AugmentLevel::Basic) => Some(Augmentation::default()),
+                    (_, AugmentLevel::Strong) => Some(Augmentation::strong()),
+                    (_, AugmentLevel::Wide) => Some(Augmentation::wide()),
+                });
             config.epochs = args.epochs.unwrap_or(config.epochs);
             config.val_fraction = args.val_fraction.unwrap_or(config.val_fraction);
             let optimizer = &mut config.optimizer;

@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use lesionlab::data::decode_image;
-use lesionlab::explain::blend;
-use lesionlab::segment::predict;
-use lesionlab::uncertainty::{Uncertainty, over_models, over_views};
+use lesionlab::draw::blend;
+use lesionlab::predict::Probability;
+use lesionlab::session::SegmentOptions;
+use lesionlab::uncertainty::{Uncertainty, over_models};
 use lesionlab::{Architecture, Error};
 
-use super::common::{ModeArgs, load_model, print_json, read, write_png};
+use super::common::{ModeArgs, hold_photo, load_session, print_json, write_png};
 
 /// What is compared.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -37,6 +37,9 @@ pub struct UncertaintyArgs {
     weights: Option<PathBuf>,
     #[command(flatten)]
     mode: ModeArgs,
+    /// Probability above which a view or a model says lesion: where they disagree.
+    #[arg(long, default_value_t = lesionlab::rules::THRESHOLD)]
+    threshold: f32,
     /// Where to write the photo with the spread drawn over it (Turbo colours: blue where the
     /// maps agree, red where their probabilities spread most).
     #[arg(long)]
@@ -48,35 +51,35 @@ pub struct UncertaintyArgs {
 
 /// Runs the command.
 pub fn run(args: UncertaintyArgs) -> Result<(), Error> {
-    let name = args.photo.display().to_string();
-    let photo = decode_image(&read(&args.photo)?, &name)?;
-    let threshold = lesionlab::rules::THRESHOLD;
-    let u: Uncertainty = match args.method {
+    let (threshold, mode) = (args.threshold, args.mode.mode());
+    let (name, photo, u): (String, _, Uncertainty) = match args.method {
         Method::Tta => {
-            let (model, size, device) = load_model(args.model, args.weights.as_deref(), None)?;
-            pollster::block_on(over_views(
-                &model,
-                &photo,
-                size as u32,
-                args.mode.mode(),
-                threshold,
-                &device,
-            ))?
+            let session = load_session(args.model, args.weights.as_deref(), None)?;
+            let (name, photo) = hold_photo(&session, &args.photo)?;
+            let u = pollster::block_on(session.uncertainty(&name, mode, threshold))?;
+            (name, photo, u)
         }
         Method::Models => {
+            // Each model's mask as `segment` makes it, before the threshold.
+            let options = SegmentOptions {
+                threshold,
+                ..SegmentOptions::new(mode)
+            };
             let mut maps = Vec::new();
+            let mut held = None;
             for arch in Architecture::ALL {
-                let (model, size, device) = load_model(arch, None, None)?;
-                maps.push(pollster::block_on(predict(
-                    &model,
-                    &photo,
-                    size as u32,
-                    args.mode.mode(),
-                    false,
-                    &device,
-                ))?);
+                let session = load_session(arch, None, None)?;
+                let (name, photo) = hold_photo(&session, &args.photo)?;
+                let segmentation = pollster::block_on(session.segment(&name, &options))?;
+                maps.push(Probability {
+                    width: photo.width(),
+                    height: photo.height(),
+                    values: segmentation.probability,
+                });
+                held = Some((name, photo));
             }
-            over_models(&maps, threshold)?
+            let (name, photo) = held.expect("three models");
+            (name, photo, over_models(&maps, threshold)?)
         }
     };
     if let Some(out) = &args.out {

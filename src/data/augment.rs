@@ -7,6 +7,7 @@ use image::{GrayImage, RgbImage};
 use rand::Rng;
 use rand::rngs::SmallRng;
 
+use super::preprocess::reflect;
 use super::wide_field::Skin;
 
 /// Which augmentations a training run applies.
@@ -320,14 +321,6 @@ impl Warp {
             }])
         })
     }
-}
-
-/// Index `i` folded into `0..n` by mirroring at the edges (`-1` reads `0`, `n` reads `n - 1`).
-pub(super) fn reflect(i: i64, n: u32) -> usize {
-    let n = n as i64;
-    let period = 2 * n;
-    let m = i.rem_euclid(period);
-    (if m < n { m } else { period - 1 - m }) as usize
 }
 
 /// Rotates every pixel's hue by `angle` radians, keeping its luma: a rotation of the chroma

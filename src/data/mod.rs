@@ -14,7 +14,7 @@ pub use augment::Augmentation;
 pub use dataset::{Dataset, Sample, epoch_rng, split_by_id, validation_ids};
 pub use decode::{MAX_PIXELS, decode_image, decode_mask};
 pub use pairing::{FileKind, ISIC_ID, MASK_SUFFIXES, Pairing, Skipped, classify, pair_files};
-pub use preprocess::{MEAN, STD, normalize_chw, resize_mask, resize_rgb};
+pub use preprocess::{MEAN, STD, input_tensor, normalize_chw, resize_map, resize_mask, resize_rgb};
 #[cfg(not(target_family = "wasm"))]
 pub use source::dir_sources;
 pub use source::{

@@ -81,21 +81,19 @@ pub fn classify(path: &str) -> FileKind {
 const NOT_AN_IMAGE: &str =
     "not a photo (NAME.jpg or .png) or a mask (NAME_segmentation.png or NAME_mask.png)";
 
-/// A file stem that is an ISIC id, in any case; the page matches with the same pattern
-/// (`ISIC_ID` in `www/rules.js`), so it is written in the syntax both regex engines share.
+/// A file stem that is an ISIC id, in any case: the page matches stems with this pattern
+/// (`ISIC_ID` in `www/api/rules.js`); [`isic_id`] is the same rule without a regex engine, and a
+/// test holds the two together.
 pub const ISIC_ID: &str = "^ISIC_([0-9]{7})$";
 
 /// `ISIC_NNNNNNN` when `stem` is exactly an ISIC id, in any case.
 fn isic_id(stem: &str) -> Option<String> {
-    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let pattern = PATTERN.get_or_init(|| {
-        regex::RegexBuilder::new(ISIC_ID)
-            .case_insensitive(true)
-            .build()
-            .expect("a valid pattern")
-    });
-    let digits = pattern.captures(stem)?.get(1)?.as_str();
-    Some(format!("ISIC_{digits}"))
+    let digits = stem
+        .get(..5)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("ISIC_"))
+        .map(|_| &stem[5..])?;
+    (digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("ISIC_{digits}"))
 }
 
 /// A file left out, and why.
@@ -186,6 +184,31 @@ pub fn pair_files<S: AsRef<str>>(paths: &[S]) -> Pairing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_isic_id_rule_is_the_pages_pattern() {
+        let pattern = regex::RegexBuilder::new(ISIC_ID)
+            .case_insensitive(true)
+            .build()
+            .unwrap();
+        for stem in [
+            "ISIC_0000122",
+            "isic_0000122",
+            "Isic_1234567",
+            "ISIC_000012",
+            "ISIC_00001222",
+            "ISIC_000012a",
+            "XISIC_0000122",
+            "ISIC-0000122",
+            "ISIC_0000122_mask",
+            "ISIC_",
+            "",
+            "ISIC_٠١٢٣٤٥٦",
+        ] {
+            let by_pattern = pattern.captures(stem).map(|c| format!("ISIC_{}", &c[1]));
+            assert_eq!(isic_id(stem), by_pattern, "{stem}");
+        }
+    }
 
     #[test]
     fn classifies_official_names_in_any_folder() {

@@ -9,8 +9,9 @@
 //! Masks are resized the same way and binarised with `> 128`; predictions are resized back to
 //! the photo's own size before thresholding.
 
+use burn::prelude::*;
 use image::imageops::{FilterType, resize};
-use image::{GrayImage, RgbImage};
+use image::{GrayImage, ImageBuffer, Luma, RgbImage};
 
 /// Per-channel mean subtracted after scaling to [0, 1] (ImageNet's).
 pub const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -50,6 +51,37 @@ pub fn normalize_chw(img: &RgbImage) -> Vec<f32> {
         }
     }
     out
+}
+
+/// The model input for a photo: resized to `size x size` and normalised.
+///
+/// # Shapes
+/// - output: `[1, 3, size, size]`
+pub fn input_tensor(photo: &RgbImage, size: u32, device: &Device) -> Tensor<4> {
+    let x = normalize_chw(&resize_rgb(photo, size));
+    Tensor::from_data(
+        TensorData::new(x, [1, 3, size as usize, size as usize]),
+        device,
+    )
+}
+
+/// Resizes a map of values (a probability, a heatmap) from `from` to `to` (width, height),
+/// bilinear: how every answer at the model's input size comes back to the photo's size.
+pub fn resize_map(values: Vec<f32>, from: (u32, u32), to: (u32, u32)) -> Vec<f32> {
+    if from == to {
+        return values;
+    }
+    let map: ImageBuffer<Luma<f32>, Vec<f32>> =
+        ImageBuffer::from_raw(from.0, from.1, values).expect("size matches");
+    resize(&map, to.0, to.1, FilterType::Triangle).into_raw()
+}
+
+/// Index `i` folded into `0..n` by mirroring at the edges (`-1` reads `0`, `n` reads `n - 1`).
+pub(super) fn reflect(i: i64, n: u32) -> usize {
+    let n = n as i64;
+    let period = 2 * n;
+    let m = i.rem_euclid(period);
+    (if m < n { m } else { period - 1 - m }) as usize
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use image::{GrayImage, Rgb, RgbImage};
 use rand::Rng;
 use rand::rngs::SmallRng;
 
-use super::augment::reflect;
+use super::preprocess::reflect;
 
 /// Lesion-free skin to fill a wider field with: another photo and its mask.
 #[derive(Clone, Copy)]

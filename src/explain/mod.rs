@@ -15,17 +15,12 @@
 //!
 //! Normalisation guards the report's division by `max - min`: a flat map gives zeros, never NaN.
 
-mod colormap;
-
-pub use colormap::{blend, mix, turbo};
-
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use image::RgbImage;
 
-use crate::model::Tap;
+use crate::data::resize_map;
 use crate::model::readback::read_floats;
-use crate::segment::{input_tensor, resize_probability};
+use crate::model::{Recorded, Tap};
 use crate::{Architecture, Error, InferenceMode, Model};
 
 /// Which map to compute.
@@ -37,6 +32,20 @@ pub enum Method {
     Activation,
     /// Gradient-weighted CAM.
     GradCam,
+}
+
+impl Method {
+    /// Every method, in the page's order.
+    pub const ALL: [Method; 3] = [Method::Activation, Method::Cam, Method::GradCam];
+
+    /// The name the CLI and the JS API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Activation => "activation",
+            Method::Cam => "cam",
+            Method::GradCam => "gradcam",
+        }
+    }
 }
 
 impl std::str::FromStr for Method {
@@ -90,30 +99,13 @@ impl std::str::FromStr for Target {
     }
 }
 
-/// The report's default layer for a method: U-Net's last decoder block for CAM and its
-/// bottleneck for Grad-CAM; for U-Net++ the last top node (x0_4) and the deepest node (x4_0);
-/// for PSPNet the decoder features and the pyramid pooling output.
-///
-/// In a U-Net++ fast mode, where only the nodes of head `L` run, CAM reads that head's node
-/// x0_`L` and Grad-CAM the deepest node computed, x`L`_0.
+/// The layer `method` reads when none is given: the report's choices, kept beside each
+/// network ([`crate::model::Network::default_layers`]).
 pub fn default_layer(arch: Architecture, method: Method, mode: InferenceMode) -> &'static str {
-    const TOP: [&str; 4] = ["x0_1", "x0_2", "x0_3", "x0_4"];
-    const DEEPEST: [&str; 4] = ["x1_0", "x2_0", "x3_0", "x4_0"];
-    if let (Architecture::UNetPlusPlus, InferenceMode::Fast(level @ 1..=4)) = (arch, mode) {
-        let i = level as usize - 1;
-        return if method == Method::GradCam {
-            DEEPEST[i]
-        } else {
-            TOP[i]
-        };
-    }
-    match (arch, method) {
-        (Architecture::UNet, Method::GradCam) => "bottleneck",
-        (Architecture::UNet, _) => "dec1",
-        (Architecture::UNetPlusPlus, Method::GradCam) => "x4_0",
-        (Architecture::UNetPlusPlus, _) => "x0_4",
-        (Architecture::PspNet, Method::GradCam) => "ppm",
-        (Architecture::PspNet, _) => "decoder",
+    let layers = arch.default_layers(mode);
+    match method {
+        Method::GradCam => layers.gradient,
+        Method::Cam | Method::Activation => layers.near_output,
     }
 }
 
@@ -212,52 +204,17 @@ impl Heatmap {
     }
 }
 
-/// Computes a heatmap of `photo` at `layer` (or the method's default) and resizes it to the
-/// photo's size. The model runs at `size x size` on `device` (its inference form); Grad-CAM
-/// runs the model on the same device with autodiff, in evaluation mode.
-#[allow(clippy::too_many_arguments)]
-pub async fn explain(
-    model: &Model,
-    photo: &RgbImage,
-    size: u32,
-    method: Method,
-    layer: Option<&str>,
-    target: Target,
-    mode: InferenceMode,
-    device: &Device,
-) -> Result<Heatmap, Error> {
-    let input = input_tensor(photo, size, &device.clone().without_autodiff());
-    explain_input(
-        model,
-        input,
-        photo.dimensions(),
-        method,
-        layer,
-        target,
-        mode,
-        None,
-    )
-    .await
-}
-
-/// One forward pass's output logits and every layer's activation, kept so that CAM and the
-/// mean activation at any computed layer need no second pass ([`record`]).
-#[derive(Clone)]
-pub struct Recorded {
-    /// The model's output logits, `[1, 1, size, size]`.
-    pub output: Tensor<4>,
-    /// Each computed layer's activation, in the order of the forward pass.
-    pub layers: Vec<(String, Tensor<4>)>,
-}
-
-impl Recorded {
-    /// The activation of `layer`, if the pass computed it.
-    pub fn layer(&self, layer: &str) -> Option<Tensor<4>> {
-        self.layers
-            .iter()
-            .find(|(name, _)| name == layer)
-            .map(|(_, a)| a.clone())
-    }
+/// What a heatmap is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct HeatmapRequest<'a> {
+    /// CAM, the mean activation or Grad-CAM.
+    pub method: Method,
+    /// The layer, or the method's default ([`default_layer`]).
+    pub layer: Option<&'a str>,
+    /// What Grad-CAM explains.
+    pub target: Target,
+    /// U-Net++'s mode.
+    pub mode: InferenceMode,
 }
 
 /// The layer a call reads: `layer`, checked to be one of the model's and computed in `mode`, or
@@ -286,31 +243,24 @@ pub fn resolve_layer(
     Ok(layer)
 }
 
-/// Runs `model` (its inference form) on `input` in `mode`, keeping every layer's activation.
-///
-/// # Shapes
-/// - input: `[1, 3, size, size]`
-pub fn record(model: &Model, input: Tensor<4>, mode: InferenceMode) -> Recorded {
-    let mut layers = Vec::new();
-    let mut tap = Tap::every(&mut layers);
-    let output = model.predict_tapped(input, mode, Some(&mut tap));
-    Recorded { output, layers }
-}
-
-/// [`explain`] for a prepared model input (`input_tensor`), the photo being `photo_size`
-/// (width, height). `recorded`, a [`record`] of the same input and mode, serves CAM and the
-/// mean activation without running the model again.
-#[allow(clippy::too_many_arguments)]
-pub async fn explain_input(
+/// A heatmap of a prepared model input (`[1, 3, size, size]`, [`crate::data::input_tensor`])
+/// at the photo's size `photo_size` (width, height). The model runs in its inference form;
+/// Grad-CAM runs it on the same device with autodiff, in evaluation mode. `recorded`, a
+/// [`Model::record`] of the same input in the same mode, serves CAM and the mean activation
+/// without running the model again.
+pub async fn explain(
     model: &Model,
     input: Tensor<4>,
     photo_size: (u32, u32),
-    method: Method,
-    layer: Option<&str>,
-    target: Target,
-    mode: InferenceMode,
+    request: &HeatmapRequest<'_>,
     recorded: Option<&Recorded>,
 ) -> Result<Heatmap, Error> {
+    let HeatmapRequest {
+        method,
+        layer,
+        target,
+        mode,
+    } = *request;
     let layer = resolve_layer(model, layer, method, mode)?;
     // `resolve_layer` checked the mode computes the layer; a tap that is not hit says otherwise.
     let not_computed = || mode_error(layer, mode, &model.layers_in(mode));
@@ -319,7 +269,7 @@ pub async fn explain_input(
     let mut captured: Option<Tensor<4>> = None;
     let (map, mean_logit) = match method {
         Method::Cam | Method::Activation => {
-            let (a, output) = match recorded {
+            let (a, output) = match recorded.filter(|r| r.mode == mode) {
                 Some(r) => (r.layer(layer), r.output.clone()),
                 None => {
                     let mut keep = |a: Tensor<4>| {
@@ -370,7 +320,7 @@ pub async fn explain_input(
     let mean_logit = read_floats(mean_logit).await?[0];
     normalize(&mut values);
     let (width, height) = photo_size;
-    let mut values = resize_probability(values, (w as u32, h as u32), (width, height));
+    let mut values = resize_map(values, (w as u32, h as u32), (width, height));
     values.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
     Ok(Heatmap {
         layer: layer.to_string(),
@@ -382,12 +332,8 @@ pub async fn explain_input(
 }
 
 fn mode_error(layer: &str, mode: InferenceMode, computed: &[&str]) -> Error {
-    let level = match mode {
-        InferenceMode::Fast(level) => format!(" level {level}"),
-        InferenceMode::Accurate => String::new(),
-    };
     Error::BadArgument(format!(
-        "layer '{layer}' is not computed in U-Net++ fast mode{level}, which runs only {}; use one of those or the accurate mode",
+        "layer '{layer}' is not computed in U-Net++ mode {mode}, which runs only {}; use one of those or the mode mean (every head)",
         computed.join(", ")
     ))
 }

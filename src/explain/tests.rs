@@ -1,6 +1,8 @@
 use super::*;
+use crate::data::input_tensor;
 use crate::model::{PspNetConfig, UNetConfig};
 use burn::module::Param;
+use image::RgbImage;
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().unwrap()
@@ -61,7 +63,7 @@ fn gradcam_of_a_linear_head_equals_the_closed_form() {
     let mut tap = Tap::new("decoder", &mut keep);
     model.predict_tapped(
         input_tensor(&photo, 32, &device),
-        InferenceMode::Accurate,
+        InferenceMode::MeanOfHeads,
         Some(&mut tap),
     );
     let d = features.unwrap();
@@ -79,20 +81,22 @@ fn gradcam_of_a_linear_head_equals_the_closed_form() {
     // is still proportional to w_c, since the resize's weights sum to one.
     let heat = pollster::block_on(explain(
         &model,
-        &photo,
-        32,
-        Method::GradCam,
-        Some("decoder"),
-        Target::Center,
-        InferenceMode::Accurate,
-        &device,
+        input_tensor(&photo, 32, &device),
+        photo.dimensions(),
+        &HeatmapRequest {
+            method: Method::GradCam,
+            layer: Some("decoder"),
+            target: Target::Center,
+            mode: InferenceMode::MeanOfHeads,
+        },
+        None,
     ))
     .unwrap();
     assert_eq!(heat.layer, "decoder");
     let mut ours = heat.values.clone();
     // Compare at the feature resolution: resize ours back down is lossy, so instead resize the
     // expected map up the same way `explain` does.
-    let mut up = crate::segment::resize_probability(expected, (wd as u32, h as u32), (32, 32));
+    let mut up = crate::data::resize_map(expected, (wd as u32, h as u32), (32, 32));
     up.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
     let err = ours
         .iter_mut()
@@ -111,13 +115,15 @@ fn heatmaps_are_finite_in_unit_range_at_the_photo_size_for_every_layer() {
         for method in [Method::Cam, Method::Activation, Method::GradCam] {
             let h = pollster::block_on(explain(
                 &model,
-                &photo,
-                32,
-                method,
-                Some(layer),
-                Target::Lesion,
-                InferenceMode::Accurate,
-                &device,
+                input_tensor(&photo, 32, &device),
+                photo.dimensions(),
+                &HeatmapRequest {
+                    method,
+                    layer: Some(layer),
+                    target: Target::Lesion,
+                    mode: InferenceMode::MeanOfHeads,
+                },
+                None,
             ))
             .unwrap();
             assert_eq!((h.width, h.height, h.values.len()), (40, 24, 40 * 24));
@@ -131,13 +137,15 @@ fn heatmaps_are_finite_in_unit_range_at_the_photo_size_for_every_layer() {
     }
     let err = pollster::block_on(explain(
         &model,
-        &photo,
-        32,
-        Method::Cam,
-        Some("x4_0"),
-        Target::Lesion,
-        InferenceMode::Accurate,
-        &device,
+        input_tensor(&photo, 32, &device),
+        photo.dimensions(),
+        &HeatmapRequest {
+            method: Method::Cam,
+            layer: Some("x4_0"),
+            target: Target::Lesion,
+            mode: InferenceMode::MeanOfHeads,
+        },
+        None,
     ))
     .unwrap_err();
     assert!(

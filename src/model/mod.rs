@@ -1,21 +1,27 @@
 //! The three segmentation models, one file each, and [`Model`], which holds any of them.
 
+mod network;
 mod pspnet;
 pub mod readback;
+mod record;
 mod tap;
 mod unet;
 mod unetpp;
 
+pub use network::{DefaultLayers, KeyMap, Network, StoredTensors};
 pub use pspnet::{PspNet, PspNetConfig};
+pub use record::Recorded;
 pub use tap::Tap;
 pub use unet::{UNet, UNetConfig};
-pub use unetpp::{InferenceMode, NestedUNet, NestedUNetConfig};
+pub use unetpp::{
+    InferenceMode, NestedUNet, NestedUNetConfig, QUICK_START_LEVEL_KEY, QUICK_START_WIDTHS_KEY,
+};
 
 use burn::prelude::*;
 use core::fmt;
 use core::str::FromStr;
 
-use crate::Error;
+use crate::error::Error;
 
 /// Which network; in configs and checkpoints by its short name (`unet`, `unetpp`, `pspnet`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -60,8 +66,58 @@ impl Architecture {
     /// Input height and width must be multiples of this.
     pub fn size_multiple(self) -> usize {
         match self {
-            Architecture::UNet | Architecture::UNetPlusPlus => 16,
-            Architecture::PspNet => 1,
+            Architecture::UNet => UNet::SIZE_MULTIPLE,
+            Architecture::UNetPlusPlus => NestedUNet::SIZE_MULTIPLE,
+            Architecture::PspNet => PspNet::SIZE_MULTIPLE,
+        }
+    }
+
+    /// The head level of the quick-start file shipped beside the whole weights, for networks
+    /// that have one.
+    pub fn quick_start_level(self) -> Option<u8> {
+        match self {
+            Architecture::UNet => UNet::QUICK_START_LEVEL,
+            Architecture::UNetPlusPlus => NestedUNet::QUICK_START_LEVEL,
+            Architecture::PspNet => PspNet::QUICK_START_LEVEL,
+        }
+    }
+
+    /// The network a weights file of this architecture holds, built on `device` with the
+    /// widths its tensor shapes give.
+    pub fn model_from(self, stored: &StoredTensors, device: &Device) -> Result<Model, String> {
+        Ok(match self {
+            Architecture::UNet => Model::UNet(UNet::from_stored(stored, device)?),
+            Architecture::UNetPlusPlus => {
+                Model::NestedUNet(NestedUNet::from_stored(stored, device)?)
+            }
+            Architecture::PspNet => Model::PspNet(PspNet::from_stored(stored, device)?),
+        })
+    }
+
+    /// The architecture whose PyTorch keys a weights file holds, if any.
+    pub fn recognise(stored: &StoredTensors) -> Option<Architecture> {
+        Architecture::ALL.into_iter().find(|a| match a {
+            Architecture::UNet => UNet::recognises(stored),
+            Architecture::UNetPlusPlus => NestedUNet::recognises(stored),
+            Architecture::PspNet => PspNet::recognises(stored),
+        })
+    }
+
+    /// The Burn path of a PyTorch key of this architecture's files.
+    pub fn burn_key(self, torch: &str) -> String {
+        match self {
+            Architecture::UNet => UNet::torch_to_burn(torch),
+            Architecture::UNetPlusPlus => NestedUNet::torch_to_burn(torch),
+            Architecture::PspNet => PspNet::torch_to_burn(torch),
+        }
+    }
+
+    /// The layers a heatmap reads by default in `mode`.
+    pub fn default_layers(self, mode: InferenceMode) -> DefaultLayers {
+        match self {
+            Architecture::UNet => UNet::default_layers(mode),
+            Architecture::UNetPlusPlus => NestedUNet::default_layers(mode),
+            Architecture::PspNet => PspNet::default_layers(mode),
         }
     }
 }
@@ -237,9 +293,9 @@ impl Model {
     /// Names of the layers CAM and Grad-CAM can read, input side first.
     pub fn layers(&self) -> &'static [&'static str] {
         match self {
-            Model::UNet(_) => &UNet::LAYERS,
-            Model::NestedUNet(_) => &NestedUNet::LAYERS,
-            Model::PspNet(_) => &PspNet::LAYERS,
+            Model::UNet(_) => UNet::layers(),
+            Model::NestedUNet(_) => NestedUNet::layers(),
+            Model::PspNet(_) => PspNet::layers(),
         }
     }
 
@@ -256,9 +312,9 @@ impl Model {
     /// is not one of [`Model::layers`].
     pub fn describe_layer(&self, layer: &str) -> Option<String> {
         match self {
-            Model::UNet(_) => UNet::describe(layer).map(str::to_string),
-            Model::NestedUNet(_) => NestedUNet::describe(layer),
-            Model::PspNet(_) => PspNet::describe(layer).map(str::to_string),
+            Model::UNet(_) => <UNet as Network>::describe(layer),
+            Model::NestedUNet(_) => <NestedUNet as Network>::describe(layer),
+            Model::PspNet(_) => <PspNet as Network>::describe(layer),
         }
     }
 
@@ -266,13 +322,36 @@ impl Model {
     /// need height and width that are multiples of 16, PSPNet takes any size.
     pub fn validate_input(&self, dims: [usize; 4]) -> Result<(), Error> {
         let arch = self.architecture();
-        validate_input_size(arch.display_name(), &dims, arch.size_multiple())
+        check_input_shape(arch.display_name(), &dims, arch.size_multiple())
+    }
+
+    /// Renames between this model's Burn paths and its PyTorch keys.
+    pub fn key_map(&self) -> KeyMap {
+        match self {
+            Model::UNet(m) => m.key_map(),
+            Model::NestedUNet(m) => m.key_map(),
+            Model::PspNet(m) => m.key_map(),
+        }
+    }
+
+    /// Every tensor of the model (parameters and batch-norm statistics) by Burn path.
+    pub fn tensors(&self) -> Vec<burn::store::burn_pack::Tensor> {
+        use burn::store::ModuleSnapshot;
+        match self {
+            Model::UNet(m) => m.collect(None, None, false),
+            Model::NestedUNet(m) => m.collect(None, None, false),
+            Model::PspNet(m) => m.collect(None, None, false),
+        }
     }
 
     /// Number of trainable parameters, counted as PyTorch's `parameters()` does (batch-norm
     /// running statistics are buffers, not parameters).
     pub fn trainable_params(&self) -> usize {
-        crate::weights::trainable_params(self)
+        self.tensors()
+            .iter()
+            .filter(|t| !(t.name.ends_with("running_mean") || t.name.ends_with("running_var")))
+            .map(|t| t.shape.num_elements())
+            .sum()
     }
 }
 
@@ -280,16 +359,15 @@ impl Model {
 ///
 /// # Panics
 /// With a message naming the model and the accepted sizes: a U-Net cannot concatenate skips
-/// whose sizes were floored by a pool. Callers that take user input resize to a valid size
-/// first, or call [`validate_input_size`].
-pub fn check_input_size(model: &str, dims: &[usize; 4], multiple: usize) {
-    if let Err(e) = validate_input_size(model, dims, multiple) {
+/// whose sizes were floored by a pool. Callers that take user input check first
+/// ([`Model::validate_input`]).
+pub(crate) fn assert_input_shape(model: &str, dims: &[usize; 4], multiple: usize) {
+    if let Err(e) = check_input_shape(model, dims, multiple) {
         panic!("{e}");
     }
 }
 
-/// The non-panicking form of [`check_input_size`].
-pub fn validate_input_size(model: &str, dims: &[usize; 4], multiple: usize) -> Result<(), Error> {
+fn check_input_shape(model: &str, dims: &[usize; 4], multiple: usize) -> Result<(), Error> {
     let [_, c, h, w] = *dims;
     if c != 3 {
         return Err(Error::BadArgument(format!(
@@ -335,18 +413,21 @@ mod tests {
         let device = Device::flex();
         let unetpp = Model::init(Architecture::UNetPlusPlus, Preset::Web, &device);
         assert_eq!(
-            unetpp.layers_in(InferenceMode::Fast(1)),
+            unetpp.layers_in(InferenceMode::Head(1)),
             ["x0_0", "x1_0", "x0_1"]
         );
         assert_eq!(
-            unetpp.layers_in(InferenceMode::Fast(2)),
+            unetpp.layers_in(InferenceMode::Head(2)),
             ["x0_0", "x1_0", "x2_0", "x0_1", "x1_1", "x0_2"]
         );
-        assert_eq!(unetpp.layers_in(InferenceMode::Fast(4)).len(), 15);
-        assert_eq!(unetpp.layers_in(InferenceMode::Accurate), unetpp.layers());
+        assert_eq!(unetpp.layers_in(InferenceMode::Head(4)).len(), 15);
+        assert_eq!(
+            unetpp.layers_in(InferenceMode::MeanOfHeads),
+            unetpp.layers()
+        );
         let x = Tensor::<4>::zeros([1, 3, 32, 32], &device);
         for level in 1..=4 {
-            let mode = InferenceMode::Fast(level);
+            let mode = InferenceMode::Head(level);
             for layer in unetpp.layers() {
                 let mut keep = |a: Tensor<4>| a;
                 let mut tap = Tap::new(layer, &mut keep);
@@ -361,7 +442,7 @@ mod tests {
             }
         }
         let unet = Model::init(Architecture::UNet, Preset::Web, &device);
-        assert_eq!(unet.layers_in(InferenceMode::Fast(1)), unet.layers());
+        assert_eq!(unet.layers_in(InferenceMode::Head(1)), unet.layers());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use burn::prelude::*;
 use burn::tensor::module::adaptive_avg_pool2d;
 
 use super::tap::{Tap, tap};
+use super::{DefaultLayers, InferenceMode, KeyMap, Network, StoredTensors};
 use crate::nn::{BatchNorm2d, BatchNorm2dConfig, conv_bn_relu, conv2d, resize_bilinear};
 
 /// Configuration of [`PspNet`].
@@ -223,6 +224,85 @@ impl Decoder {
     /// - output: `[batch, decoder_channels, h, w]`
     pub fn features(&self, x: Tensor<4>) -> Tensor<4> {
         conv_bn_relu(&self.conv, &self.bn, x)
+    }
+}
+
+/// The report's `Sequential`s number their layers where this file names them.
+const PSPNET_KEYS: KeyMap = KeyMap {
+    prefixes: &[
+        ("encoder.0.", "encoder.conv1."),
+        ("encoder.1.", "encoder.bn1."),
+        ("encoder.3.", "encoder.conv2."),
+        ("encoder.4.", "encoder.bn2."),
+        ("ppm.stages.0.1.", "ppm.stages.0.conv."),
+        ("ppm.stages.0.2.", "ppm.stages.0.bn."),
+        ("ppm.stages.1.1.", "ppm.stages.1.conv."),
+        ("ppm.stages.1.2.", "ppm.stages.1.bn."),
+        ("ppm.stages.2.1.", "ppm.stages.2.conv."),
+        ("ppm.stages.2.2.", "ppm.stages.2.bn."),
+        ("ppm.stages.3.1.", "ppm.stages.3.conv."),
+        ("ppm.stages.3.2.", "ppm.stages.3.bn."),
+        ("ppm.bottleneck.0.", "ppm.bottleneck."),
+        ("ppm.bottleneck.1.", "ppm.bottleneck_bn."),
+        ("decoder.0.", "decoder.conv."),
+        ("decoder.1.", "decoder.bn."),
+        ("decoder.3.", "decoder.classifier."),
+    ],
+    infixes: &[],
+};
+
+/// The pyramid's pool sizes, the report's.
+const POOL_SIZES: [usize; 4] = [1, 2, 3, 6];
+
+impl Network for PspNet {
+    /// Any size: the pyramid pools adapt and the output is resized to the input.
+    const SIZE_MULTIPLE: usize = 1;
+
+    fn key_map(&self) -> KeyMap {
+        PSPNET_KEYS
+    }
+
+    fn torch_to_burn(torch: &str) -> String {
+        PSPNET_KEYS.to_burn(torch)
+    }
+
+    fn recognises(stored: &StoredTensors) -> bool {
+        stored.has("encoder.0.weight") && stored.has("ppm.bottleneck.0.weight")
+    }
+
+    fn from_stored(stored: &StoredTensors, device: &Device) -> Result<Self, String> {
+        let stages = (0..)
+            .take_while(|i| stored.has(&format!("ppm.stages.{i}.1.weight")))
+            .count();
+        if stages != POOL_SIZES.len() {
+            return Err(format!(
+                "a PSPNet here has 4 pyramid stages (1, 2, 3, 6), the file has {stages}"
+            ));
+        }
+        Ok(PspNetConfig::new(
+            stored.dim("encoder.3.weight", 0)?,
+            stored.dim("ppm.stages.0.1.weight", 0)?,
+            stored.dim("decoder.0.weight", 0)?,
+        )
+        .with_pool_sizes(POOL_SIZES.to_vec())
+        .with_in_channels(stored.dim("encoder.0.weight", 1)?)
+        .init(device))
+    }
+
+    fn layers() -> &'static [&'static str] {
+        &Self::LAYERS
+    }
+
+    fn describe(layer: &str) -> Option<String> {
+        PspNet::describe(layer).map(str::to_string)
+    }
+
+    /// The decoder's features for CAM, the pyramid pooling output for Grad-CAM.
+    fn default_layers(_: InferenceMode) -> DefaultLayers {
+        DefaultLayers {
+            near_output: "decoder",
+            gradient: "ppm",
+        }
     }
 }
 

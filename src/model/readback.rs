@@ -6,7 +6,7 @@ use burn::prelude::*;
 use burn::tensor::Transaction;
 
 use super::Model;
-use crate::Error;
+use crate::error::Error;
 
 /// A tensor's values as `f32`, read back asynchronously (the only readback WebGPU allows).
 pub async fn read_floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>, Error> {

@@ -5,6 +5,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
 use super::tap::{Tap, tap};
+use super::{DefaultLayers, InferenceMode, KeyMap, Network, StoredTensors};
 use crate::nn::{DoubleConv, DoubleConvConfig, conv_transpose2x2, conv2d};
 
 /// Configuration of [`UNet`].
@@ -60,7 +61,7 @@ impl UNetConfig {
 /// U-Net: four 2x2 max-pools (three in the encoder, one before the bottleneck), transposed 2x2
 /// convolutions up, skips concatenated as `(skip, up)`, and a 1x1 convolution to one logit.
 ///
-/// Height and width must be multiples of 16 (see [`super::check_input_size`]).
+/// Height and width must be multiples of 16 (see [`super::assert_input_shape`]).
 #[derive(Module, Debug)]
 pub struct UNet {
     /// Encoder level 1 (full resolution).
@@ -150,7 +151,7 @@ impl UNet {
     /// - x: `[batch, 3, height, width]`
     /// - output: `[batch, 1, height, width]`
     pub fn forward_tapped(&self, x: Tensor<4>, mut t: Option<&mut Tap<'_>>) -> Tensor<4> {
-        super::check_input_size("U-Net", &x.dims(), 16);
+        super::assert_input_shape("U-Net", &x.dims(), Self::SIZE_MULTIPLE);
         let t = &mut t;
         let s1 = tap(t, "enc1", self.enc1.forward(x));
         let s2 = tap(t, "enc2", self.enc2.forward(self.pool.forward(s1.clone())));
@@ -186,6 +187,70 @@ impl UNet {
                 .forward(Tensor::cat(vec![s1, conv_transpose2x2(&self.up1, d2)], 1)),
         );
         conv2d(&self.final_conv, d1)
+    }
+}
+
+/// PyTorch's `Sequential(MaxPool2d, DoubleConv)` levels hold their convolutions one index
+/// deeper, and `DoubleConv`'s `Sequential` numbers its layers.
+const UNET_KEYS: KeyMap = KeyMap {
+    prefixes: &[
+        ("enc2.1.", "enc2."),
+        ("enc3.1.", "enc3."),
+        ("enc4.1.", "enc4."),
+        ("bottleneck.1.", "bottleneck."),
+        ("final.", "final_conv."),
+    ],
+    infixes: &[
+        (".net.0.", ".conv1."),
+        (".net.1.", ".bn1."),
+        (".net.3.", ".conv2."),
+        (".net.4.", ".bn2."),
+    ],
+};
+
+impl Network for UNet {
+    /// Four 2x2 poolings.
+    const SIZE_MULTIPLE: usize = 16;
+
+    fn key_map(&self) -> KeyMap {
+        UNET_KEYS
+    }
+
+    fn torch_to_burn(torch: &str) -> String {
+        UNET_KEYS.to_burn(torch)
+    }
+
+    fn recognises(stored: &StoredTensors) -> bool {
+        stored.has("enc1.net.0.weight")
+    }
+
+    fn from_stored(stored: &StoredTensors, device: &Device) -> Result<Self, String> {
+        let widths = stored.widths([
+            "enc1.net.0.weight",
+            "enc2.1.net.0.weight",
+            "enc3.1.net.0.weight",
+            "enc4.1.net.0.weight",
+            "bottleneck.1.net.0.weight",
+        ])?;
+        Ok(UNetConfig::new(widths)
+            .with_in_channels(stored.dim("enc1.net.0.weight", 1)?)
+            .init(device))
+    }
+
+    fn layers() -> &'static [&'static str] {
+        &Self::LAYERS
+    }
+
+    fn describe(layer: &str) -> Option<String> {
+        UNet::describe(layer).map(str::to_string)
+    }
+
+    /// The report's: the last decoder block for CAM, the bottleneck for Grad-CAM.
+    fn default_layers(_: InferenceMode) -> DefaultLayers {
+        DefaultLayers {
+            near_output: "dec1",
+            gradient: "bottleneck",
+        }
     }
 }
 

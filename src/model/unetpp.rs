@@ -5,6 +5,7 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
 
 use super::tap::{Tap, tap};
+use super::{DefaultLayers, KeyMap, Network, StoredTensors};
 use crate::nn::{DoubleConv, DoubleConvConfig, conv2d, resize_bilinear};
 
 /// Configuration of [`NestedUNet`].
@@ -68,40 +69,60 @@ impl NestedUNetConfig {
 /// How U-Net++ turns its heads into one prediction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InferenceMode {
-    /// Average of the four deep-supervision heads (the single head without deep supervision):
-    /// the report's accurate mode.
-    Accurate,
-    /// Only head `L1..=L4`, computing only the sub-network that head needs (pruned U-Net++).
-    Fast(u8),
+    /// The mean of the four deep-supervision heads' logits (the single head without deep
+    /// supervision): the report's "accurate" mode, which its name no longer claims, since the
+    /// deepest head alone scores better with the shipped weights.
+    MeanOfHeads,
+    /// Head `1..=4` alone, computing only the sub-network that head needs (pruned U-Net++):
+    /// head 4 runs the whole network but skips the three shallower heads.
+    Head(u8),
 }
 
 impl InferenceMode {
     /// The mode of every prediction that names none (the CLI, the JS API, the page, training's
-    /// validation): U-Net++'s deepest head alone, fast mode level 4, which runs the whole
-    /// network but skips the three shallower heads. With the shipped weights it scores better
-    /// than the accurate mode on the held-out ids and more so on the model card's shifted set:
-    /// the shallow heads, weak after a short training, pull the average down (the figures are
-    /// in `weights/README.md`). The other models have one head, so every mode is the same for
-    /// them.
-    pub const DEFAULT: InferenceMode = InferenceMode::Fast(4);
+    /// validation): U-Net++'s deepest head alone. With the shipped weights it scores better
+    /// than the mean of the heads on the held-out ids and more so on the model card's shifted
+    /// set: the shallow heads pull the average down (the figures are in `weights/README.md`).
+    /// The other models have one head, so every mode is the same for them.
+    pub const DEFAULT: InferenceMode = InferenceMode::Head(4);
+
+    /// Every mode, by the names [`core::fmt::Display`] writes.
+    pub const ALL: [InferenceMode; 5] = [
+        InferenceMode::Head(1),
+        InferenceMode::Head(2),
+        InferenceMode::Head(3),
+        InferenceMode::Head(4),
+        InferenceMode::MeanOfHeads,
+    ];
+
+    /// Earlier names of the modes, still read: `accurate` was the mean, `fastN` head N, and
+    /// `fast` alone head 2.
+    pub const ALIASES: [(&'static str, InferenceMode); 6] = [
+        ("accurate", InferenceMode::MeanOfHeads),
+        ("fast", InferenceMode::Head(2)),
+        ("fast1", InferenceMode::Head(1)),
+        ("fast2", InferenceMode::Head(2)),
+        ("fast3", InferenceMode::Head(3)),
+        ("fast4", InferenceMode::Head(4)),
+    ];
 
     /// This mode's logit from every head's (`heads` as [`NestedUNet::forward`] returns them):
     /// the mean, or head L; a single head is every mode's.
     ///
     /// # Panics
-    /// If a fast level is outside 1..=4, or `heads` is empty.
+    /// If a head number is outside 1..=4, or `heads` is empty.
     pub fn from_heads(self, mut heads: Vec<Tensor<4>>) -> Tensor<4> {
         match (self, heads.len()) {
             (_, 1) => heads.remove(0),
-            (InferenceMode::Accurate, n) => heads
+            (InferenceMode::MeanOfHeads, n) => heads
                 .into_iter()
                 .reduce(|a, b| a + b)
                 .expect("at least one head")
                 .div_scalar(n as f64),
-            (InferenceMode::Fast(level), _) => {
+            (InferenceMode::Head(level), _) => {
                 assert!(
                     (1..=4).contains(&level),
-                    "U-Net++ fast mode takes a level 1..=4, got {level}"
+                    "U-Net++ has heads 1..=4, got {level}"
                 );
                 heads.swap_remove(level as usize - 1)
             }
@@ -110,32 +131,32 @@ impl InferenceMode {
 }
 
 impl core::fmt::Display for InferenceMode {
-    /// The name [`core::str::FromStr`] reads back: `accurate` or `fast1` ..= `fast4`.
+    /// The name [`core::str::FromStr`] reads back: `mean` or `head1` ..= `head4`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            InferenceMode::Accurate => f.write_str("accurate"),
-            InferenceMode::Fast(level) => write!(f, "fast{level}"),
+            InferenceMode::MeanOfHeads => f.write_str("mean"),
+            InferenceMode::Head(level) => write!(f, "head{level}"),
         }
     }
 }
 
 impl core::str::FromStr for InferenceMode {
-    type Err = crate::Error;
+    type Err = crate::error::Error;
 
-    /// `accurate`, `fast` (level 2: about half the accurate forward's work, see the README)
-    /// or `fast1` ..= `fast4`.
-    fn from_str(s: &str) -> Result<Self, crate::Error> {
-        match s.to_ascii_lowercase().as_str() {
-            "accurate" => Ok(InferenceMode::Accurate),
-            "fast" => Ok(InferenceMode::Fast(2)),
-            "fast1" => Ok(InferenceMode::Fast(1)),
-            "fast2" => Ok(InferenceMode::Fast(2)),
-            "fast3" => Ok(InferenceMode::Fast(3)),
-            "fast4" => Ok(InferenceMode::Fast(4)),
-            _ => Err(crate::Error::BadArgument(format!(
-                "unknown mode '{s}': expected accurate, fast or fast1 to fast4"
-            ))),
-        }
+    /// A name of [`InferenceMode::ALL`] or [`InferenceMode::ALIASES`], in any case.
+    fn from_str(s: &str) -> Result<Self, crate::error::Error> {
+        let name = s.to_ascii_lowercase();
+        InferenceMode::ALL
+            .iter()
+            .map(|&m| (m.to_string(), m))
+            .chain(InferenceMode::ALIASES.iter().map(|&(a, m)| (a.to_string(), m)))
+            .find(|(n, _)| *n == name)
+            .map(|(_, m)| m)
+            .ok_or_else(|| {
+                crate::error::Error::BadArgument(format!(
+                    "unknown mode '{s}': expected head1 to head4 or mean (earlier names: accurate, fast, fast1 to fast4)"
+                ))
+            })
     }
 }
 
@@ -220,7 +241,7 @@ impl NestedUNet {
     /// runs only the nodes x{depth}_{column} with depth + column <= level.
     pub fn layers_in(&self, mode: InferenceMode) -> Vec<&'static str> {
         let level = match (mode, self.deep_supervision()) {
-            (InferenceMode::Fast(level), true) => level,
+            (InferenceMode::Head(level), true) => level,
             _ => 4,
         };
         Self::LAYERS
@@ -295,11 +316,13 @@ impl NestedUNet {
         t: Option<&mut Tap<'_>>,
     ) -> Tensor<4> {
         match (mode, self.deep_supervision()) {
-            (InferenceMode::Accurate, _) | (_, false) => mode.from_heads(self.forward_tapped(x, t)),
-            (InferenceMode::Fast(level), true) => {
+            (InferenceMode::MeanOfHeads, _) | (_, false) => {
+                mode.from_heads(self.forward_tapped(x, t))
+            }
+            (InferenceMode::Head(level), true) => {
                 assert!(
                     (1..=4).contains(&level),
-                    "U-Net++ fast mode takes a level 1..=4, got {level}"
+                    "U-Net++ has heads 1..=4, got {level}"
                 );
                 let l = level as usize;
                 let nodes = self.nodes(x, l, t);
@@ -310,7 +333,7 @@ impl NestedUNet {
 
     /// Runs the sub-network up to the top-row node x0_`depth`.
     fn nodes(&self, x: Tensor<4>, depth: usize, mut t: Option<&mut Tap<'_>>) -> Nodes {
-        super::check_input_size("U-Net++", &x.dims(), 16);
+        super::assert_input_shape("U-Net++", &x.dims(), Self::SIZE_MULTIPLE);
         let t = &mut t;
         let p = |t: &Tensor<4>| self.pool.forward(t.clone());
         let x0_0 = tap(t, "x0_0", self.conv0_0.forward(x));
@@ -394,6 +417,118 @@ struct Nodes {
     top: Vec<Tensor<4>>,
 }
 
+/// The report's heads are `final1`..`final4` (or `final` alone), a list here.
+const UNETPP_KEYS: KeyMap = KeyMap {
+    prefixes: &[
+        ("final1.", "heads.0."),
+        ("final2.", "heads.1."),
+        ("final3.", "heads.2."),
+        ("final4.", "heads.3."),
+    ],
+    infixes: &[],
+};
+
+/// Without deep supervision, the report's one head.
+const UNETPP_ONE_HEAD_KEYS: KeyMap = KeyMap {
+    prefixes: &[("final.", "heads.0.")],
+    infixes: &[],
+};
+
+/// The metadata key of a quick-start file's level (the weights module cuts such files).
+pub const QUICK_START_LEVEL_KEY: &str = "lesionlab.fast_only";
+
+/// The metadata key of the whole network's five widths in a quick-start file, which leaves out
+/// the deeper nodes and with them their shapes.
+pub const QUICK_START_WIDTHS_KEY: &str = "lesionlab.widths";
+
+impl NestedUNet {
+    /// The widths a quick-start file records.
+    fn quick_start_widths(stored: &StoredTensors) -> Result<[usize; 5], String> {
+        let text = stored
+            .metadata
+            .get(QUICK_START_WIDTHS_KEY)
+            .map(String::as_str)
+            .unwrap_or("");
+        let values: Vec<usize> = text.split(',').filter_map(|w| w.parse().ok()).collect();
+        values
+            .try_into()
+            .ok()
+            .filter(|w: &[usize; 5]| w.iter().all(|&c| c > 0))
+            .ok_or_else(|| {
+                format!("a quick-start file records the network's five widths, this one '{text}'")
+            })
+    }
+}
+
+impl Network for NestedUNet {
+    /// Four 2x2 poolings.
+    const SIZE_MULTIPLE: usize = 16;
+
+    /// Head 2, which holds 6% of the whole file's bytes: head 1 is much rougher and head 3
+    /// needs four times the bytes (scores in `weights/README.md`).
+    const QUICK_START_LEVEL: Option<u8> = Some(2);
+
+    fn key_map(&self) -> KeyMap {
+        match self.deep_supervision() {
+            true => UNETPP_KEYS,
+            false => UNETPP_ONE_HEAD_KEYS,
+        }
+    }
+
+    /// Before the heads are known, both maps: their prefixes do not overlap.
+    fn torch_to_burn(torch: &str) -> String {
+        match torch.starts_with("final.") {
+            true => UNETPP_ONE_HEAD_KEYS.to_burn(torch),
+            false => UNETPP_KEYS.to_burn(torch),
+        }
+    }
+
+    fn recognises(stored: &StoredTensors) -> bool {
+        stored.has("conv0_0.conv1.weight")
+    }
+
+    fn from_stored(stored: &StoredTensors, device: &Device) -> Result<Self, String> {
+        let widths = match stored.metadata.contains_key(QUICK_START_LEVEL_KEY) {
+            true => Self::quick_start_widths(stored)?,
+            false => stored.widths([
+                "conv0_0.conv1.weight",
+                "conv1_0.conv1.weight",
+                "conv2_0.conv1.weight",
+                "conv3_0.conv1.weight",
+                "conv4_0.conv1.weight",
+            ])?,
+        };
+        Ok(NestedUNetConfig::new(widths)
+            .with_deep_supervision(stored.has("final1.weight"))
+            .with_in_channels(stored.dim("conv0_0.conv1.weight", 1)?)
+            .init(device))
+    }
+
+    fn layers() -> &'static [&'static str] {
+        &Self::LAYERS
+    }
+
+    fn describe(layer: &str) -> Option<String> {
+        NestedUNet::describe(layer)
+    }
+
+    /// The last top node (x0_4) for CAM and the deepest node (x4_0) for Grad-CAM; with head L
+    /// alone, where only its nodes run, that head's node x0_L and the deepest node computed,
+    /// xL_0.
+    fn default_layers(mode: InferenceMode) -> DefaultLayers {
+        const TOP: [&str; 4] = ["x0_1", "x0_2", "x0_3", "x0_4"];
+        const DEEPEST: [&str; 4] = ["x1_0", "x2_0", "x3_0", "x4_0"];
+        let i = match mode {
+            InferenceMode::Head(level @ 1..=4) => level as usize - 1,
+            _ => 3,
+        };
+        DefaultLayers {
+            near_output: TOP[i],
+            gradient: DEEPEST[i],
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,26 +543,30 @@ mod tests {
     fn mode_names_parse() {
         assert_eq!(
             "accurate".parse::<InferenceMode>().unwrap(),
-            InferenceMode::Accurate
+            InferenceMode::MeanOfHeads
         );
         assert_eq!(
             "Fast".parse::<InferenceMode>().unwrap(),
-            InferenceMode::Fast(2)
+            InferenceMode::Head(2)
         );
         assert_eq!(
             "fast4".parse::<InferenceMode>().unwrap(),
-            InferenceMode::Fast(4)
+            InferenceMode::Head(4)
         );
         let err = "fast5".parse::<InferenceMode>().unwrap_err().to_string();
-        assert!(err.contains("fast5") && err.contains("accurate"), "{err}");
+        assert!(err.contains("fast5") && err.contains("head1"), "{err}");
         for mode in [
-            InferenceMode::Accurate,
-            InferenceMode::Fast(1),
+            InferenceMode::MeanOfHeads,
+            InferenceMode::Head(1),
             InferenceMode::DEFAULT,
         ] {
             assert_eq!(mode.to_string().parse::<InferenceMode>().unwrap(), mode);
         }
-        assert_eq!(InferenceMode::DEFAULT.to_string(), "fast4");
+        assert_eq!(InferenceMode::DEFAULT.to_string(), "head4");
+        assert_eq!(
+            "MEAN".parse::<InferenceMode>().unwrap(),
+            InferenceMode::MeanOfHeads
+        );
     }
 
     #[test]
@@ -463,16 +602,16 @@ mod tests {
             .div_scalar(4.0);
         assert!(
             max_abs(
-                model.predict(x.clone(), InferenceMode::Accurate),
+                model.predict(x.clone(), InferenceMode::MeanOfHeads),
                 mean.clone()
             ) < 1e-6
         );
-        let combined = InferenceMode::Accurate.from_heads(heads.clone());
+        let combined = InferenceMode::MeanOfHeads.from_heads(heads.clone());
         assert!(max_abs(combined, mean) < 1e-6);
         for level in 1..=4u8 {
-            let fast = model.predict(x.clone(), InferenceMode::Fast(level));
+            let fast = model.predict(x.clone(), InferenceMode::Head(level));
             let head = heads[level as usize - 1].clone();
-            let picked = InferenceMode::Fast(level).from_heads(heads.clone());
+            let picked = InferenceMode::Head(level).from_heads(heads.clone());
             assert!(max_abs(picked, head.clone()) < 1e-6, "level {level}");
             assert!(max_abs(fast, head) < 1e-6, "level {level}");
         }
@@ -489,7 +628,7 @@ mod tests {
             .valid();
         let x = Tensor::<4>::random([1, 3, 16, 16], Distribution::Normal(0.0, 1.0), &device);
         let single = model.forward(x.clone()).remove(0);
-        assert!(max_abs(model.predict(x, InferenceMode::Fast(1)), single) < 1e-6);
+        assert!(max_abs(model.predict(x, InferenceMode::Head(1)), single) < 1e-6);
     }
 
     #[test]

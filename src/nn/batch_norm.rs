@@ -3,7 +3,7 @@ use burn::module::{Flag, Param, RunningState};
 use burn::nn::Initializer;
 use burn::prelude::*;
 
-use super::cpu_ops::{CpuOps, on_cpu};
+use super::cpu::{CpuOps, on_cpu};
 
 /// Configuration of [`BatchNorm2d`].
 #[derive(Config, Debug)]

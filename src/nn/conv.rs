@@ -1,5 +1,5 @@
 //! 2-D convolution for every model: LesionLab's CPU kernels on the Flex backend
-//! ([`super::cpu_ops`]), Burn's own convolution everywhere else (WebGPU, wgpu) and for options
+//! ([`super::cpu`]), Burn's own convolution everywhere else (WebGPU, wgpu) and for options
 //! the kernels do not cover. Modules keep Burn's `Conv2d` (its parameters, records and PyTorch
 //! names); only the forward call differs, so one model implementation serves every backend.
 
@@ -10,7 +10,7 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::prelude::*;
 
 use super::BatchNorm2d;
-use super::cpu_ops::{CpuOps, cpu_kernels, on_cpu};
+use super::cpu::{CpuOps, cpu_kernels, on_cpu};
 
 /// `conv.forward(x)`, on LesionLab's kernels where they apply.
 ///

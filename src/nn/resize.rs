@@ -5,33 +5,13 @@
 //! linear and separable: `out = R_h · x · R_wᵀ` with one small interpolation matrix per axis.
 //! Matrix products have a backward on every backend, and the result equals PyTorch's
 //! `F.interpolate(mode="bilinear")` up to float rounding. On the CPU the same taps run as a
-//! kernel of their own ([`super::resize_cpu`]), without the matrices' zeros.
+//! kernel of their own ([`super::cpu::kernels::resize`]), without the matrices' zeros.
 
 use burn::backend::Dispatch;
 use burn::prelude::*;
 
-use super::cpu_ops::{CpuOps, cpu_kernels, on_cpu};
-
-/// For each output coordinate of an axis resized from `input` to `out`: its two source
-/// coordinates and the second one's weight, with PyTorch's rule for `align_corners`.
-pub fn taps(out: usize, input: usize, align_corners: bool) -> Vec<(usize, usize, f64)> {
-    (0..out)
-        .map(|o| {
-            let src = if align_corners {
-                if out > 1 {
-                    o as f64 * (input as f64 - 1.0) / (out as f64 - 1.0)
-                } else {
-                    0.0
-                }
-            } else {
-                // Half-pixel centres; PyTorch clamps negative source coordinates to 0.
-                ((o as f64 + 0.5) * input as f64 / out as f64 - 0.5).max(0.0)
-            };
-            let i0 = (src.floor() as usize).min(input - 1);
-            (i0, (i0 + 1).min(input - 1), src - i0 as f64)
-        })
-        .collect()
-}
+use super::cpu::kernels::resize::taps;
+use super::cpu::{CpuOps, cpu_kernels, on_cpu};
 
 /// The `[out, input]` row-major matrix that resizes one axis of length `input` to `out`.
 pub fn interpolation_matrix(out: usize, input: usize, align_corners: bool) -> Vec<f32> {

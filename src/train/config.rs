@@ -35,8 +35,8 @@ pub struct TrainConfig {
     /// Seed of the split, the shuffling and the augmentation.
     #[config(default = 0)]
     pub seed: u64,
-    /// Input height and width.
-    #[config(default = 256)]
+    /// Input height and width (the report's, [`crate::rules::DEFAULT_INPUT_SIZE`]).
+    #[config(default = "crate::rules::DEFAULT_INPUT_SIZE as usize")]
     pub size: usize,
     /// Fraction of ids held out for validation (see [`crate::data::validation_ids`]).
     #[config(default = 0.2)]

@@ -11,8 +11,10 @@
 use std::io::{Cursor, Read, Write};
 
 mod config;
+mod settings;
 
 pub use config::{OptimizerConfig, Schedule, TrainConfig};
+pub use settings::{FineTuneLimits, FineTuneSettings, fine_tune_limits};
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -470,7 +472,7 @@ pub async fn evaluate(
         for i in 0..batch.len() {
             let pred: Vec<bool> = p[i * per..(i + 1) * per]
                 .iter()
-                .map(|&v| v > crate::rules::THRESHOLD)
+                .map(|&v| crate::rules::is_lesion(v, crate::rules::THRESHOLD))
                 .collect();
             let truth: Vec<bool> = t[i * per..(i + 1) * per].iter().map(|&v| v > 0.5).collect();
             scores.add(Confusion::from_masks(&pred, &truth));

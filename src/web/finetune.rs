@@ -1,4 +1,4 @@
-//! `FineTune` in JS: fine-tuning a session's model ([`crate::lab::FineTune`]).
+//! `FineTune` in JS: fine-tuning a session's model ([`crate::session::FineTune`]).
 //!
 //! The worker drives it: pair the file names ([`pair_names`]), add each pair's bytes
 //! (`addPair`), `start`, then `run` one epoch at a time, storing `checkpoint()` and
@@ -14,8 +14,8 @@ use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use super::session::Session;
 use super::{from_js, to_js, to_js_with};
 use crate::data::pair_files;
-use crate::lab::{self, Scores};
-use crate::rules::FineTuneSettings;
+use crate::session::{self, Scores};
+use crate::train::FineTuneSettings;
 use crate::train::Progress;
 
 /// Pairs file names by ISIC id with the native loader's rules. Returns
@@ -37,7 +37,7 @@ pub fn pair_names(names: Vec<String>) -> Result<JsValue, JsValue> {
 /// A fine-tuning run of one session's model.
 #[wasm_bindgen]
 pub struct FineTune {
-    inner: Rc<lab::FineTune>,
+    inner: Rc<session::FineTune>,
 }
 
 #[wasm_bindgen]
@@ -47,7 +47,7 @@ impl FineTune {
     #[wasm_bindgen(constructor)]
     pub fn new(session: &Session, settings: JsValue) -> Result<FineTune, JsValue> {
         let settings: FineTuneSettings = from_js(settings, "fine-tuning settings")?;
-        let inner = lab::FineTune::new(session.inner(), &settings)?;
+        let inner = session::FineTune::new(session.inner(), &settings)?;
         Ok(FineTune {
             inner: Rc::new(inner),
         })
@@ -63,7 +63,7 @@ impl FineTune {
         before: JsValue,
     ) -> Result<FineTune, JsValue> {
         let before: Option<Scores> = from_js(before, "the saved run's starting scores")?;
-        let inner = lab::FineTune::restore(session.inner(), checkpoint, dataset, before)?;
+        let inner = session::FineTune::restore(session.inner(), checkpoint, dataset, before)?;
         Ok(FineTune {
             inner: Rc::new(inner),
         })

@@ -1,7 +1,7 @@
-//! The JavaScript-facing API of the browser build, used by `www/worker.js` (the page never calls
-//! it directly: `www/lesionlab.js` wraps the worker in the public JS API).
+//! The JavaScript-facing API of the browser build, used by `www/worker/worker.js` (the page never calls
+//! it directly: `www/api/lesionlab.js` wraps the worker in the public JS API).
 //!
-//! A thin layer over [`crate::lab`], which does the work and is tested natively: here strings
+//! A thin layer over [`crate::session`], which does the work and is tested natively: here strings
 //! become enums, JS objects become serde structs (`serde-wasm-bindgen`), results become JS
 //! objects with typed arrays, and errors become JS `Error`s with a `kind`. Every method that
 //! reads a tensor back returns a Promise, because WebGPU allows no synchronous readback.

@@ -1,4 +1,4 @@
-//! `Session` in JS: one loaded model on one device ([`crate::lab::Session`]).
+//! `Session` in JS: one loaded model on one device ([`crate::session::Session`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,7 +9,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::{to_js, to_js_with};
-use crate::lab::{self, Backend};
+use crate::explain::HeatmapRequest;
+use crate::session::{self, Backend};
 use crate::{Architecture, Error, InferenceMode};
 
 thread_local! {
@@ -37,7 +38,7 @@ async fn webgpu_device() -> Result<Device, Error> {
 /// A model ready to segment, on WebGPU or the CPU.
 #[wasm_bindgen]
 pub struct Session {
-    inner: Rc<lab::Session>,
+    inner: Rc<session::Session>,
     /// Builds with `test-hooks`: the weights in use ask to panic at their first segmentation,
     /// so the browser tests can check what the page restarts with.
     #[cfg(feature = "test-hooks")]
@@ -51,7 +52,7 @@ fn panics_on_use(weights: &[u8]) -> bool {
 }
 
 impl Session {
-    pub(super) fn inner(&self) -> Rc<lab::Session> {
+    pub(super) fn inner(&self) -> Rc<session::Session> {
         self.inner.clone()
     }
 }
@@ -77,7 +78,7 @@ impl Session {
         };
         #[cfg(feature = "test-hooks")]
         let panic_on_use = std::cell::Cell::new(panics_on_use(&weights));
-        let inner = lab::Session::new(arch, backend, device, weights, &source, size)?;
+        let inner = session::Session::new(arch, backend, device, weights, &source, size)?;
         Ok(Session {
             inner: Rc::new(inner),
             #[cfg(feature = "test-hooks")]
@@ -100,8 +101,8 @@ impl Session {
     /// With a quick-start file's weights, the highest U-Net++ fast-mode level the session can
     /// run (nothing else runs until `loadWeights` gives it the whole file); otherwise undefined.
     #[wasm_bindgen(getter, js_name = fastOnly)]
-    pub fn fast_only(&self) -> Option<u8> {
-        self.inner.fast_only()
+    pub fn quick_start_level(&self) -> Option<u8> {
+        self.inner.quick_start_level()
     }
 
     /// `unet`, `unetpp` or `pspnet`.
@@ -187,8 +188,8 @@ impl Session {
     }
 
     /// The mask of the photo of `key`: `options` are `{ mode, tta, threshold, lesions, refine,
-    /// box }` ([`lab::SegmentRequest`]). Resolves to `{ probability: Float32Array, check,
-    /// lesion, refined, ms: { model, postprocess }, passes }` ([`lab::Segmentation`]).
+    /// box }` ([`session::SegmentRequest`]). Resolves to `{ probability: Float32Array, check,
+    /// lesion, refined, ms: { model, postprocess }, passes }` ([`session::Segmentation`]).
     pub fn segment(&self, key: String, options: JsValue) -> Promise {
         #[cfg(feature = "test-hooks")]
         if self.panic_on_use.get() {
@@ -196,16 +197,17 @@ impl Session {
         }
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let request: lab::SegmentRequest = serde_wasm_bindgen::from_value(options)
+            let request: session::SegmentRequest = serde_wasm_bindgen::from_value(options)
                 .map_err(|e| Error::BadArgument(format!("segment options: {e}")))?;
             let result = inner.segment(&key, &request.options()?).await?;
             let probability = Float32Array::from(&result.probability[..]).into();
-            to_js_with(&result, &[("probability", probability)])
+            let mask = Uint8Array::from(&result.mask[..]).into();
+            to_js_with(&result, &[("probability", probability), ("mask", mask)])
         })
     }
 
     /// Each U-Net++ deep-supervision head alone on the photo of `key`, shallowest first.
-    /// Resolves to `[{ level, ms, probability: Float32Array }]` ([`lab::Head`]).
+    /// Resolves to `[{ level, ms, probability: Float32Array }]` ([`session::Head`]).
     pub fn heads(&self, key: String) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
@@ -246,13 +248,15 @@ impl Session {
         })
     }
 
-    /// How sure the model is about the photo of `key` (its eight test-time views compared).
-    /// Resolves to `{ width, height, spread: Float32Array, meanSpread, disagreement, maps }`.
-    pub fn uncertainty(&self, key: String, mode: String) -> Promise {
+    /// How sure the model is about the photo of `key` (its eight test-time views compared,
+    /// lesion above `threshold`, the usual one when absent). Resolves to `{ width, height,
+    /// spread: Float32Array, meanSpread, disagreement, maps }`.
+    pub fn uncertainty(&self, key: String, mode: String, threshold: Option<f32>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let mode: InferenceMode = mode.parse()?;
-            let u = inner.uncertainty(&key, mode).await?;
+            let threshold = checked_threshold(threshold)?;
+            let u = inner.uncertainty(&key, mode, threshold).await?;
             let spread = Float32Array::from(&u.spread[..]).into();
             to_js_with(&u, &[("spread", spread)])
         })
@@ -261,7 +265,7 @@ impl Session {
     /// A heatmap of the photo of `key` at the photo's size: `method` is `cam`, `activation` or
     /// `gradcam`; `layer` one of `layers()` (the method's default when absent); `target`
     /// `lesion`, `center` or `pixel:Y,X`. Resolves to `{ heatmap: Float32Array, layer,
-    /// meanLogit, blankNote, passes }` ([`lab::Explanation`]).
+    /// meanLogit, blankNote, passes }` ([`session::Explanation`]).
     pub fn explain(
         &self,
         key: String,
@@ -272,12 +276,26 @@ impl Session {
     ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let (method, target, mode) = (method.parse()?, target.parse()?, mode.parse()?);
-            let result = inner
-                .explain(&key, method, layer.as_deref(), target, mode)
-                .await?;
+            let request = HeatmapRequest {
+                method: method.parse()?,
+                layer: layer.as_deref(),
+                target: target.parse()?,
+                mode: mode.parse()?,
+            };
+            let result = inner.explain(&key, &request).await?;
             let heatmap = Float32Array::from(&result.heatmap[..]).into();
             to_js_with(&result, &[("heatmap", heatmap)])
         })
     }
+}
+
+/// The caller's threshold, or the usual one; an error outside [0, 1].
+fn checked_threshold(threshold: Option<f32>) -> Result<f32, Error> {
+    let threshold = threshold.unwrap_or(crate::rules::THRESHOLD);
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(Error::BadArgument(format!(
+            "threshold must be between 0 and 1, got {threshold}"
+        )));
+    }
+    Ok(threshold)
 }

@@ -5,17 +5,19 @@ use wasm_bindgen::prelude::*;
 
 use crate::Error;
 
-/// Several probability maps of one photo (each `width * height` values) compared: resolves to
+/// Several probability maps of one photo (each `width * height` values) compared, lesion above
+/// `threshold` (the usual one when absent): resolves to
 /// `{ width, height, spread: Float32Array, meanSpread, disagreement, maps }`.
 #[wasm_bindgen(js_name = compareMaps)]
 pub fn compare_maps(
     maps: Vec<js_sys::Float32Array>,
     width: u32,
     height: u32,
+    threshold: Option<f32>,
 ) -> Result<JsValue, JsValue> {
-    let maps: Vec<crate::segment::Probability> = maps
+    let maps: Vec<crate::predict::Probability> = maps
         .iter()
-        .map(|m| crate::segment::Probability {
+        .map(|m| crate::predict::Probability {
             width,
             height,
             values: m.to_vec(),
@@ -29,7 +31,7 @@ pub fn compare_maps(
             Error::BadArgument(format!("every map must hold {width}x{height} values")).into(),
         );
     }
-    let u = crate::uncertainty::over_models(&maps, crate::rules::THRESHOLD)?;
+    let u = crate::uncertainty::over_models(&maps, threshold.unwrap_or(crate::rules::THRESHOLD))?;
     let spread = js_sys::Float32Array::from(&u.spread[..]).into();
     super::to_js_with(&u, &[("spread", spread)])
 }

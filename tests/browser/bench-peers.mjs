@@ -29,11 +29,15 @@ try {
       const ctx = canvas.getContext('2d');
       ctx.drawImage(bitmap, 0, 0, size, size);
       const pixels = ctx.getImageData(0, 0, size, size);
-      const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
+      const mean = [0.485, 0.456, 0.406],
+        std = [0.229, 0.224, 0.225];
       const input = new Float32Array(3 * size * size);
-      for (let c = 0; c < 3; c++) for (let i = 0; i < size * size; i++) input[c * size * size + i] = (pixels.data[i * 4 + c] / 255 - mean[c]) / std[c];
+      for (let c = 0; c < 3; c++)
+        for (let i = 0; i < size * size; i++)
+          input[c * size * size + i] = (pixels.data[i * 4 + c] / 255 - mean[c]) / std[c];
       const feed = { x: new ort.Tensor('float32', input, [1, 3, size, size]) };
-      const ours = [], theirs = [];
+      const ours = [],
+        theirs = [];
       let diff = 0;
       for (let i = 0; i <= repeats; i++) {
         const r = await lab.segment(pixels);
@@ -43,7 +47,8 @@ try {
         if (i === 0) {
           // Warm-up round: compare the probabilities instead of timing.
           const logits = y.logits.data;
-          for (let k = 0; k < logits.length; k++) diff = Math.max(diff, Math.abs(1 / (1 + Math.exp(-logits[k])) - r.probability[k]));
+          for (let k = 0; k < logits.length; k++)
+            diff = Math.max(diff, Math.abs(1 / (1 + Math.exp(-logits[k])) - r.probability[k]));
           continue;
         }
         ours.push(r.ms.model);
@@ -62,4 +67,5 @@ try {
 }
 
 const training = await trainingSpeed(false, 4);
-for (const [model, ms] of Object.entries(training)) console.log(JSON.stringify({ kind: 'finetune', model, images_per_s: 4000 / ms }));
+for (const [model, ms] of Object.entries(training))
+  console.log(JSON.stringify({ kind: 'finetune', model, images_per_s: 4000 / ms }));

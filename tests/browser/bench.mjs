@@ -18,18 +18,21 @@ const mb = (n) => `${(n / 1e6).toFixed(2)} MB`;
 
 /** Puts `window.benchPhoto`, a sample resized to width x height as a JPEG, in the page. */
 async function photoInPage(page, width, height) {
-  await page.evaluate(async ({ width, height }) => {
-    const bitmap = await createImageBitmap(await (await fetch('www/samples/ISIC_0001126.jpg')).blob());
-    const canvas = new OffscreenCanvas(width, height);
-    canvas.getContext('2d').drawImage(bitmap, 0, 0, width, height);
-    window.benchPhoto = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
-    // The same sample at 256x256 in a field of skin colour: a small lesion, which refine crops.
-    const ctx = canvas.getContext('2d');
-    ctx.fillStyle = 'rgb(205 160 150)';
-    ctx.fillRect(0, 0, width, height);
-    ctx.drawImage(bitmap, width / 2 - 100, height / 2 - 140, 256, 256);
-    window.benchWide = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
-  }, { width, height });
+  await page.evaluate(
+    async ({ width, height }) => {
+      const bitmap = await createImageBitmap(await (await fetch('www/samples/ISIC_0001126.jpg')).blob());
+      const canvas = new OffscreenCanvas(width, height);
+      canvas.getContext('2d').drawImage(bitmap, 0, 0, width, height);
+      window.benchPhoto = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+      // The same sample at 256x256 in a field of skin colour: a small lesion, which refine crops.
+      const ctx = canvas.getContext('2d');
+      ctx.fillStyle = 'rgb(205 160 150)';
+      ctx.fillRect(0, 0, width, height);
+      ctx.drawImage(bitmap, width / 2 - 100, height / 2 - 140, 256, 256);
+      window.benchWide = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.92 });
+    },
+    { width, height },
+  );
 }
 
 export async function segmentTimes(webgpu, repeats) {
@@ -40,41 +43,60 @@ export async function segmentTimes(webgpu, repeats) {
     await photoInPage(page, 1024, 768);
     // BENCH_COMPARE=MODEL:FILE adds a row for MODEL with other weights (an earlier default, say).
     const [compareModel, compareFile] = (process.env.BENCH_COMPARE ?? '').split(':');
-    const compare = compareFile ? { model: compareModel, name: path.basename(compareFile), b64: fs.readFileSync(compareFile).toString('base64') } : null;
-    return await page.evaluate(async ({ repeats, webgpu, compare }) => {
-      const { LesionLab } = await import('./www/lesionlab.js');
-      const rows = {};
-      const runs = [['U-Net', 'unet', {}], ['U-Net++ deepest head (the default)', 'unetpp', {}], ['U-Net++ accurate', 'unetpp', { mode: 'accurate' }],
-        ['U-Net++ deepest head, TTA (8 views)', 'unetpp', { tta: true }],
-        ['U-Net++ fast L2', 'unetpp', { mode: 'fast' }], ['PSPNet', 'pspnet', {}],
-        // A small lesion in a wide photo: the default refines it (two passes); one pass is what
-        // segment did before refine.
-        ['U-Net, wide photo (refined)', 'unet', { wide: true }], ['U-Net, wide photo, one pass', 'unet', { wide: true, refine: false, lesions: 'all' }],
-        ['U-Net++ deepest head, wide photo (refined)', 'unetpp', { wide: true }],
-        ['U-Net++ deepest head, wide photo, one pass', 'unetpp', { wide: true, refine: false, lesions: 'all' }],
-        ['PSPNet, wide photo (refined)', 'pspnet', { wide: true }], ['PSPNet, wide photo, one pass', 'pspnet', { wide: true, refine: false, lesions: 'all' }]];
-      if (compare) runs.push([`${compare.model}, ${compare.name}`, compare.model, {}, Uint8Array.from(atob(compare.b64), (c) => c.charCodeAt(0))]);
-      for (const [name, model, { wide, ...options }, weights] of runs) {
-        const photo = wide ? window.benchWide : window.benchPhoto;
-        const t0 = performance.now();
-        const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu', weights });
-        const createMs = performance.now() - t0;
-        const t1 = performance.now();
-        await lab.segment(photo, options); // warm-up (WebGPU compiles its shaders here)
-        const firstMs = performance.now() - t1;
-        const total = [], modelMs = [];
-        for (let i = 0; i < repeats; i++) {
-          const t = performance.now();
-          // A new object each time: a new photo, decoded (the same one again would not be).
-          const r = await lab.segment(new Blob([photo]), options);
-          total.push(performance.now() - t);
-          modelMs.push(r.ms.model);
+    const compare = compareFile
+      ? { model: compareModel, name: path.basename(compareFile), b64: fs.readFileSync(compareFile).toString('base64') }
+      : null;
+    return await page.evaluate(
+      async ({ repeats, webgpu, compare }) => {
+        const { LesionLab } = await import('./www/lesionlab.js');
+        const rows = {};
+        const runs = [
+          ['U-Net', 'unet', {}],
+          ['U-Net++ deepest head (the default)', 'unetpp', {}],
+          ['U-Net++ accurate', 'unetpp', { mode: 'accurate' }],
+          ['U-Net++ deepest head, TTA (8 views)', 'unetpp', { tta: true }],
+          ['U-Net++ fast L2', 'unetpp', { mode: 'fast' }],
+          ['PSPNet', 'pspnet', {}],
+          // A small lesion in a wide photo: the default refines it (two passes); one pass is what
+          // segment did before refine.
+          ['U-Net, wide photo (refined)', 'unet', { wide: true }],
+          ['U-Net, wide photo, one pass', 'unet', { wide: true, refine: false, lesions: 'all' }],
+          ['U-Net++ deepest head, wide photo (refined)', 'unetpp', { wide: true }],
+          ['U-Net++ deepest head, wide photo, one pass', 'unetpp', { wide: true, refine: false, lesions: 'all' }],
+          ['PSPNet, wide photo (refined)', 'pspnet', { wide: true }],
+          ['PSPNet, wide photo, one pass', 'pspnet', { wide: true, refine: false, lesions: 'all' }],
+        ];
+        if (compare)
+          runs.push([
+            `${compare.model}, ${compare.name}`,
+            compare.model,
+            {},
+            Uint8Array.from(atob(compare.b64), (c) => c.charCodeAt(0)),
+          ]);
+        for (const [name, model, { wide, ...options }, weights] of runs) {
+          const photo = wide ? window.benchWide : window.benchPhoto;
+          const t0 = performance.now();
+          const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu', weights });
+          const createMs = performance.now() - t0;
+          const t1 = performance.now();
+          await lab.segment(photo, options); // warm-up (WebGPU compiles its shaders here)
+          const firstMs = performance.now() - t1;
+          const total = [],
+            modelMs = [];
+          for (let i = 0; i < repeats; i++) {
+            const t = performance.now();
+            // A new object each time: a new photo, decoded (the same one again would not be).
+            const r = await lab.segment(new Blob([photo]), options);
+            total.push(performance.now() - t);
+            modelMs.push(r.ms.model);
+          }
+          rows[name] = { createMs, firstMs, total, modelMs, backend: lab.backend, size: lab.inputSize };
+          lab.dispose();
         }
-        rows[name] = { createMs, firstMs, total, modelMs, backend: lab.backend, size: lab.inputSize };
-        lab.dispose();
-      }
-      return rows;
-    }, { repeats, webgpu, compare });
+        return rows;
+      },
+      { repeats, webgpu, compare },
+    );
   } finally {
     await browser.close();
     await server.close();
@@ -90,35 +112,44 @@ export async function sequenceTimes(repeats) {
   try {
     const page = await open(browser.context, `${server.base}blank.html`);
     await photoInPage(page, 2048, 1536);
-    return await page.evaluate(async ({ repeats }) => {
-      const { LesionLab } = await import('./www/lesionlab.js');
-      const photo = window.benchPhoto;
-      const rows = {};
-      for (const [name, model] of [['U-Net', 'unet'], ['U-Net++ deepest head (the default)', 'unetpp'], ['PSPNet', 'pspnet']]) {
-        const lab = await LesionLab.create({ model, backend: 'cpu' });
-        const run = async (copies) => {
-          const one = new Blob([photo]);
-          const p = () => (copies ? new Blob([photo]) : one);
-          const t = performance.now();
-          await lab.segment(p());
-          await lab.explain(p(), { method: 'activation' });
-          const last = await lab.explain(p(), { method: 'gradcam' });
-          return { ms: performance.now() - t, passes: last.passes };
-        };
-        await run(false); // warm-up
-        const cached = [], copied = [];
-        let passes = {};
-        for (let i = 0; i < repeats; i++) {
-          const a = await run(false), b = await run(true);
-          cached.push(a.ms);
-          copied.push(b.ms);
-          passes = { cached: a.passes, copied: b.passes };
+    return await page.evaluate(
+      async ({ repeats }) => {
+        const { LesionLab } = await import('./www/lesionlab.js');
+        const photo = window.benchPhoto;
+        const rows = {};
+        for (const [name, model] of [
+          ['U-Net', 'unet'],
+          ['U-Net++ deepest head (the default)', 'unetpp'],
+          ['PSPNet', 'pspnet'],
+        ]) {
+          const lab = await LesionLab.create({ model, backend: 'cpu' });
+          const run = async (copies) => {
+            const one = new Blob([photo]);
+            const p = () => (copies ? new Blob([photo]) : one);
+            const t = performance.now();
+            await lab.segment(p());
+            await lab.explain(p(), { method: 'activation' });
+            const last = await lab.explain(p(), { method: 'gradcam' });
+            return { ms: performance.now() - t, passes: last.passes };
+          };
+          await run(false); // warm-up
+          const cached = [],
+            copied = [];
+          let passes = {};
+          for (let i = 0; i < repeats; i++) {
+            const a = await run(false),
+              b = await run(true);
+            cached.push(a.ms);
+            copied.push(b.ms);
+            passes = { cached: a.passes, copied: b.passes };
+          }
+          rows[name] = { cached, copied, passes };
+          lab.dispose();
         }
-        rows[name] = { cached, copied, passes };
-        lab.dispose();
-      }
-      return rows;
-    }, { repeats });
+        return rows;
+      },
+      { repeats },
+    );
   } finally {
     await browser.close();
     await server.close();
@@ -133,28 +164,40 @@ export async function trainingSpeed(webgpu, maxSteps) {
   try {
     const page = await open(browser.context, `${server.base}blank.html`);
     await fixtureInPage(page);
-    return await page.evaluate(async ({ webgpu, maxSteps }) => {
-      const { LesionLab } = await import('./www/lesionlab.js');
-      const rows = {};
-      for (const [name, model] of [['U-Net', 'unet'], ['U-Net++', 'unetpp'], ['PSPNet', 'pspnet']]) {
-        const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu' });
-        const times = [];
-        let steps = 0;
-        await lab.finetune(fixture, {
-          epochs: 2, batchSize: 4, lr: 1e-4, size: 256, valFraction: 0, augment: false,
-          onProgress: (p) => {
-            if (p.kind !== 'step') return;
-            times.push(performance.now());
-            if (++steps >= maxSteps) lab.cancelTraining();
-          },
-        });
-        const gaps = times.slice(1).map((t, i) => t - times[i]);
-        rows[name] = gaps.length ? gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)] : NaN;
-        lab.dispose();
-      }
-      await LesionLab.discardSavedRun();
-      return rows;
-    }, { webgpu, maxSteps });
+    return await page.evaluate(
+      async ({ webgpu, maxSteps }) => {
+        const { LesionLab } = await import('./www/lesionlab.js');
+        const rows = {};
+        for (const [name, model] of [
+          ['U-Net', 'unet'],
+          ['U-Net++', 'unetpp'],
+          ['PSPNet', 'pspnet'],
+        ]) {
+          const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu' });
+          const times = [];
+          let steps = 0;
+          await lab.finetune(fixture, {
+            epochs: 2,
+            batchSize: 4,
+            lr: 1e-4,
+            size: 256,
+            valFraction: 0,
+            augment: false,
+            onProgress: (p) => {
+              if (p.kind !== 'step') return;
+              times.push(performance.now());
+              if (++steps >= maxSteps) lab.cancelTraining();
+            },
+          });
+          const gaps = times.slice(1).map((t, i) => t - times[i]);
+          rows[name] = gaps.length ? gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)] : NaN;
+          lab.dispose();
+        }
+        await LesionLab.discardSavedRun();
+        return rows;
+      },
+      { webgpu, maxSteps },
+    );
   } finally {
     await browser.close();
     await server.close();
@@ -179,31 +222,50 @@ async function firstOpen(webgpu) {
     await page.goto(url, { timeout: 60_000 });
     await page.waitForFunction(() => window.__firstMaskMs !== undefined, null, { timeout: 300_000 });
     const r = await page.evaluate(() => ({
-      at: performance.timeOrigin + window.__firstMaskMs, ms: window.__firstMaskMs, quick: Boolean(window.__firstMaskQuick),
+      at: performance.timeOrigin + window.__firstMaskMs,
+      ms: window.__firstMaskMs,
+      quick: Boolean(window.__firstMaskQuick),
     }));
     // The first mask may be the quick look (U-Net++'s fast mode); the whole model's follows.
     await page.waitForFunction(() => window.__wholeMaskMs !== undefined, null, { timeout: 300_000 });
     const a = await page.evaluate(() => ({
-      at: performance.timeOrigin + window.__wholeMaskMs, ms: window.__wholeMaskMs, backend: document.getElementById('backend-used').textContent,
+      at: performance.timeOrigin + window.__wholeMaskMs,
+      ms: window.__wholeMaskMs,
+      backend: document.getElementById('backend-used').textContent,
     }));
     const before = (t) => server.sent.slice(from).filter((s) => s.at <= t);
     const sum = (list) => list.reduce((n, s) => n + s.bytes, 0);
     return {
-      page, ms: r.ms, quick: r.quick, bytes: sum(before(r.at)), files: before(r.at).length,
-      wholeMs: a.ms, wholeBytes: sum(before(a.at)), backend: a.backend,
+      page,
+      ms: r.ms,
+      quick: r.quick,
+      bytes: sum(before(r.at)),
+      files: before(r.at).length,
+      wholeMs: a.ms,
+      wholeBytes: sum(before(a.at)),
+      backend: a.backend,
     };
   }
   try {
     const cold = await visit();
     // The visitor stays until the page is idle: the service worker has kept the files and the
     // WebGPU module (where there is one) has arrived.
-    await cold.page.waitForFunction(async () => (await navigator.serviceWorker.getRegistration())?.active?.state === 'activated', null, { timeout: 300_000, polling: 500 });
+    await cold.page.waitForFunction(
+      async () => (await navigator.serviceWorker.getRegistration())?.active?.state === 'activated',
+      null,
+      { timeout: 300_000, polling: 500 },
+    );
     // ...and where WebGPU exists, its warm-up is over: on the software adapter its shader
     // compiling would go on in the browser's GPU process and slow the next visit down.
-    if (webgpu) await cold.page.waitForFunction(() => window.__backendSettledMs !== undefined, null, { timeout: 300_000, polling: 500 });
+    if (webgpu)
+      await cold.page.waitForFunction(() => window.__backendSettledMs !== undefined, null, {
+        timeout: 300_000,
+        polling: 500,
+      });
     // ...and the module's compiled code is kept with the service worker's copy (offline.js).
     await cold.page.waitForFunction(() => window.__codeKept !== undefined, null, { timeout: 300_000, polling: 500 });
-    if (!(await cold.page.evaluate(() => window.__codeKept))) console.warn('the first visit did not keep the compiled code');
+    if (!(await cold.page.evaluate(() => window.__codeKept)))
+      console.warn('the first visit did not keep the compiled code');
     // The visitor looks at the mask a few seconds: Chromium writes the optimised code two
     // seconds after the last function was optimised.
     await new Promise((ok) => setTimeout(ok, 5000));
@@ -225,13 +287,20 @@ async function firstOpen(webgpu) {
 }
 
 async function printFirstOpen() {
-  console.log(`\n| U-Net++ (default), sample ISIC_0001126, ${NETWORK.mbit} Mbit/s, ${NETWORK.rttMs} ms round trip, gzip | first mask | bytes before it | navigation to it | whole model's mask (deepest head): bytes before it | navigation to it | on |\n|---|---|---|---|---|---|---|`);
-  for (const [label, webgpu] of [['CPU only (no WebGPU adapter)', false], ['WebGPU available (software adapter, SwiftShader)', true]]) {
+  console.log(
+    `\n| U-Net++ (default), sample ISIC_0001126, ${NETWORK.mbit} Mbit/s, ${NETWORK.rttMs} ms round trip, gzip | first mask | bytes before it | navigation to it | whole model's mask (deepest head): bytes before it | navigation to it | on |\n|---|---|---|---|---|---|---|`,
+  );
+  for (const [label, webgpu] of [
+    ['CPU only (no WebGPU adapter)', false],
+    ['WebGPU available (software adapter, SwiftShader)', true],
+  ]) {
     if (webgpu && process.env.BENCH_WEBGPU === '0') continue;
     const r = await firstOpen(webgpu);
     for (const visit of ['cold', 'warm', 'again']) {
       const v = r[visit];
-      console.log(`| ${label}, ${visit} | ${v.quick ? 'quick look (fast, level 2)' : 'whole model'} | ${mb(v.bytes)} (${v.files} files) | ${v.ms.toFixed(0)} ms | ${mb(v.wholeBytes)} | ${v.wholeMs.toFixed(0)} ms | ${v.backend} |`);
+      console.log(
+        `| ${label}, ${visit} | ${v.quick ? 'quick look (fast, level 2)' : 'whole model'} | ${mb(v.bytes)} (${v.files} files) | ${v.ms.toFixed(0)} ms | ${mb(v.wholeBytes)} | ${v.wholeMs.toFixed(0)} ms | ${v.backend} |`,
+      );
     }
   }
 }
@@ -242,10 +311,15 @@ async function main() {
   if (PARTS.includes('segment')) await printSegment();
   if (PARTS.includes('sequence')) {
     const seq = await sequenceTimes(Math.max(3, Math.min(REPEATS, 5)));
-    console.log('\n| model (2048x1536 photo, CPU) | segment + activation + Grad-CAM, one photo object: ms | a new copy per call (decode and pass each): ms | saved |\n|---|---|---|---|');
+    console.log(
+      '\n| model (2048x1536 photo, CPU) | segment + activation + Grad-CAM, one photo object: ms | a new copy per call (decode and pass each): ms | saved |\n|---|---|---|---|',
+    );
     for (const [name, r] of Object.entries(seq)) {
-      const a = median(r.cached), b = median(r.copied);
-      console.log(`| ${name} | ${a.toFixed(0)} (1 decode, ${r.passes.cached} passes) | ${b.toFixed(0)} (3 decodes, 3 passes) | ${(b - a).toFixed(0)} ms (${((1 - a / b) * 100).toFixed(0)}%) |`);
+      const a = median(r.cached),
+        b = median(r.copied);
+      console.log(
+        `| ${name} | ${a.toFixed(0)} (1 decode, ${r.passes.cached} passes) | ${b.toFixed(0)} (3 decodes, 3 passes) | ${(b - a).toFixed(0)} ms (${((1 - a / b) * 100).toFixed(0)}%) |`,
+      );
     }
   }
   if (PARTS.includes('first')) await printFirstOpen();
@@ -253,9 +327,14 @@ async function main() {
 }
 
 function printSizes() {
-  const sizes = [['pkg/webgpu (WebGPU + CPU)', path.join(DIST, 'pkg/webgpu/lesionlab_core_bg.wasm')],
+  const sizes = [
+    ['pkg/webgpu (WebGPU + CPU)', path.join(DIST, 'pkg/webgpu/lesionlab_core_bg.wasm')],
     ['pkg/cpu (CPU only)', path.join(DIST, 'pkg/cpu/lesionlab_core_bg.wasm')],
-    ...['unet', 'unetpp', 'unetpp.fast2', 'pspnet'].map((m) => [`weights/${m}.safetensors`, path.join(DIST, `weights/${m}.safetensors`)])];
+    ...['unet', 'unetpp', 'unetpp.fast2', 'pspnet'].map((m) => [
+      `weights/${m}.safetensors`,
+      path.join(DIST, `weights/${m}.safetensors`),
+    ]),
+  ];
   console.log('| file | raw | gzip -9 |\n|---|---|---|');
   for (const [name, file] of sizes) {
     const bytes = fs.readFileSync(file);
@@ -271,11 +350,18 @@ async function printSegment() {
   } catch (err) {
     console.error(`WebGPU run failed: ${err.message}`);
   }
-  console.log('\n| model (1024x768 photo) | input | CPU: median segment ms | CPU: of which model | WebGPU: median segment ms | WebGPU: of which model | WebGPU: first call |\n|---|---|---|---|---|---|---|');
+  console.log(
+    '\n| model (1024x768 photo) | input | CPU: median segment ms | CPU: of which model | WebGPU: median segment ms | WebGPU: of which model | WebGPU: first call |\n|---|---|---|---|---|---|---|',
+  );
   for (const name of Object.keys(cpu)) {
-    const c = cpu[name], g = gpu?.[name];
-    const gpuCols = g ? `${median(g.total).toFixed(0)} | ${median(g.modelMs).toFixed(0)} | ${g.firstMs.toFixed(0)}` : 'n/a | n/a | n/a';
-    console.log(`| ${name} | ${c.size} | ${median(c.total).toFixed(0)} | ${median(c.modelMs).toFixed(0)} | ${gpuCols} |`);
+    const c = cpu[name],
+      g = gpu?.[name];
+    const gpuCols = g
+      ? `${median(g.total).toFixed(0)} | ${median(g.modelMs).toFixed(0)} | ${g.firstMs.toFixed(0)}`
+      : 'n/a | n/a | n/a';
+    console.log(
+      `| ${name} | ${c.size} | ${median(c.total).toFixed(0)} | ${median(c.modelMs).toFixed(0)} | ${gpuCols} |`,
+    );
   }
 }
 

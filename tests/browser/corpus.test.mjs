@@ -16,7 +16,7 @@ const DIR = path.join(OUTPUT, 'corpus');
 const corpus = makeCorpus(DIR, { weightsOf: (model) => path.join(ROOT, 'weights', `${model}.safetensors`) });
 const TARGET = process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target');
 const CLI = path.join(TARGET, 'debug', 'lesionlab');
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function cli(...args) {
   assert.ok(fs.existsSync(CLI), `${CLI} is missing: run \`cargo test\` first (pkg-scripts/test does)`);
@@ -26,7 +26,10 @@ function cli(...args) {
 
 /** Files of a corpus folder as the page's File objects. */
 function filesOf(sub) {
-  return fs.readdirSync(path.join(DIR, sub)).sort().map((name) => ({ name, b64: fs.readFileSync(path.join(DIR, sub, name)).toString('base64') }));
+  return fs
+    .readdirSync(path.join(DIR, sub))
+    .sort()
+    .map((name) => ({ name, b64: fs.readFileSync(path.join(DIR, sub, name)).toString('base64') }));
 }
 
 let server, browser, page;
@@ -35,14 +38,17 @@ before(async () => {
   server = await serve();
   browser = await launch({ webgpu: false });
   page = await open(browser.context, `${server.base}blank.html`);
-  await page.evaluate(async (sets) => {
-    const { LesionLab } = await import('./www/lesionlab.js');
-    window.LesionLab = LesionLab;
-    const file = (f) => new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name);
-    window.corpus = Object.fromEntries(Object.entries(sets).map(([k, files]) => [k, files.map(file)]));
-    window.lab = await LesionLab.create({ model: 'unet', backend: 'cpu' });
-    await LesionLab.discardSavedRun();
-  }, { photos: filesOf('photos'), pairs: filesOf('pairs'), weights: filesOf('weights') });
+  await page.evaluate(
+    async (sets) => {
+      const { LesionLab } = await import('./www/lesionlab.js');
+      window.LesionLab = LesionLab;
+      const file = (f) => new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name);
+      window.corpus = Object.fromEntries(Object.entries(sets).map(([k, files]) => [k, files.map(file)]));
+      window.lab = await LesionLab.create({ model: 'unet', backend: 'cpu' });
+      await LesionLab.discardSavedRun();
+    },
+    { photos: filesOf('photos'), pairs: filesOf('pairs'), weights: filesOf('weights') },
+  );
 });
 
 after(async () => {
@@ -64,7 +70,7 @@ test('the command line: every photo segments or fails by name, and the good ones
     if (p.ok) {
       assert.ok(fs.existsSync(path.join(out, `${stem}_segmentation.png`)), `${p.file}: no mask written\n${r.err}`);
     } else {
-      assert.match(r.err, new RegExp(`${escape(p.file)}: ${p.problem.source}`), `${p.file}\n${r.err}`);
+      assert.match(r.err, new RegExp(`${escapeRe(p.file)}: ${p.problem.source}`), `${p.file}\n${r.err}`);
     }
   }
 });
@@ -73,7 +79,7 @@ test('the command line: eval skips every bad pair and zip by name and scores the
   const r = cli('eval', '--model', 'pspnet', '--data', path.join(DIR, 'pairs'), '--json');
   assert.ok(r.ok, r.err);
   for (const p of corpus.pairs) {
-    assert.match(r.err, new RegExp(`skipped ${escape(p.file)}: .*${p.problem.source}`), `${p.file}\n${r.err}`);
+    assert.match(r.err, new RegExp(`skipped ${escapeRe(p.file)}: .*${p.problem.source}`), `${p.file}\n${r.err}`);
   }
   const scores = JSON.parse(r.out);
   assert.equal(scores.images, corpus.good.length, r.out);
@@ -89,7 +95,7 @@ test('the command line: every weights file loads or is refused by name', () => {
       assert.ok(r.ok, `${w.file}: ${r.err}`);
     } else {
       assert.equal(r.ok, false, w.file);
-      assert.match(r.err, new RegExp(`${escape(file)}'?: .*${w.problem.source}`), `${w.file}\n${r.err}`);
+      assert.match(r.err, new RegExp(`${escapeRe(file)}'?: .*${w.problem.source}`), `${w.file}\n${r.err}`);
     }
   }
 });
@@ -98,7 +104,10 @@ test('the page: every photo segments or fails with its kind and file named, and 
   const results = await page.evaluate(async () => {
     const out = {};
     for (const f of corpus.photos) {
-      out[f.name] = await lab.segment(f).then((r) => ({ ok: r.width > 0 }), (e) => ({ kind: e.kind, message: e.message }));
+      out[f.name] = await lab.segment(f).then(
+        (r) => ({ ok: r.width > 0 }),
+        (e) => ({ kind: e.kind, message: e.message }),
+      );
     }
     out.next = await lab.segment(corpus.photos.find((f) => f.name === 'whole.jpg')).then((r) => r.width);
     return out;
@@ -109,7 +118,7 @@ test('the page: every photo segments or fails with its kind and file named, and 
       assert.deepEqual(r, { ok: true }, p.file);
     } else {
       assert.equal(r.kind, p.kind, `${p.file}: ${r.message}`);
-      assert.match(r.message, new RegExp(`^${escape(p.file)}: ${p.problem.source}`), p.file);
+      assert.match(r.message, new RegExp(`^${escapeRe(p.file)}: ${p.problem.source}`), p.file);
     }
   }
   assert.equal(results.next, 256, 'a good photo still segments after every bad one');
@@ -129,7 +138,11 @@ test('the page: pairFiles and fine-tuning skip every bad pair and zip by name an
     assert.match(hit.reason, p.problem, p.file);
   }
   const zips = ['cut.zip', 'fake.zip'];
-  assert.deepEqual(zips.filter((z) => !r.paired.skipped.some((s) => s.file === z)), [], 'pairFiles names the unreadable zips');
+  assert.deepEqual(
+    zips.filter((z) => !r.paired.skipped.some((s) => s.file === z)),
+    [],
+    'pairFiles names the unreadable zips',
+  );
 });
 
 test('the page: every weights file loads or is refused by name, and the weights in use stay', async () => {
@@ -140,11 +153,17 @@ test('the page: every weights file loads or is refused by name, and the weights 
     const out = {};
     for (const f of corpus.weights) {
       if (f.name === 'copy.safetensors') continue;
-      out[f.name] = await lab.loadWeights(f).then(() => ({ ok: true }), (e) => ({ kind: e.kind, message: e.message }));
+      out[f.name] = await lab.loadWeights(f).then(
+        () => ({ ok: true }),
+        (e) => ({ kind: e.kind, message: e.message }),
+      );
     }
     const after = (await lab.segment(photo)).mask;
     out.kept = after.every((v, i) => v === before[i]);
-    out['copy.safetensors'] = await lab.loadWeights(corpus.weights.find((f) => f.name === 'copy.safetensors')).then(() => ({ ok: true }), (e) => ({ message: e.message }));
+    out['copy.safetensors'] = await lab.loadWeights(corpus.weights.find((f) => f.name === 'copy.safetensors')).then(
+      () => ({ ok: true }),
+      (e) => ({ message: e.message }),
+    );
     return out;
   });
   for (const w of corpus.weights) {
@@ -153,25 +172,27 @@ test('the page: every weights file loads or is refused by name, and the weights 
       assert.deepEqual(got, { ok: true }, w.file);
     } else {
       assert.equal(got.kind, w.kind, `${w.file}: ${got.message}`);
-      assert.match(got.message, new RegExp(`${escape(w.file)}'?: .*${w.problem.source}`), w.file);
+      assert.match(got.message, new RegExp(`${escapeRe(w.file)}'?: .*${w.problem.source}`), w.file);
     }
   }
   assert.ok(r.kept, 'after every refused file the weights in use still give the same mask');
 });
 
-test('memory: 200 segmentations in a row do not keep growing the worker\'s wasm memory', async () => {
+test("memory: 200 segmentations in a row do not keep growing the worker's wasm memory", async () => {
   const r = await page.evaluate(async () => {
     const photo = corpus.photos.find((f) => f.name === 'rgb.png');
     const samples = [];
     for (let i = 1; i <= 200; i++) {
       // A new Blob each time, so that every call decodes and prepares the photo again.
       await lab.segment(new File([photo], `photo-${i}.png`));
-      if (i === 20 || i === 200) samples.push({ i, ...(await lab.memory()), page: performance.memory?.usedJSHeapSize ?? null });
+      if (i === 20 || i === 200)
+        samples.push({ i, ...(await lab.memory()), page: performance.memory?.usedJSHeapSize ?? null });
     }
     return samples;
   });
   const [at20, at200] = r;
   assert.ok(at20.wasmBytes > 0, JSON.stringify(r));
   assert.equal(at200.wasmBytes, at20.wasmBytes, `the wasm memory grew after the 20th call: ${JSON.stringify(r)}`);
-  if (at20.page !== null) assert.ok(at200.page < at20.page * 2 + 20e6, `the page's JS heap keeps growing: ${JSON.stringify(r)}`);
+  if (at20.page !== null)
+    assert.ok(at200.page < at20.page * 2 + 20e6, `the page's JS heap keeps growing: ${JSON.stringify(r)}`);
 });

@@ -16,14 +16,19 @@ const SETTINGS = { epochs: 1, batchSize: 2, lr: 1e-3, size: 64, valFraction: 0.2
 function fixtureZip() {
   fs.mkdirSync(OUTPUT, { recursive: true });
   const zip = path.join(OUTPUT, 'fixture.zip');
-  execFileSync('python3', ['-c', `
+  execFileSync('python3', [
+    '-c',
+    `
 import os, sys, zipfile
 root, out = sys.argv[1], sys.argv[2]
 with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:
     for d in sorted(os.listdir(root)):
         for f in sorted(os.listdir(os.path.join(root, d))):
             z.write(os.path.join(root, d, f), f'{d}/{f}')
-`, FIXTURE, zip]);
+`,
+    FIXTURE,
+    zip,
+  ]);
   return fs.readFileSync(zip);
 }
 
@@ -37,7 +42,9 @@ before(async () => {
   await page.evaluate(async (zip) => {
     const { LesionLab } = await import('./www/lesionlab.js');
     window.LesionLab = LesionLab;
-    window.fixtureZip = new File([Uint8Array.from(atob(zip), (c) => c.charCodeAt(0))], 'ISIC2018_fixture.zip', { type: 'application/zip' });
+    window.fixtureZip = new File([Uint8Array.from(atob(zip), (c) => c.charCodeAt(0))], 'ISIC2018_fixture.zip', {
+      type: 'application/zip',
+    });
     await LesionLab.discardSavedRun();
   }, fixtureZip().toString('base64'));
 });
@@ -55,10 +62,16 @@ test('three epochs on 8 real pairs lower the loss, reports validation scores and
       new File(['not a photo'], 'notes.txt', { type: 'text/plain' }),
       new File([await fixture[0].arrayBuffer()], 'ISIC_0099999.jpg', { type: 'image/jpeg' }),
       new File([new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3])], 'ISIC_0088888.jpg', { type: 'image/jpeg' }),
-      new File([await fixture.find((f) => f.name.endsWith('.png')).arrayBuffer()], 'ISIC_0088888_segmentation.png', { type: 'image/png' }),
+      new File([await fixture.find((f) => f.name.endsWith('.png')).arrayBuffer()], 'ISIC_0088888_segmentation.png', {
+        type: 'image/png',
+      }),
     ];
     const progress = [];
-    const run = await lab.finetune([...fixture, ...extra], { ...settings, epochs: 3, onProgress: (p) => progress.push(p) });
+    const run = await lab.finetune([...fixture, ...extra], {
+      ...settings,
+      epochs: 3,
+      onProgress: (p) => progress.push(p),
+    });
     const photo = fixture.find((f) => f.name.endsWith('.jpg'));
     const shipped = await LesionLab.create({ model: 'unet', backend: 'cpu' });
     const a = await lab.segment(photo);
@@ -66,7 +79,13 @@ test('three epochs on 8 real pairs lower the loss, reports validation scores and
     let diff = 0;
     for (let i = 0; i < a.probability.length; i++) diff = Math.max(diff, Math.abs(a.probability[i] - b.probability[i]));
     const saved = await LesionLab.savedRun();
-    return { run, steps: progress.filter((p) => p.kind === 'step'), kinds: [...new Set(progress.map((p) => p.kind))], diff, saved };
+    return {
+      run,
+      steps: progress.filter((p) => p.kind === 'step'),
+      kinds: [...new Set(progress.map((p) => p.kind))],
+      diff,
+      saved,
+    };
   }, SETTINGS);
   const { run, steps } = r;
   assert.equal(run.paired, 8);
@@ -90,14 +109,22 @@ test('three epochs on 8 real pairs lower the loss, reports validation scores and
   // taken in training mode (batch statistics of two photos), the starting loss in evaluation
   // mode, so the test compares the last epoch with the first.
   const [first, , h] = run.history;
-  assert.ok(h.trainLoss < first.trainLoss, `training loss ${first.trainLoss} over the first epoch, ${h.trainLoss} over the third`);
+  assert.ok(
+    h.trainLoss < first.trainLoss,
+    `training loss ${first.trainLoss} over the first epoch, ${h.trainLoss} over the third`,
+  );
   // Each step's loss is on its own batch, so one step against another says little with
   // weights that already fit these pairs well; the first epoch's loss against the third is the test.
-  assert.ok(steps.every((s) => Number.isFinite(s.loss) && s.loss > 0), `step losses ${steps.map((s) => s.loss.toFixed(4)).join(', ')}`);
+  assert.ok(
+    steps.every((s) => Number.isFinite(s.loss) && s.loss > 0),
+    `step losses ${steps.map((s) => s.loss.toFixed(4)).join(', ')}`,
+  );
   assert.ok(r.diff > 1e-3, 'segment now uses the fine-tuned weights');
   assert.equal(r.saved.status, 'finished');
   assert.equal(r.saved.hasCheckpoint, true);
-  console.log(`# CPU fine-tune: before ${JSON.stringify(run.before)}; epoch ${JSON.stringify(h)}; steps ${steps.map((s) => s.loss.toFixed(4)).join(' ')}`);
+  console.log(
+    `# CPU fine-tune: before ${JSON.stringify(run.before)}; epoch ${JSON.stringify(h)}; steps ${steps.map((s) => s.loss.toFixed(4)).join(' ')}`,
+  );
 });
 
 test('the official zip layout pairs the same 8 pairs', async () => {
@@ -112,9 +139,13 @@ test('the official zip layout pairs the same 8 pairs', async () => {
   assert.equal(run.history.length, 1);
 });
 
-test('settings outside the crate\'s limits are refused by name before any file is read', async () => {
+test("settings outside the crate's limits are refused by name before any file is read", async () => {
   const r = await page.evaluate(async (settings) => {
-    const why = (options) => lab.finetune(fixture, options).then(() => 'accepted', (e) => `${e.kind}: ${e.message}`);
+    const why = (options) =>
+      lab.finetune(fixture, options).then(
+        () => 'accepted',
+        (e) => `${e.kind}: ${e.message}`,
+      );
     return {
       epochs: await why({ ...settings, epochs: 0 }),
       fraction: await why({ ...settings, epochs: 2.5 }),
@@ -128,7 +159,7 @@ test('settings outside the crate\'s limits are refused by name before any file i
   assert.match(r.unknown, /^bad-argument: .*1024/);
 });
 
-test('exported weights load again; another model\'s weights are refused and nothing is lost', async () => {
+test("exported weights load again; another model's weights are refused and nothing is lost", async () => {
   const r = await page.evaluate(async () => {
     const bytes = await lab.exportWeights();
     const again = await LesionLab.create({ model: 'unet', backend: 'cpu', weights: bytes });
@@ -137,11 +168,20 @@ test('exported weights load again; another model\'s weights are refused and noth
     const b = (await again.segment(photo)).probability;
     let diff = 0;
     for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    const refused = await lab.loadWeights('weights/pspnet.safetensors').then(() => 'loaded', (e) => e.message);
+    const refused = await lab.loadWeights('weights/pspnet.safetensors').then(
+      () => 'loaded',
+      (e) => e.message,
+    );
     const c = (await lab.segment(photo)).probability;
     let kept = 0;
     for (let i = 0; i < a.length; i++) kept = Math.max(kept, Math.abs(a[i] - c[i]));
-    return { size: bytes.byteLength, magic: new TextDecoder().decode(new Uint8Array(bytes, 8, 2)), diff, refused, kept };
+    return {
+      size: bytes.byteLength,
+      magic: new TextDecoder().decode(new Uint8Array(bytes, 8, 2)),
+      diff,
+      refused,
+      kept,
+    };
   });
   assert.ok(r.size > 100_000, `${r.size} bytes`);
   assert.equal(r.magic, '{"', 'a safetensors header');
@@ -164,11 +204,19 @@ test('the page: a reload mid-run offers to resume, and the resumed run finishes'
   await ui.selectOption('#tune-size', '64');
   await ui.fill('#tune-val', '0.25');
   await ui.click('#tune-go');
-  await ui.waitForFunction(() => /Epoch 1 done and saved/.test(document.getElementById('tune-status').textContent), null, { timeout: 120_000 });
+  await ui.waitForFunction(
+    () => /Epoch 1 done and saved/.test(document.getElementById('tune-status').textContent),
+    null,
+    { timeout: 120_000 },
+  );
   await ui.click('#tune-pause');
   await ui.waitForSelector('body[data-tune="paused"]');
   // The run stops after the step in progress and says where; the line is not overwritten.
-  await ui.waitForFunction(() => /^Paused after epoch [23], step \d+ of 3\./.test(document.getElementById('tune-status').textContent), null, { timeout: 60_000 });
+  await ui.waitForFunction(
+    () => /^Paused after epoch [23], step \d+ of 3\./.test(document.getElementById('tune-status').textContent),
+    null,
+    { timeout: 60_000 },
+  );
   const pausedAt = await ui.textContent('#tune-status');
   assert.equal(await ui.isDisabled('#tune-epochs'), true, 'the settings of a run in progress cannot change');
   await ui.waitForTimeout(1500);
@@ -178,13 +226,19 @@ test('the page: a reload mid-run offers to resume, and the resumed run finishes'
   assert.match(await ui.textContent('#resume-text'), /U-Net \(8 pairs, 64 px\) stopped after epoch 1 of 3/);
   await ui.click('#resume-run');
   await ui.waitForSelector('body[data-tune="done"]', { timeout: 300_000 });
-  const rows = await ui.$$eval('#tune-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  const rows = await ui.$$eval('#tune-table tbody tr', (trs) =>
+    trs.map((tr) => [...tr.cells].map((c) => c.textContent)),
+  );
   assert.equal(rows.length, 2);
   assert.equal(rows[0][0], 'Starting weights');
   for (const row of rows) for (const v of row.slice(1)) assert.match(v, /^\d\.\d{4}$/);
   assert.equal(await ui.$$eval('#tune-preview figure', (f) => f.length), 2, 'before/after of the 2 validation pairs');
   const saved = await ui.evaluate(async () => (await import('./www/lesionlab.js')).LesionLab.savedRun());
-  assert.deepEqual(saved.history.map((h) => h.epoch), [1, 2, 3], 'epoch 1 from before the reload, 2 and 3 after');
+  assert.deepEqual(
+    saved.history.map((h) => h.epoch),
+    [1, 2, 3],
+    'epoch 1 from before the reload, 2 and 3 after',
+  );
   await ui.screenshot({ path: path.join(OUTPUT, 'finetune.png'), fullPage: true });
   const [file] = await Promise.all([ui.waitForEvent('download'), ui.click('#tune-download')]);
   assert.equal(file.suggestedFilename(), 'unet-finetuned.safetensors');

@@ -99,7 +99,11 @@ export async function serve({ gzip = false, shape = null } = {}) {
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const origin = `http://127.0.0.1:${server.address().port}`;
   return {
-    origin, base: `${origin}${PREFIX}`, requests, refused, sent,
+    origin,
+    base: `${origin}${PREFIX}`,
+    requests,
+    refused,
+    sent,
     override: (file, text) => overrides.set(file, text),
     setDown: (value) => {
       down = value;
@@ -122,22 +126,34 @@ const sleep = (ms) => new Promise((ok) => setTimeout(ok, Math.max(0, ms)));
 export async function launch({ webgpu = false } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'lesionlab-chromium-'));
   const args = [
-    '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions',
+    '--no-sandbox',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-default-apps',
+    '--disable-extensions',
   ];
   if (webgpu) args.push('--enable-unsafe-webgpu', '--enable-unsafe-swiftshader');
   // Extra switches for experiments, e.g. CHROMIUM_FLAGS='--js-flags=--no-liftoff'.
   if (process.env.CHROMIUM_FLAGS) args.push(...process.env.CHROMIUM_FLAGS.split(' ').filter(Boolean));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true, args, timeout: 60_000,
-    viewport: { width: 1280, height: 900 }, acceptDownloads: true,
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args,
+    timeout: 60_000,
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
   });
   const log = [];
   /** Every URL the browser asked for, the workers' requests included. */
   const requests = [];
   context.on('request', (r) => requests.push(r.url()));
   const watch = (page) => {
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') log.push(`[console.${m.type()}] ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') log.push(`[console.${m.type()}] ${m.text()}`);
+    });
     page.on('pageerror', (e) => log.push(`[pageerror] ${e}`));
     page.on('crash', () => log.push('[page crashed]'));
   };
@@ -163,7 +179,11 @@ export function fixtureFiles() {
   const out = [];
   for (const dir of fs.readdirSync(root).sort()) {
     for (const name of fs.readdirSync(path.join(root, dir)).sort()) {
-      out.push({ name, mimeType: name.endsWith('.png') ? 'image/png' : 'image/jpeg', buffer: fs.readFileSync(path.join(root, dir, name)) });
+      out.push({
+        name,
+        mimeType: name.endsWith('.png') ? 'image/png' : 'image/jpeg',
+        buffer: fs.readFileSync(path.join(root, dir, name)),
+      });
     }
   }
   return out;
@@ -173,6 +193,8 @@ export function fixtureFiles() {
 export async function fixtureInPage(page) {
   const files = fixtureFiles().map((f) => ({ name: f.name, type: f.mimeType, b64: f.buffer.toString('base64') }));
   await page.evaluate((files) => {
-    window.fixture = files.map((f) => new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: f.type }));
+    window.fixture = files.map(
+      (f) => new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name, { type: f.type }),
+    );
   }, files);
 }

@@ -27,7 +27,9 @@ after(async () => {
 
 const state = (p, s, timeout = 120_000) => p.waitForSelector(`body[data-state="${s}"]`, { timeout });
 const photoFile = (rel, name = path.basename(rel)) => ({
-  name, mimeType: name.endsWith('.png') ? 'image/png' : 'image/jpeg', buffer: fs.readFileSync(path.join(ROOT, rel)),
+  name,
+  mimeType: name.endsWith('.png') ? 'image/png' : 'image/jpeg',
+  buffer: fs.readFileSync(path.join(ROOT, rel)),
 });
 
 /** Max minus min of the red channel of a canvas: 0 for a blank (single-colour) canvas. */
@@ -36,8 +38,12 @@ function spread(p, id) {
     const c = document.getElementById(id);
     if (!c.width) return 0;
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let lo = 255, hi = 0;
-    for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
+    let lo = 255,
+      hi = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      lo = Math.min(lo, d[i]);
+      hi = Math.max(hi, d[i]);
+    }
     return hi - lo;
   }, id);
 }
@@ -49,9 +55,14 @@ test('U-Net++ fast levels 1-3 show heatmaps of layers they compute, with no erro
     await page.goto(`${server.base}index.html?model=unetpp-fast&level=${level}&backend=cpu&sample=ISIC_0001126`);
     await state(page, 'done');
     assert.equal(await page.isHidden('#error'), true, `level ${level}: ${await page.textContent('#error')}`);
-    const computed = ['x0_0', 'x1_0', 'x2_0', 'x3_0', 'x0_1', 'x1_1', 'x2_1', 'x0_2', 'x1_2', 'x0_3']
-      .filter((n) => Number(n[1]) + Number(n[3]) <= level);
-    assert.deepEqual((await options(page, 'cam-layer')).sort(), [...computed].sort(), `level ${level} lists only its nodes`);
+    const computed = ['x0_0', 'x1_0', 'x2_0', 'x3_0', 'x0_1', 'x1_1', 'x2_1', 'x0_2', 'x1_2', 'x0_3'].filter(
+      (n) => Number(n[1]) + Number(n[3]) <= level,
+    );
+    assert.deepEqual(
+      (await options(page, 'cam-layer')).sort(),
+      [...computed].sort(),
+      `level ${level} lists only its nodes`,
+    );
     assert.deepEqual((await options(page, 'gradcam-layer')).sort(), [...computed].sort());
     assert.equal(await page.getAttribute('#cam', 'data-layer'), `x0_${level}`);
     assert.equal(await page.getAttribute('#gradcam', 'data-layer'), `x${level}_0`);
@@ -89,7 +100,9 @@ test('what is shown and downloaded always belongs to the photo on screen', async
   const size = [320, 240];
   const jpeg = await page.evaluate(async ([w, h]) => {
     const canvas = new OffscreenCanvas(w, h);
-    canvas.getContext('2d').drawImage(await createImageBitmap(await (await fetch('www/samples/ISIC_0014640.jpg')).blob()), 0, 0, w, h);
+    canvas
+      .getContext('2d')
+      .drawImage(await createImageBitmap(await (await fetch('www/samples/ISIC_0014640.jpg')).blob()), 0, 0, w, h);
     const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg' })).arrayBuffer());
     return btoa(String.fromCharCode(...bytes));
   }, size);
@@ -172,7 +185,10 @@ test('a blank Grad-CAM gets a note too, and only a blank map has one', async () 
   });
   for (const m of maps) assert.equal(m.note !== null, m.blank, `${m.layer}: a note exactly when the map is blank`);
   const blank = maps.find((m) => m.blank);
-  assert.ok(blank, 'a blank Grad-CAM to show on some sample (if none, the weights changed: find another layer or photo)');
+  assert.ok(
+    blank,
+    'a blank Grad-CAM to show on some sample (if none, the weights changed: find another layer or photo)',
+  );
   assert.match(blank.note, new RegExp(`^Grad-CAM is blank at layer ${blank.layer}: .*Try another layer\\.$`));
   await page.selectOption('#model', 'unetpp');
   await page.click(`button[data-sample="${sample}"]`);
@@ -207,11 +223,14 @@ test('the <lesion-lab> element segments once on load and shows no empty box', as
 });
 
 async function dropOn(p, selector, file) {
-  const dataTransfer = await p.evaluateHandle(({ b64, name, type }) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type }));
-    return dt;
-  }, { b64: file.buffer.toString('base64'), name: file.name, type: file.mimeType });
+  const dataTransfer = await p.evaluateHandle(
+    ({ b64, name, type }) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type }));
+      return dt;
+    },
+    { b64: file.buffer.toString('base64'), name: file.name, type: file.mimeType },
+  );
   const prevented = await p.evaluate((selector) => {
     const e = new DragEvent('dragover', { bubbles: true, cancelable: true });
     document.querySelector(selector).dispatchEvent(e);
@@ -243,22 +262,43 @@ test('the overlay has an outline of at least 3:1 contrast on lesion colours, a l
   await page.click('button[data-sample="ISIC_0001126"]');
   await state(page, 'done');
   const r = await page.evaluate(async () => {
-    const { overlay } = await import('./www/render.js');
-    const { OVERLAY: COLORS } = await import('./www/rules.js');
+    const { overlay } = await import('./www/page/render.js');
+    const { OVERLAY: COLORS } = await import('./www/api/rules.js');
     const lum = (c) => {
-      const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+      const [r, g, b] = c.map((v) => {
+        v /= 255;
+        return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+      });
       return 0.2126 * r + 0.7152 * g + 0.0722 * b;
     };
     const contrast = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
     // Mean colours of ISIC 2018 lesions and skin at their 2nd..98th luminance percentiles
     // (measured on every fifth pair of shared/data), and a saturated pink lesion.
-    const typical = [[82, 43, 28], [122, 65, 40], [137, 90, 69], [156, 109, 88], [191, 128, 88], [201, 153, 128], [196, 185, 169],
-      [144, 109, 85], [166, 123, 103], [197, 161, 139], [200, 190, 168], [219, 209, 179], [244, 228, 202], [230, 120, 150]];
-    const worst = Math.min(...typical.map((c) => Math.max(contrast(COLORS.outlineDark, c), contrast(COLORS.outlineLight, c))));
+    const typical = [
+      [82, 43, 28],
+      [122, 65, 40],
+      [137, 90, 69],
+      [156, 109, 88],
+      [191, 128, 88],
+      [201, 153, 128],
+      [196, 185, 169],
+      [144, 109, 85],
+      [166, 123, 103],
+      [197, 161, 139],
+      [200, 190, 168],
+      [219, 209, 179],
+      [244, 228, 202],
+      [230, 120, 150],
+    ];
+    const worst = Math.min(
+      ...typical.map((c) => Math.max(contrast(COLORS.outlineDark, c), contrast(COLORS.outlineLight, c))),
+    );
     // On a pink photo, the outline's pixels are exactly those two colours.
     const photo = new ImageData(40, 40);
     for (let i = 0; i < photo.data.length; i += 4) photo.data.set([230, 120, 150, 255], i);
-    const mask = new Uint8Array(1600).map((_, i) => (Math.abs((i % 40) - 20) < 10 && Math.abs(((i / 40) | 0) - 20) < 10 ? 255 : 0));
+    const mask = new Uint8Array(1600).map((_, i) =>
+      Math.abs((i % 40) - 20) < 10 && Math.abs(((i / 40) | 0) - 20) < 10 ? 255 : 0,
+    );
     const out = overlay(photo, mask, { opacity: 0.4 }).data;
     const at = (x, y) => [...out.slice((y * 40 + x) * 4, (y * 40 + x) * 4 + 3)];
     return { worst, edge: at(11, 20), inner: at(12, 20), fill: at(20, 20) };
@@ -288,10 +328,16 @@ test('every term has a short explanation; samples have names; the report is link
   assert.match(await page.textContent('#dice-value'), /1 is identical/);
   assert.match(await page.textContent('#timing'), /ms in the network/);
   const labels = await page.$$eval('#cam-layer option', (os) => os.map((o) => o.textContent));
-  assert.ok(labels.every((l) => /^x\d_\d: .+resolution/.test(l)), labels.join(' | '));
+  assert.ok(
+    labels.every((l) => /^x\d_\d: .+resolution/.test(l)),
+    labels.join(' | '),
+  );
   assert.ok((await page.textContent('#gradcam-layer-info')).length > 30);
   const samples = await page.$$eval('.sample', (bs) => bs.map((b) => b.textContent));
-  assert.ok(samples.every((t) => /[a-z]{4,}.*ISIC_\d{7}/.test(t)), samples.join(' | '));
+  assert.ok(
+    samples.every((t) => /[a-z]{4,}.*ISIC_\d{7}/.test(t)),
+    samples.join(' | '),
+  );
   const report = await page.evaluate(async () => {
     const a = document.querySelector('a[href="report.txt"]');
     const r = await fetch(a.href);
@@ -307,7 +353,11 @@ test('controls have names, follow the dark theme and look disabled when they are
   assert.ok((await page.$eval('#file', (e) => e.getBoundingClientRect().width)) <= 1, 'no second, native file button');
   assert.ok((await page.$eval('#tune-files', (e) => e.getBoundingClientRect().width)) <= 1);
   assert.match(await page.textContent('label.folder'), /Choose a folder/);
-  const disabled = await page.$eval('#tune-go', (b) => ({ disabled: b.disabled, cursor: getComputedStyle(b).cursor, opacity: getComputedStyle(b).opacity }));
+  const disabled = await page.$eval('#tune-go', (b) => ({
+    disabled: b.disabled,
+    cursor: getComputedStyle(b).cursor,
+    opacity: getComputedStyle(b).opacity,
+  }));
   assert.deepEqual(disabled, { disabled: true, cursor: 'not-allowed', opacity: '0.6' });
   const dark = await browser.context.newPage();
   await dark.emulateMedia({ colorScheme: 'dark' });
@@ -318,8 +368,12 @@ test('controls have names, follow the dark theme and look disabled when they are
 });
 
 test('fine-tuning pairs any NAME.jpg with NAME_segmentation.png or NAME_mask.png; Start needs a pair', async () => {
-  const photo = fs.readFileSync(path.join(ROOT, 'tests/data/isic-fixture/ISIC2018_Task1-2_Training_Input/ISIC_0000122.jpg'));
-  const mask = fs.readFileSync(path.join(ROOT, 'tests/data/isic-fixture/ISIC2018_Task1_Training_GroundTruth/ISIC_0000122_segmentation.png'));
+  const photo = fs.readFileSync(
+    path.join(ROOT, 'tests/data/isic-fixture/ISIC2018_Task1-2_Training_Input/ISIC_0000122.jpg'),
+  );
+  const mask = fs.readFileSync(
+    path.join(ROOT, 'tests/data/isic-fixture/ISIC2018_Task1_Training_GroundTruth/ISIC_0000122_segmentation.png'),
+  );
   await page.setInputFiles('#tune-files', [{ name: 'mole1.jpg', mimeType: 'image/jpeg', buffer: photo }]);
   await page.waitForFunction(() => /no photo\/mask pair/.test(document.getElementById('tune-found').textContent));
   assert.equal(await page.isDisabled('#tune-go'), true);
@@ -337,7 +391,10 @@ test('fine-tuning pairs any NAME.jpg with NAME_segmentation.png or NAME_mask.png
   await page.waitForFunction(() => /8 photo\/mask pair\(s\)/.test(document.getElementById('tune-found').textContent));
   assert.equal(await page.isDisabled('#tune-go'), false);
   for (const id of ['tune-epochs', 'tune-batch', 'tune-lr', 'tune-size', 'tune-val', 'tune-augment']) {
-    const help = await page.evaluate((id) => document.getElementById(document.getElementById(id).getAttribute('aria-describedby'))?.textContent, id);
+    const help = await page.evaluate(
+      (id) => document.getElementById(document.getElementById(id).getAttribute('aria-describedby'))?.textContent,
+      id,
+    );
     assert.ok(help && help.length > 20, `#${id} has help`);
   }
   // Cancelled before any epoch finished: the message does not claim a saved epoch.
@@ -347,7 +404,9 @@ test('fine-tuning pairs any NAME.jpg with NAME_segmentation.png or NAME_mask.png
   await page.fill('#tune-batch', '1');
   await page.fill('#tune-val', '0');
   await page.click('#tune-go');
-  await page.waitForFunction(() => /Epoch 1, step/.test(document.getElementById('tune-status').textContent), null, { timeout: 120_000 });
+  await page.waitForFunction(() => /Epoch 1, step/.test(document.getElementById('tune-status').textContent), null, {
+    timeout: 120_000,
+  });
   await page.click('#tune-cancel');
   await page.waitForSelector('body[data-tune="cancelled"]', { timeout: 120_000 });
   const said = await page.textContent('#tune-status');
@@ -364,7 +423,10 @@ test('the result comes into view on a phone and a 1280x720 projector at 150%; sc
     await p.click('button[data-sample="ISIC_0001152"]');
     await state(p, 'done');
     await p.waitForTimeout(600); // the smooth scroll
-    const box = await p.$eval('#overlay', (c) => { const r = c.getBoundingClientRect(); return { top: r.top, bottom: r.bottom }; });
+    const box = await p.$eval('#overlay', (c) => {
+      const r = c.getBoundingClientRect();
+      return { top: r.top, bottom: r.bottom };
+    });
     assert.ok(box.top < height - 80 && box.bottom > 80, `${name}: the result is on screen (${JSON.stringify(box)})`);
     await p.screenshot({ path: path.join(OUTPUT, `page-${name}.png`) });
     await p.close();

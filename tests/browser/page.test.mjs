@@ -29,8 +29,12 @@ async function canvasSpread(id) {
     const c = document.getElementById(id);
     if (!c.width) return 0;
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      let lo = 255, hi = 0;
-    for (let i = 0; i < d.length; i += 4) { lo = Math.min(lo, d[i]); hi = Math.max(hi, d[i]); }
+    let lo = 255,
+      hi = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      lo = Math.min(lo, d[i]);
+      hi = Math.max(hi, d[i]);
+    }
     return hi - lo;
   }, id);
 }
@@ -47,8 +51,10 @@ test('clicking a sample shows the mask, its area, the Dice, timings, CAM and Gra
   const dice = Number(await page.textContent('#dice'));
   assert.ok(dice >= 0.7, `Dice ${dice} against the expert mask`);
   assert.equal(await page.textContent('#backend-used'), 'CPU (WebAssembly)');
-  assert.match(await page.textContent('#timing'),
-    /^(\d+ ms to prepare the photo|the photo prepared earlier), \d+ ms in the network, \d+ ms to clean the mask and scale it back$/);
+  assert.match(
+    await page.textContent('#timing'),
+    /^(\d+ ms to prepare the photo|the photo prepared earlier), \d+ ms in the network, \d+ ms to clean the mask and scale it back$/,
+  );
   assert.equal(await page.getAttribute('#cam', 'data-layer'), 'x0_4');
   assert.equal(await page.getAttribute('#gradcam', 'data-layer'), 'x4_0');
   // The mean activation by default; the report's CAM one click away, blank or explained.
@@ -57,7 +63,10 @@ test('clicking a sample shows the mask, its area, the Dice, timings, CAM and Gra
   assert.equal(await page.isVisible('#cam-blank'), false);
   await page.selectOption('#cam-method', 'cam');
   await page.waitForFunction(() => /^CAM/.test(document.getElementById('cam').getAttribute('aria-label')));
-  assert.ok((await canvasSpread('cam')) > 50 || (await page.isVisible('#cam-blank')), 'a CAM heatmap or the note why it is blank');
+  assert.ok(
+    (await canvasSpread('cam')) > 50 || (await page.isVisible('#cam-blank')),
+    'a CAM heatmap or the note why it is blank',
+  );
   await page.selectOption('#cam-method', 'activation');
   await page.waitForFunction(() => /^Mean activation/.test(document.getElementById('cam').getAttribute('aria-label')));
   assert.ok((await canvasSpread('gradcam')) > 50, 'the Grad-CAM canvas shows a heatmap');
@@ -69,7 +78,10 @@ test('the ABCD panel describes the mask on screen, says it is no diagnosis, and 
   assert.equal(await page.isVisible('#describe'), true);
   assert.match(await page.textContent('#describe .disclaimer'), /not a diagnosis/);
   assert.match(await page.textContent('#abcd-area'), /pixels, \d+\.\d% of the photo/);
-  assert.match(await page.textContent('#abcd-asymmetry'), /\d+\.\d% and \d+\.\d% of the lesion miss their mirror image/);
+  assert.match(
+    await page.textContent('#abcd-asymmetry'),
+    /\d+\.\d% and \d+\.\d% of the lesion miss their mirror image/,
+  );
   assert.match(await page.textContent('#abcd-border'), /compactness 0\.\d\d/);
   assert.match(await page.textContent('#abcd-colours'), /^\d of 6: /);
   assert.match(await page.textContent('#abcd-diameter'), /^\d+ pixels \(give a scale/);
@@ -85,7 +97,11 @@ test('the ABCD panel describes the mask on screen, says it is no diagnosis, and 
 test('"How sure is the model?" draws the spread over the photo and says where the views disagree', async () => {
   assert.equal(await page.isVisible('#sure'), true);
   await page.click('#sure-run');
-  await page.waitForFunction(() => /disagree about the mask on \d+\.\d% of the photo/.test(document.getElementById('sure-summary').textContent), null, { timeout: 120_000 });
+  await page.waitForFunction(
+    () => /disagree about the mask on \d+\.\d% of the photo/.test(document.getElementById('sure-summary').textContent),
+    null,
+    { timeout: 120_000 },
+  );
   assert.ok((await page.$eval('#sure-map', (c) => c.width)) > 0);
   assert.match(await page.getAttribute('#sure-map', 'aria-label'), /^Uncertainty map: .*8 views/);
 });
@@ -145,8 +161,10 @@ test('a box drawn with the mouse: the model looks inside it, the caption says so
   assert.equal(await page.getAttribute('#box-toggle', 'aria-pressed'), 'false', 'drawing stops once the box is drawn');
   assert.equal(await page.isDisabled('#box-clear'), false);
   await page.click('#box-clear');
-  await page.waitForFunction(() => !/inside the box/.test(document.getElementById('caption').textContent)
-    && document.body.dataset.state === 'done');
+  await page.waitForFunction(
+    () =>
+      !/inside the box/.test(document.getElementById('caption').textContent) && document.body.dataset.state === 'done',
+  );
   assert.equal(await page.isDisabled('#box-clear'), true);
 });
 
@@ -155,7 +173,11 @@ test('a corrupt file and a non-image show a readable error; the next photo still
   await page.setInputFiles('#file', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: jpeg.subarray(0, 700) });
   await page.waitForSelector('#error:not([hidden])');
   assert.match(await page.textContent('#error'), /broken\.jpg: the JPEG is corrupt or truncated/);
-  await page.setInputFiles('#file', { name: 'report.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 not a photo') });
+  await page.setInputFiles('#file', {
+    name: 'report.pdf',
+    mimeType: 'application/pdf',
+    buffer: Buffer.from('%PDF-1.4 not a photo'),
+  });
   await page.waitForFunction(() => /report\.pdf/.test(document.getElementById('error').textContent));
   assert.match(await page.textContent('#error'), /report\.pdf: not a JPEG or PNG image/);
   // The keyboard alone: focus a sample and press Enter.
@@ -185,7 +207,9 @@ test('the embedding example segments with two lines of HTML', async () => {
   const embed = await browser.context.newPage();
   await embed.goto(`${server.base}embed.html`);
   await embed.waitForSelector('lesion-lab[data-state="done"]', { timeout: 120_000 });
-  const text = await embed.evaluate(() => document.querySelector('lesion-lab').shadowRoot.querySelector('.status').textContent);
+  const text = await embed.evaluate(
+    () => document.querySelector('lesion-lab').shadowRoot.querySelector('.status').textContent,
+  );
   assert.match(text, /ISIC_0015946\.jpg: lesion \d+\.\d% of the image \(CPU/);
   // With U-Net++ (the element's default model) a quick look comes first, then the whole model's mask.
   const r = await embed.evaluate(async () => {
@@ -194,7 +218,12 @@ test('the embedding example segments with two lines of HTML', async () => {
     const done = new Promise((ok) => el.addEventListener('segmented', (e) => ok(e.detail), { once: true }));
     document.querySelector('main').append(el);
     const detail = await done;
-    return { first: el.dataset.firstMask, state: el.dataset.state, n: detail.mask.length, status: el.shadowRoot.querySelector('.status').textContent };
+    return {
+      first: el.dataset.firstMask,
+      state: el.dataset.state,
+      n: detail.mask.length,
+      status: el.shadowRoot.querySelector('.status').textContent,
+    };
   });
   assert.equal(r.first, 'quick', JSON.stringify(r));
   assert.equal(r.state, 'done');
@@ -202,19 +231,21 @@ test('the embedding example segments with two lines of HTML', async () => {
   await embed.close();
 });
 
-test('opened on a sample, the page shows U-Net++\'s quick look first, then its deepest head\'s mask', async () => {
+test("opened on a sample, the page shows U-Net++'s quick look first, then its deepest head's mask", async () => {
   // A new profile and a new page: the one above has loaded the whole weights long ago.
   const other = await launch({ webgpu: false });
   const fresh = await open(other.context, `${server.base}index.html?sample=ISIC_0001126`);
   try {
     await fresh.waitForSelector('body[data-state="done"]', { timeout: 120_000 });
     const r = await fresh.evaluate(() => ({
-      quick: window.__firstMaskQuick, first: window.__firstMaskMs, whole: window.__wholeMaskMs,
+      quick: window.__firstMaskQuick,
+      first: window.__firstMaskMs,
+      whole: window.__wholeMaskMs,
       caption: document.getElementById('caption').textContent,
     }));
     assert.equal(r.quick, true, 'the first mask was the quick look');
     assert.ok(r.whole >= r.first, JSON.stringify(r));
-    assert.match(r.caption, /U-Net\+\+ \(deepest head\)$/, 'the whole model\'s mask replaced it');
+    assert.match(r.caption, /U-Net\+\+ \(deepest head\)$/, "the whole model's mask replaced it");
     const dice = Number(await fresh.textContent('#dice'));
     assert.ok(dice >= 0.7, `Dice ${dice}`);
   } finally {
@@ -222,7 +253,7 @@ test('opened on a sample, the page shows U-Net++\'s quick look first, then its d
   }
 });
 
-test('every request stayed inside the page\'s own folder', async () => {
+test("every request stayed inside the page's own folder", async () => {
   const outside = browser.requests.filter((u) => !u.startsWith(server.base) && !/^(blob|data):/.test(u));
   assert.deepEqual(outside, []);
   assert.ok(browser.requests.some((u) => u.endsWith('lesionlab_core_bg.wasm')));

@@ -11,7 +11,11 @@ import { OUTPUT, ROOT, launch, open, serve } from './harness.mjs';
 
 let server, browser, page;
 const AXE = fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
-const SIZES = { laptop: { width: 1366, height: 768 }, phone: { width: 390, height: 844 }, projector: { width: 853, height: 480 } };
+const SIZES = {
+  laptop: { width: 1366, height: 768 },
+  phone: { width: 390, height: 844 },
+  projector: { width: 853, height: 480 },
+};
 
 before(async () => {
   server = await serve();
@@ -32,9 +36,17 @@ const state = (p, s, timeout = 180_000) => p.waitForSelector(`body[data-state="$
 async function seriousViolations(p) {
   // Evaluated by the test driver, not loaded by the page: the page's CSP allows only its own files.
   await p.evaluate(`${AXE}\n;0`);
-  const violations = await p.evaluate(async () => (await window.axe.run(document)).violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+  const violations = await p.evaluate(async () =>
+    (await window.axe.run(document)).violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map(
+        (v) =>
+          `${v.id}: ${v.nodes
+            .slice(0, 3)
+            .map((n) => n.target.join(' '))
+            .join(', ')}`,
+      ),
+  );
   return violations;
 }
 
@@ -51,10 +63,14 @@ test('on a phone (390 px) nothing scrolls sideways, the layer menus included', a
   const widths = await page.evaluate(() => ({
     page: document.documentElement.scrollWidth,
     view: innerWidth,
-    widest: [...document.querySelectorAll('select')].map((s) => [s.id, Math.round(s.getBoundingClientRect().right)])
+    widest: [...document.querySelectorAll('select')]
+      .map((s) => [s.id, Math.round(s.getBoundingClientRect().right)])
       .sort((a, b) => b[1] - a[1])[0],
   }));
-  assert.ok(widths.page <= widths.view, `the page is ${widths.page} px wide in a ${widths.view} px screen (widest menu ${widths.widest})`);
+  assert.ok(
+    widths.page <= widths.view,
+    `the page is ${widths.page} px wide in a ${widths.view} px screen (widest menu ${widths.widest})`,
+  );
   await page.screenshot({ path: path.join(OUTPUT, 'people-phone.png'), fullPage: false });
   await page.setViewportSize(SIZES.laptop);
   await page.screenshot({ path: path.join(OUTPUT, 'people-laptop.png'), fullPage: false });
@@ -79,7 +95,9 @@ test('a sample chosen with the keyboard takes the focus to the result; a skip li
 test('your own expert mask gives the Dice and the outline; a mask of another size is refused by name', async () => {
   // The sample's own mask, given as the user's file.
   const mask = fs.readFileSync(path.join(ROOT, 'www/samples/ISIC_0014640_segmentation.png'));
-  await page.evaluate(() => { document.getElementById('truth').checked = false; });
+  await page.evaluate(() => {
+    document.getElementById('truth').checked = false;
+  });
   await page.setInputFiles('#truth-file', { name: 'my-mask.png', mimeType: 'image/png', buffer: mask });
   await page.waitForFunction(() => document.getElementById('truth').checked);
   assert.ok(Number(await page.textContent('#dice')) > 0.7);
@@ -129,7 +147,11 @@ test('correcting by keyboard: a ring shows the brush, Space paints, painted part
   await state(page, 'done');
   assert.equal(await page.inputValue('#opacity'), '0.15', 'the tint leaves the lesion its colours');
   await page.click('#edit-toggle');
-  assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('correct')).position), 'sticky', 'the toolbar stays in view');
+  assert.equal(
+    await page.evaluate(() => getComputedStyle(document.getElementById('correct')).position),
+    'sticky',
+    'the toolbar stays in view',
+  );
   await page.focus('#overlay');
   // To the top-left corner (Shift: a tenth of the photo a press), where no lesion is.
   for (let i = 0; i < 6; i++) {
@@ -137,7 +159,10 @@ test('correcting by keyboard: a ring shows the brush, Space paints, painted part
     await page.keyboard.press('Shift+ArrowLeft');
   }
   const ring = await page.locator('#brush-ring').boundingBox();
-  assert.ok(ring && ring.width > 4 && Math.abs(ring.width - ring.height) < 1, `the ring shows the brush (${JSON.stringify(ring)})`);
+  assert.ok(
+    ring && ring.width > 4 && Math.abs(ring.width - ring.height) < 1,
+    `the ring shows the brush (${JSON.stringify(ring)})`,
+  );
   assert.equal(await page.isVisible('#painted-legend'), false);
   await page.keyboard.press('Space');
   await page.waitForSelector('#painted-legend:not([hidden])');
@@ -174,7 +199,8 @@ test('classroom mode: pictures keep at least 45% of the height at 853x480 at eve
       // The picture inside the box (object-fit: contain).
       const shown = Math.min(box.height, (box.width * c.height) / Math.max(1, c.width));
       return {
-        step: document.getElementById('classroom').dataset.step, share: shown / innerHeight,
+        step: document.getElementById('classroom').dataset.step,
+        share: shown / innerHeight,
         scroll: document.documentElement.scrollWidth > innerWidth,
       };
     });
@@ -199,8 +225,16 @@ test('classroom mode: pictures keep at least 45% of the height at 853x480 at eve
   // A teacher's own photos: one with its expert mask (scored), one without (no score).
   const fixture = (p) => fs.readFileSync(path.join(ROOT, 'tests/data/isic-fixture', p));
   await cl.setInputFiles('#cl-files', [
-    { name: 'ISIC_0000122.jpg', mimeType: 'image/jpeg', buffer: fixture('ISIC2018_Task1-2_Training_Input/ISIC_0000122.jpg') },
-    { name: 'ISIC_0000122_segmentation.png', mimeType: 'image/png', buffer: fixture('ISIC2018_Task1_Training_GroundTruth/ISIC_0000122_segmentation.png') },
+    {
+      name: 'ISIC_0000122.jpg',
+      mimeType: 'image/jpeg',
+      buffer: fixture('ISIC2018_Task1-2_Training_Input/ISIC_0000122.jpg'),
+    },
+    {
+      name: 'ISIC_0000122_segmentation.png',
+      mimeType: 'image/png',
+      buffer: fixture('ISIC2018_Task1_Training_GroundTruth/ISIC_0000122_segmentation.png'),
+    },
     { name: 'mole.jpg', mimeType: 'image/jpeg', buffer: fixture('ISIC2018_Task1-2_Training_Input/ISIC_0000123.jpg') },
   ]);
   await ready();
@@ -217,10 +251,16 @@ test('classroom mode: pictures keep at least 45% of the height at 853x480 at eve
   await cl.keyboard.press('ArrowRight');
   await ready();
   assert.match(await cl.textContent('#cl-text'), /No expert outline was given/);
-  for (const [name, size] of [['phone', SIZES.phone], ['laptop', SIZES.laptop]]) {
+  for (const [name, size] of [
+    ['phone', SIZES.phone],
+    ['laptop', SIZES.laptop],
+  ]) {
     await cl.setViewportSize(size);
     await cl.waitForTimeout(300);
-    assert.ok(await cl.evaluate(() => document.documentElement.scrollWidth <= innerWidth), `classroom on a ${name} scrolls sideways`);
+    assert.ok(
+      await cl.evaluate(() => document.documentElement.scrollWidth <= innerWidth),
+      `classroom on a ${name} scrolls sideways`,
+    );
     await cl.screenshot({ path: path.join(OUTPUT, `people-classroom-${name}.png`) });
   }
   await cl.close();
@@ -230,16 +270,24 @@ test('the embedding example: no serious axe-core violation; the threshold attrib
   const embed = await browser.context.newPage();
   await embed.goto(`${server.base}embed.html`);
   // Before the mask arrives, the photo's place is already taken.
-  const early = await embed.evaluate(() => document.querySelector('lesion-lab').shadowRoot.querySelector('.frame').getBoundingClientRect().height);
+  const early = await embed.evaluate(
+    () => document.querySelector('lesion-lab').shadowRoot.querySelector('.frame').getBoundingClientRect().height,
+  );
   await embed.waitForSelector('lesion-lab[data-state="done"]', { timeout: 180_000 });
-  const status = () => embed.evaluate(() => document.querySelector('lesion-lab').shadowRoot.querySelector('.status').textContent);
+  const status = () =>
+    embed.evaluate(() => document.querySelector('lesion-lab').shadowRoot.querySelector('.status').textContent);
   const share = (text) => Number(/lesion (\d+\.\d)%/.exec(text)[1]);
   const at05 = share(await status());
   await embed.evaluate(() => document.querySelector('lesion-lab').setAttribute('threshold', '0.95'));
-  await embed.waitForFunction(() => /threshold 0\.95/.test(document.querySelector('lesion-lab').shadowRoot.querySelector('.status').textContent));
+  await embed.waitForFunction(() =>
+    /threshold 0\.95/.test(document.querySelector('lesion-lab').shadowRoot.querySelector('.status').textContent),
+  );
   assert.ok(share(await status()) <= at05, 'a higher threshold marks less');
   assert.ok(early > 100, `the photo's place was kept: ${early} px`);
-  assert.match(await embed.evaluate(() => document.querySelector('lesion-lab').shadowRoot.querySelector('.legend').textContent), /PSPNet/);
+  assert.match(
+    await embed.evaluate(() => document.querySelector('lesion-lab').shadowRoot.querySelector('.legend').textContent),
+    /PSPNet/,
+  );
   assert.deepEqual(await seriousViolations(embed), []);
   await embed.close();
 });

@@ -31,7 +31,9 @@ test('WebGPU and CPU give the same PSPNet mask up to 1% of pixels', async () => 
     const cpu = await LesionLab.create({ model: 'pspnet', backend: 'cpu' });
     const a = await gpu.segment(photo);
     const b = await cpu.segment(photo);
-    let differ = 0, maxDiff = 0, lesion = 0;
+    let differ = 0,
+      maxDiff = 0,
+      lesion = 0;
     for (let i = 0; i < a.mask.length; i++) {
       if (a.mask[i] !== b.mask[i]) differ++;
       if (b.mask[i]) lesion++;
@@ -39,13 +41,23 @@ test('WebGPU and CPU give the same PSPNet mask up to 1% of pixels', async () => 
     }
     window.gpu = gpu;
     cpu.dispose();
-    return { backend: gpu.backend, cpuBackend: cpu.backend, share: differ / a.mask.length, maxDiff, lesion, n: a.mask.length, ms: a.ms };
+    return {
+      backend: gpu.backend,
+      cpuBackend: cpu.backend,
+      share: differ / a.mask.length,
+      maxDiff,
+      lesion,
+      n: a.mask.length,
+      ms: a.ms,
+    };
   });
   assert.equal(r.backend, 'webgpu');
   assert.equal(r.cpuBackend, 'cpu');
   assert.ok(r.lesion > 0.01 * r.n, 'the mask is not empty, so agreeing means something');
   assert.ok(r.share <= 0.01, `${(r.share * 100).toFixed(3)}% of pixels differ`);
-  console.log(`# WebGPU vs CPU: ${(r.share * 100).toFixed(3)}% of pixels differ, max |dp| ${r.maxDiff.toExponential(2)}; WebGPU ms ${JSON.stringify(r.ms)}`);
+  console.log(
+    `# WebGPU vs CPU: ${(r.share * 100).toFixed(3)}% of pixels differ, max |dp| ${r.maxDiff.toExponential(2)}; WebGPU ms ${JSON.stringify(r.ms)}`,
+  );
 });
 
 test('auto: the first mask comes from the CPU while WebGPU loads; WebGPU then takes over and no call is lost', async () => {
@@ -53,7 +65,10 @@ test('auto: the first mask comes from the CPU while WebGPU loads; WebGPU then ta
     const t0 = performance.now();
     const events = [];
     const lab = await LesionLab.create({
-      model: 'pspnet', backend: 'auto', takeover: 'ready', onBackend: (e) => events.push({ ...e, at: performance.now() - t0 }),
+      model: 'pspnet',
+      backend: 'auto',
+      takeover: 'ready',
+      onBackend: (e) => events.push({ ...e, at: performance.now() - t0 }),
     });
     const created = lab.backend;
     const first = await lab.segment(photo);
@@ -67,18 +82,34 @@ test('auto: the first mask comes from the CPU while WebGPU loads; WebGPU then ta
     lab.dispose();
     // The default policy measures both on the same input and keeps the faster one.
     const measured = await new Promise((done) => {
-      LesionLab.create({ model: 'pspnet', backend: 'auto', onBackend: done }).then((l) => { window.measuredLab = l; });
+      LesionLab.create({ model: 'pspnet', backend: 'auto', onBackend: done }).then((l) => {
+        window.measuredLab = l;
+      });
     });
     const after = (await measuredLab.segment(photo)).backend;
     measuredLab.dispose();
-    return { created, first: first.backend, firstAt, events, during, next: next.backend, labBackend: lab.backend, share: differ / first.mask.length, measured, after };
+    return {
+      created,
+      first: first.backend,
+      firstAt,
+      events,
+      during,
+      next: next.backend,
+      labBackend: lab.backend,
+      share: differ / first.mask.length,
+      measured,
+      after,
+    };
   });
   assert.equal(r.created, 'cpu');
-  assert.equal(r.first, 'cpu', 'the first mask is the CPU\'s');
+  assert.equal(r.first, 'cpu', "the first mask is the CPU's");
   assert.equal(r.events.length, 1, JSON.stringify(r.events));
   assert.equal(r.events[0].backend, 'webgpu', r.events[0].reason);
   assert.ok(r.firstAt < r.events[0].at, `first mask at ${r.firstAt} ms, WebGPU ready at ${r.events[0].at} ms`);
-  assert.ok(r.during.every((b) => b === 'cpu' || b === 'webgpu'), JSON.stringify(r.during));
+  assert.ok(
+    r.during.every((b) => b === 'cpu' || b === 'webgpu'),
+    JSON.stringify(r.during),
+  );
   assert.equal(r.next, 'webgpu');
   assert.equal(r.labBackend, 'webgpu');
   assert.ok(r.share <= 0.01, `after the switch ${(r.share * 100).toFixed(3)}% of pixels differ from the CPU's mask`);
@@ -86,13 +117,23 @@ test('auto: the first mask comes from the CPU while WebGPU loads; WebGPU then ta
   assert.ok(cpu > 0 && webgpu > 0, JSON.stringify(r.measured));
   assert.equal(r.measured.backend, webgpu < cpu ? 'webgpu' : 'cpu', r.measured.reason);
   assert.equal(r.after, r.measured.backend);
-  console.log(`# auto: first mask (CPU) at ${r.firstAt.toFixed(0)} ms, WebGPU ready at ${r.events[0].at.toFixed(0)} ms (software adapter), ${r.during.length} calls answered meanwhile; 'faster': ${r.measured.reason}`);
+  console.log(
+    `# auto: first mask (CPU) at ${r.firstAt.toFixed(0)} ms, WebGPU ready at ${r.events[0].at.toFixed(0)} ms (software adapter), ${r.during.length} calls answered meanwhile; 'faster': ${r.measured.reason}`,
+  );
 });
 
 test('CAM and Grad-CAM on WebGPU are finite and in [0, 1]', async () => {
   const r = await page.evaluate(async () => {
-    const check = (h) => ({ n: h.heatmap.length, bad: h.heatmap.filter((v) => !(v >= 0 && v <= 1)).length, max: Math.max(...h.heatmap), layer: h.layer });
-    return { cam: check(await gpu.explain(photo, { method: 'activation' })), gradcam: check(await gpu.explain(photo, { method: 'gradcam' })) };
+    const check = (h) => ({
+      n: h.heatmap.length,
+      bad: h.heatmap.filter((v) => !(v >= 0 && v <= 1)).length,
+      max: Math.max(...h.heatmap),
+      layer: h.layer,
+    });
+    return {
+      cam: check(await gpu.explain(photo, { method: 'activation' })),
+      gradcam: check(await gpu.explain(photo, { method: 'gradcam' })),
+    };
   });
   for (const [name, h] of Object.entries(r)) {
     assert.equal(h.n, 256 * 256, name);
@@ -102,13 +143,16 @@ test('CAM and Grad-CAM on WebGPU are finite and in [0, 1]', async () => {
   assert.equal(r.gradcam.layer, 'ppm');
 });
 
-test('one epoch of fine-tuning on WebGPU gives the CPU path\'s losses', async () => {
+test("one epoch of fine-tuning on WebGPU gives the CPU path's losses", async () => {
   const r = await page.evaluate(async () => {
     const settings = { epochs: 1, batchSize: 2, lr: 1e-3, size: 64, valFraction: 0.25, augment: false };
     const losses = async (backend) => {
       const lab = await LesionLab.create({ model: 'unet', backend });
       const steps = [];
-      const run = await lab.finetune(fixture, { ...settings, onProgress: (p) => p.kind === 'step' && steps.push(p.loss) });
+      const run = await lab.finetune(fixture, {
+        ...settings,
+        onProgress: (p) => p.kind === 'step' && steps.push(p.loss),
+      });
       const weights = await lab.exportWeights();
       lab.dispose();
       return { backend: lab.backend, steps, history: run.history, before: run.before, weights: weights.byteLength };
@@ -125,5 +169,7 @@ test('one epoch of fine-tuning on WebGPU gives the CPU path\'s losses', async ()
   const dv = Math.abs(r.gpu.history[0].valLoss - r.cpu.history[0].valLoss) / r.cpu.history[0].valLoss;
   assert.ok(dv < 1e-2, `validation loss ${r.gpu.history[0].valLoss} vs ${r.cpu.history[0].valLoss}`);
   assert.ok(r.gpu.weights > 100_000, 'weights export from WebGPU (asynchronous readback)');
-  console.log(`# WebGPU vs CPU fine-tune: worst step-loss difference ${(worst * 100).toFixed(4)}%, val loss ${dv.toExponential(2)} relative`);
+  console.log(
+    `# WebGPU vs CPU fine-tune: worst step-loss difference ${(worst * 100).toFixed(4)}%, val loss ${dv.toExponential(2)} relative`,
+  );
 });

@@ -61,7 +61,9 @@ export function png(width, height, channels, pixel, depth = 8) {
   ihdr.set([depth, colour, 0, 0, 0], 8);
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0)),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
   ]);
 }
 
@@ -140,23 +142,84 @@ export function makeCorpus(dir, { weightsOf }) {
   // Photos: what `segment` gives for each.
   const photos = [
     { file: write('photos', 'whole.jpg', jpeg), ok: true },
-    { file: write('photos', 'rgb.png', png(64, 48, 3, (x, y) => [180, 120 + y, 90 + x])), ok: true },
-    { file: write('photos', 'gray16.png', png(40, 30, 1, (x) => [x * 1500], 16)), ok: true },
-    { file: write('photos', 'rgba.png', png(40, 30, 4, () => [200, 150, 120, 90])), ok: true },
-    { file: write('photos', 'half.jpg', jpeg.subarray(0, jpeg.length >> 1)), kind: 'unreadable-image', problem: CORRUPT },
-    { file: write('photos', 'padded.jpg', Buffer.concat([jpeg.subarray(0, (jpeg.length * 2) / 3 | 0), Buffer.alloc(400, 7)])), kind: 'unreadable-image', problem: CORRUPT },
+    {
+      file: write(
+        'photos',
+        'rgb.png',
+        png(64, 48, 3, (x, y) => [180, 120 + y, 90 + x]),
+      ),
+      ok: true,
+    },
+    {
+      file: write(
+        'photos',
+        'gray16.png',
+        png(40, 30, 1, (x) => [x * 1500], 16),
+      ),
+      ok: true,
+    },
+    {
+      file: write(
+        'photos',
+        'rgba.png',
+        png(40, 30, 4, () => [200, 150, 120, 90]),
+      ),
+      ok: true,
+    },
+    {
+      file: write('photos', 'half.jpg', jpeg.subarray(0, jpeg.length >> 1)),
+      kind: 'unreadable-image',
+      problem: CORRUPT,
+    },
+    {
+      file: write(
+        'photos',
+        'padded.jpg',
+        Buffer.concat([jpeg.subarray(0, ((jpeg.length * 2) / 3) | 0), Buffer.alloc(400, 7)]),
+      ),
+      kind: 'unreadable-image',
+      problem: CORRUPT,
+    },
     { file: write('photos', 'header-only.jpg', jpeg.subarray(0, 600)), kind: 'unreadable-image', problem: CORRUPT },
-    { file: write('photos', 'cut.png', png(64, 64, 3, (x, y) => [x, y, 9]).subarray(0, 60)), kind: 'unreadable-image', problem: /the PNG is corrupt or truncated/ },
-    { file: write('photos', 'notes.jpg', Buffer.from('lesion notes, not a photo')), kind: 'unsupported-format', problem: /not a JPEG or PNG image/ },
-    { file: write('photos', 'scan.tif', Buffer.from([0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0, 0, 0])), kind: 'unsupported-format', problem: /not a JPEG or PNG image/ },
-    { file: write('photos', 'drawing.svg', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')), kind: 'unsupported-format', problem: /not a JPEG or PNG image/ },
-    { file: write('photos', 'empty.png', Buffer.alloc(0)), kind: 'unsupported-format', problem: /not a JPEG or PNG image/ },
+    {
+      file: write('photos', 'cut.png', png(64, 64, 3, (x, y) => [x, y, 9]).subarray(0, 60)),
+      kind: 'unreadable-image',
+      problem: /the PNG is corrupt or truncated/,
+    },
+    {
+      file: write('photos', 'notes.jpg', Buffer.from('lesion notes, not a photo')),
+      kind: 'unsupported-format',
+      problem: /not a JPEG or PNG image/,
+    },
+    {
+      file: write('photos', 'scan.tif', Buffer.from([0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0, 0, 0])),
+      kind: 'unsupported-format',
+      problem: /not a JPEG or PNG image/,
+    },
+    {
+      file: write(
+        'photos',
+        'drawing.svg',
+        Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'),
+      ),
+      kind: 'unsupported-format',
+      problem: /not a JPEG or PNG image/,
+    },
+    {
+      file: write('photos', 'empty.png', Buffer.alloc(0)),
+      kind: 'unsupported-format',
+      problem: /not a JPEG or PNG image/,
+    },
   ];
   const bomb = png(1, 1, 1, () => [0]);
   bomb.writeUInt32BE(20000, 16);
   bomb.writeUInt32BE(20000, 20);
   bomb.writeUInt32BE(crc32(bomb.subarray(12, 29)), 29);
-  photos.push({ file: write('photos', 'bomb.png', bomb), kind: 'too-large', problem: /image is 20000x20000 .*the limit is 50 megapixels/ });
+  photos.push({
+    file: write('photos', 'bomb.png', bomb),
+    kind: 'too-large',
+    problem: /image is 20000x20000 .*the limit is 50 megapixels/,
+  });
 
   // Pairs: what loading them for `eval` or fine-tuning gives (good pairs beside bad ones).
   const size = 256;
@@ -165,49 +228,173 @@ export function makeCorpus(dir, { weightsOf }) {
     write('pairs', `${id}.jpg`, image);
     return write('pairs', `${id}_segmentation.png`, maskBytes);
   };
-  const real = (id) => [fs.readFileSync(path.join(INPUT, `${id}.jpg`)), fs.readFileSync(path.join(TRUTH, `${id}_segmentation.png`))];
+  const real = (id) => [
+    fs.readFileSync(path.join(INPUT, `${id}.jpg`)),
+    fs.readFileSync(path.join(TRUTH, `${id}_segmentation.png`)),
+  ];
   pair('ISIC_0000122', ...real('ISIC_0000122'));
   pair('ISIC_0000123', ...real('ISIC_0000123'));
   const good = ['ISIC_0000122', 'ISIC_0000123', 'ISIC_0000200', 'ISIC_0000201'];
-  pair('ISIC_0000200', jpeg, png(size, size, 1, () => [0]));
-  pair('ISIC_0000201', jpeg, png(size, size, 1, () => [255]));
+  pair(
+    'ISIC_0000200',
+    jpeg,
+    png(size, size, 1, () => [0]),
+  );
+  pair(
+    'ISIC_0000201',
+    jpeg,
+    png(size, size, 1, () => [255]),
+  );
   const pairs = [
     { file: pair('ISIC_0000210', jpeg, mask(1)), kind: 'bad-mask', problem: /values 0-1: multiply by 255/ },
-    { file: pair('ISIC_0000211', jpeg, png(size, size, 3, (x, y) => (disc(x, y, size) ? [220, 30, 30] : [0, 0, 0]))), kind: 'bad-mask', problem: /a colour mask/ },
-    { file: pair('ISIC_0000212', jpeg, png(128, 100, 1, () => [255])), kind: 'bad-mask', problem: /mask is 128x100 but its image is 256x256/ },
+    {
+      file: pair(
+        'ISIC_0000211',
+        jpeg,
+        png(size, size, 3, (x, y) => (disc(x, y, size) ? [220, 30, 30] : [0, 0, 0])),
+      ),
+      kind: 'bad-mask',
+      problem: /a colour mask/,
+    },
+    {
+      file: pair(
+        'ISIC_0000212',
+        jpeg,
+        png(128, 100, 1, () => [255]),
+      ),
+      kind: 'bad-mask',
+      problem: /mask is 128x100 but its image is 256x256/,
+    },
   ];
   write('pairs', 'ISIC_0000213_segmentation.png', mask(255));
-  pairs.push({ file: write('pairs', 'ISIC_0000213.jpg', jpeg.subarray(0, 3000)), kind: 'unreadable-image', problem: CORRUPT });
+  pairs.push({
+    file: write('pairs', 'ISIC_0000213.jpg', jpeg.subarray(0, 3000)),
+    kind: 'unreadable-image',
+    problem: CORRUPT,
+  });
   // Zips beside the files: one good (two pairs), the rest unreadable as a whole or per entry.
   const [image124, truth124] = real('ISIC_0000124');
   const [image126, truth126] = real('ISIC_0000126');
   const goodZip = zip([
-    ['ISIC_0000124.jpg', image124], ['ISIC_0000124_segmentation.png', truth124],
-    ['ISIC_0000126.jpg', image126], ['ISIC_0000126_segmentation.png', truth126],
+    ['ISIC_0000124.jpg', image124],
+    ['ISIC_0000124_segmentation.png', truth124],
+    ['ISIC_0000126.jpg', image126],
+    ['ISIC_0000126_segmentation.png', truth126],
   ]);
   write('pairs', 'good.zip', goodZip);
   good.push('ISIC_0000124', 'ISIC_0000126');
   pairs.push(
-    { file: write('pairs', 'cut.zip', goodZip.subarray(0, goodZip.length >> 1)), kind: 'unsupported-format', problem: /zip/ },
-    { file: write('pairs', 'fake.zip', Buffer.from('PK but not really a zip at all')), kind: 'unsupported-format', problem: /zip/ },
+    {
+      file: write('pairs', 'cut.zip', goodZip.subarray(0, goodZip.length >> 1)),
+      kind: 'unsupported-format',
+      problem: /zip/,
+    },
+    {
+      file: write('pairs', 'fake.zip', Buffer.from('PK but not really a zip at all')),
+      kind: 'unsupported-format',
+      problem: /zip/,
+    },
   );
   // A zip bomb in miniature: an entry that claims 1000 bytes and inflates to 8 MB.
   const [image128] = real('ISIC_0000128');
-  write('pairs', 'bomb.zip', zip([['ISIC_0000220.jpg', image128], ['ISIC_0000220_segmentation.png', Buffer.alloc(8_000_000)]], { lie: ['ISIC_0000220_segmentation.png', 1000] }));
+  write(
+    'pairs',
+    'bomb.zip',
+    zip(
+      [
+        ['ISIC_0000220.jpg', image128],
+        ['ISIC_0000220_segmentation.png', Buffer.alloc(8_000_000)],
+      ],
+      { lie: ['ISIC_0000220_segmentation.png', 1000] },
+    ),
+  );
   pairs.push({ file: 'bomb.zip/ISIC_0000220_segmentation.png', kind: 'unreadable-image', problem: /declare/ });
-  write('pairs', 'locked.zip', zip([['ISIC_0000221.jpg', image128], ['ISIC_0000221_segmentation.png', truth124]], { encrypt: 'ISIC_0000221.jpg' }));
+  write(
+    'pairs',
+    'locked.zip',
+    zip(
+      [
+        ['ISIC_0000221.jpg', image128],
+        ['ISIC_0000221_segmentation.png', truth124],
+      ],
+      { encrypt: 'ISIC_0000221.jpg' },
+    ),
+  );
   pairs.push({ file: 'locked.zip/ISIC_0000221.jpg', kind: 'unsupported-format', problem: /crypt/i });
 
   // Weights: what loading each gives (`model` is the one the file is given for).
   const unet = fs.readFileSync(weightsOf('unet'));
   const weights = [
-    { file: write('weights', 'size0.safetensors', rewriteWeights(unet, (h) => { h.__metadata__['lesionlab.input_size'] = '0'; })), kind: 'weights', problem: /records input size '0', which U-Net cannot run/ },
-    { file: write('weights', 'size65536.safetensors', rewriteWeights(unet, (h) => { h.__metadata__['lesionlab.input_size'] = '65536'; })), kind: 'weights', problem: /records input size '65536'/ },
-    { file: write('weights', 'bf16.safetensors', rewriteWeights(unet, (h, [, info]) => { info.dtype = 'BF16'; info.shape.push(2); })), kind: 'weights', problem: /is stored as BF16/ },
-    { file: write('weights', 'nan.safetensors', rewriteWeights(unet, () => {}, (d, [, info]) => d.writeFloatLE(NaN, info.data_offsets[0]))), kind: 'weights', problem: /holds a NaN or an infinity/ },
-    { file: write('weights', 'inf.safetensors', rewriteWeights(unet, () => {}, (d, [, info]) => d.writeFloatLE(Infinity, info.data_offsets[0]))), kind: 'weights', problem: /holds a NaN or an infinity/ },
-    { file: write('weights', 'pspnet.safetensors', fs.readFileSync(weightsOf('pspnet'))), kind: 'weights', problem: /PSPNet weights, not U-Net weights/ },
-    { file: write('weights', 'text.safetensors', Buffer.from('hello')), kind: 'weights', problem: /not a readable safetensors file/ },
+    {
+      file: write(
+        'weights',
+        'size0.safetensors',
+        rewriteWeights(unet, (h) => {
+          h.__metadata__['lesionlab.input_size'] = '0';
+        }),
+      ),
+      kind: 'weights',
+      problem: /records input size '0', which U-Net cannot run/,
+    },
+    {
+      file: write(
+        'weights',
+        'size65536.safetensors',
+        rewriteWeights(unet, (h) => {
+          h.__metadata__['lesionlab.input_size'] = '65536';
+        }),
+      ),
+      kind: 'weights',
+      problem: /records input size '65536'/,
+    },
+    {
+      file: write(
+        'weights',
+        'bf16.safetensors',
+        rewriteWeights(unet, (_h, [, info]) => {
+          info.dtype = 'BF16';
+          info.shape.push(2);
+        }),
+      ),
+      kind: 'weights',
+      problem: /is stored as BF16/,
+    },
+    {
+      file: write(
+        'weights',
+        'nan.safetensors',
+        rewriteWeights(
+          unet,
+          () => {},
+          (d, [, info]) => d.writeFloatLE(NaN, info.data_offsets[0]),
+        ),
+      ),
+      kind: 'weights',
+      problem: /holds a NaN or an infinity/,
+    },
+    {
+      file: write(
+        'weights',
+        'inf.safetensors',
+        rewriteWeights(
+          unet,
+          () => {},
+          (d, [, info]) => d.writeFloatLE(Infinity, info.data_offsets[0]),
+        ),
+      ),
+      kind: 'weights',
+      problem: /holds a NaN or an infinity/,
+    },
+    {
+      file: write('weights', 'pspnet.safetensors', fs.readFileSync(weightsOf('pspnet'))),
+      kind: 'weights',
+      problem: /PSPNet weights, not U-Net weights/,
+    },
+    {
+      file: write('weights', 'text.safetensors', Buffer.from('hello')),
+      kind: 'weights',
+      problem: /not a readable safetensors file/,
+    },
     { file: write('weights', 'copy.safetensors', unet), ok: true },
   ];
   return { photos, pairs, good, weights };

@@ -1,0 +1,1 @@
+import './api/lesion-lab-element.js';

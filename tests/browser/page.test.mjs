@@ -195,7 +195,7 @@ test('switching model re-segments, and the comparison shows all three', async ()
   assert.equal(await page.getAttribute('#gradcam', 'data-layer'), 'ppm');
   await page.selectOption('#model', 'unetpp-accurate');
   await state('done');
-  assert.match(await page.textContent('#caption'), /U-Net\+\+ \(accurate\)/);
+  assert.match(await page.textContent('#caption'), /U-Net\+\+ \(mean of the four heads\)/);
   await page.click('#compare-run');
   await state('compared', 240_000);
   const captions = await page.$$eval('#compare-results figcaption', (els) => els.map((e) => e.textContent));

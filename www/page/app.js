@@ -97,8 +97,8 @@ function selection() {
 
 /** @param {{ model: string, mode: string, level?: number }} selected */
 function modelLabel({ model, mode, level }) {
-  const names = { mean: 'accurate', [DEFAULT_MODE]: 'deepest head' };
-  const how = mode === 'fast' ? `fast, level ${level}` : (names[modeId(mode) ?? ''] ?? mode);
+  const names = { mean: 'mean of the four heads', [DEFAULT_MODE]: 'deepest head' };
+  const how = mode === 'fast' ? `head ${level}` : (names[modeId(mode) ?? ''] ?? mode);
   const name = model === 'unetpp' ? `U-Net++ (${how})` : NAMES[model];
   return tuned.has(model) ? `${name}, fine-tuned` : name;
 }
@@ -263,7 +263,7 @@ async function segmentPhoto() {
     if (quick) await quickLook(lab, sel, mine);
     if (mine !== run) return;
     if (quick && lab.quickStartLevel)
-      status(`Loading the whole ${NAMES[sel.model]} (a quick look from its fast mode is shown)…`);
+      status(`Loading the whole ${NAMES[sel.model]} (a quick look from one of its heads is shown)…`);
     else status(`Segmenting ${photo.name} with ${label} on ${where(lab)}…`);
     const r = await lab.segment(photo.blob, {
       threshold: Number($('threshold').value),
@@ -300,7 +300,7 @@ async function segmentPhoto() {
 // as a quick look; the chosen mode's mask replaces it when the whole weights have loaded.
 async function quickLook(lab, sel, mine) {
   const level = lab.quickStartLevel;
-  status(`A quick look with ${NAMES[sel.model]}'s fast mode (level ${level}) while the rest of its weights load…`);
+  status(`A quick look with ${NAMES[sel.model]}'s head ${level} alone while the rest of its weights load…`);
   const r = await lab.segment(photo.blob, {
     threshold: Number($('threshold').value),
     mode: 'head',
@@ -313,7 +313,7 @@ async function quickLook(lab, sel, mine) {
   shown = {
     photo,
     result: r,
-    label: `quick look: ${NAMES[sel.model]} fast mode, level ${level}; the mask of ${modelLabel(sel)} follows`,
+    label: `quick look: ${NAMES[sel.model]} head ${level} alone; the mask of ${modelLabel(sel)} follows`,
   };
   $('result').hidden = false;
   draw();

@@ -125,7 +125,10 @@ export class LesionLabElement extends HTMLElement {
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
-      if (this.isConnected && this.getAttribute('src')) this.#segmentSrc();
+      if (!this.isConnected || !this.getAttribute('src')) return;
+      // The photo's place is taken at once, before its bytes arrive: the prose below never jumps.
+      this.#part('.frame').hidden = false;
+      this.#segmentSrc();
     });
   }
 

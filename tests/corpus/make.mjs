@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { makeZip } from './zip.mjs';
 
 const FIXTURE = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../data/isic-fixture');
 const INPUT = path.join(FIXTURE, 'ISIC2018_Task1-2_Training_Input');
@@ -71,46 +72,14 @@ const disc = (x, y, size) => (x - size / 2) ** 2 + (y - size / 2) ** 2 < (size /
 
 /** A zip of `entries` ([name, bytes]), deflated; `lie` rewrites an entry's declared size. */
 function zip(entries, { lie = null, encrypt = null } = {}) {
-  const locals = [];
-  const central = [];
-  let offset = 0;
-  for (const [name, data] of entries) {
-    const packed = zlib.deflateRawSync(data);
-    const size = lie && lie[0] === name ? lie[1] : data.length;
-    const flags = encrypt === name ? 1 : 0;
-    const nameBytes = Buffer.from(name);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(8, 8);
-    local.writeUInt32LE(crc32(data), 14);
-    local.writeUInt32LE(packed.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
-    const head = Buffer.alloc(46);
-    head.writeUInt32LE(0x02014b50, 0);
-    head.writeUInt16LE(20, 4);
-    head.writeUInt16LE(20, 6);
-    head.writeUInt16LE(flags, 8);
-    head.writeUInt16LE(8, 10);
-    head.writeUInt32LE(crc32(data), 16);
-    head.writeUInt32LE(packed.length, 20);
-    head.writeUInt32LE(size, 24);
-    head.writeUInt16LE(nameBytes.length, 28);
-    head.writeUInt32LE(offset, 42);
-    locals.push(local, nameBytes, packed);
-    central.push(head, nameBytes);
-    offset += 30 + nameBytes.length + packed.length;
-  }
-  const dir = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(dir.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, dir, end]);
+  return makeZip(
+    entries.map(([name, data]) => ({
+      name,
+      data,
+      size: lie && lie[0] === name ? lie[1] : undefined,
+      encrypted: encrypt === name,
+    })),
+  );
 }
 
 /** A safetensors file with its JSON header rewritten by `edit` and its data by `data`. */

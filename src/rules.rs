@@ -15,6 +15,17 @@ pub fn is_lesion(probability: f32, threshold: f32) -> bool {
     probability > threshold
 }
 
+/// The caller's threshold, or [`THRESHOLD`] when none is given; an error outside [0, 1].
+pub fn threshold_or_default(threshold: Option<f32>) -> Result<f32, Error> {
+    let threshold = threshold.unwrap_or(THRESHOLD);
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(Error::BadArgument(format!(
+            "threshold must be between 0 and 1, got {threshold}"
+        )));
+    }
+    Ok(threshold)
+}
+
 /// The input side of a weights file that records none (the report's).
 pub const DEFAULT_INPUT_SIZE: u32 = 256;
 

@@ -65,12 +65,7 @@ impl SegmentRequest {
             None => InferenceMode::DEFAULT,
         };
         let defaults = SegmentOptions::new(mode);
-        let threshold = self.threshold.unwrap_or(defaults.threshold);
-        if !(0.0..=1.0).contains(&threshold) {
-            return Err(Error::BadArgument(format!(
-                "threshold must be between 0 and 1, got {threshold}"
-            )));
-        }
+        let threshold = crate::rules::threshold_or_default(self.threshold)?;
         Ok(SegmentOptions {
             tta: self.tta,
             threshold,

@@ -255,7 +255,7 @@ impl Session {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let mode: InferenceMode = mode.parse()?;
-            let threshold = checked_threshold(threshold)?;
+            let threshold = crate::rules::threshold_or_default(threshold)?;
             let u = inner.uncertainty(&key, mode, threshold).await?;
             let spread = Float32Array::from(&u.spread[..]).into();
             to_js_with(&u, &[("spread", spread)])
@@ -287,15 +287,4 @@ impl Session {
             to_js_with(&result, &[("heatmap", heatmap)])
         })
     }
-}
-
-/// The caller's threshold, or the usual one; an error outside [0, 1].
-fn checked_threshold(threshold: Option<f32>) -> Result<f32, Error> {
-    let threshold = threshold.unwrap_or(crate::rules::THRESHOLD);
-    if !(0.0..=1.0).contains(&threshold) {
-        return Err(Error::BadArgument(format!(
-            "threshold must be between 0 and 1, got {threshold}"
-        )));
-    }
-    Ok(threshold)
 }

@@ -31,7 +31,8 @@ pub fn compare_maps(
             Error::BadArgument(format!("every map must hold {width}x{height} values")).into(),
         );
     }
-    let u = crate::uncertainty::over_models(&maps, threshold.unwrap_or(crate::rules::THRESHOLD))?;
+    let threshold = crate::rules::threshold_or_default(threshold)?;
+    let u = crate::uncertainty::over_models(&maps, threshold)?;
     let spread = js_sys::Float32Array::from(&u.spread[..]).into();
     super::to_js_with(&u, &[("spread", spread)])
 }

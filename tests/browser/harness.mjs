@@ -173,6 +173,25 @@ export async function open(context, url) {
   return page;
 }
 
+/**
+ * A page test file's start: dist/ served, a browser without WebGPU, the page at `query` (relative
+ * to the served folder) open, and the screenshot folder made.
+ */
+export async function openPage(query) {
+  const server = await serve();
+  const browser = await launch({ webgpu: false });
+  const page = await open(browser.context, `${server.base}${query}`);
+  fs.mkdirSync(OUTPUT, { recursive: true });
+  return { server, browser, page };
+}
+
+/** Closes what `openPage` opened and prints what the browser logged. */
+export async function closePage({ server, browser } = {}) {
+  await browser?.close();
+  await server?.close();
+  if (browser?.log.length) console.log(browser.log.join('\n'));
+}
+
 /** The eight real fixture pairs as { name, mimeType, buffer } (Playwright's file form). */
 export function fixtureFiles() {
   const root = path.join(ROOT, 'tests/data/isic-fixture');

@@ -6,21 +6,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { OUTPUT, ROOT, launch, open, serve } from './harness.mjs';
+import { OUTPUT, ROOT, closePage, launch, open, openPage } from './harness.mjs';
 
 let server, browser, page;
 
 before(async () => {
-  server = await serve();
-  browser = await launch({ webgpu: false });
-  page = await open(browser.context, `${server.base}index.html`);
+  ({ server, browser, page } = await openPage('index.html'));
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  if (browser?.log.length) console.log(browser.log.join('\n'));
-});
+after(() => closePage({ server, browser }));
 
 const state = (s, timeout = 120_000) => page.waitForSelector(`body[data-state="${s}"]`, { timeout });
 

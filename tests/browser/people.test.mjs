@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { OUTPUT, ROOT, launch, open, serve } from './harness.mjs';
+import { OUTPUT, ROOT, closePage, openPage } from './harness.mjs';
 
 let server, browser, page;
 const AXE = fs.readFileSync(path.join(ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
@@ -18,17 +18,10 @@ const SIZES = {
 };
 
 before(async () => {
-  server = await serve();
-  browser = await launch({ webgpu: false });
-  page = await open(browser.context, `${server.base}index.html?backend=cpu`);
-  fs.mkdirSync(OUTPUT, { recursive: true });
+  ({ server, browser, page } = await openPage('index.html?backend=cpu'));
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  if (browser?.log.length) console.log(browser.log.join('\n'));
-});
+after(() => closePage({ server, browser }));
 
 const state = (p, s, timeout = 180_000) => p.waitForSelector(`body[data-state="${s}"]`, { timeout });
 

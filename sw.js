@@ -5,8 +5,15 @@
 // first mask needs (`BUILD.precache`: the page, the CPU module, the default model's weights, the
 // samples); the rest (the WebGPU module, the other models' weights) is kept when a visit uses it.
 // User photos never pass through here: the page reads them from files, not from the network.
+//
+// It also makes the page cross-origin isolated where the host sends no such headers (a static
+// host): what it answers carries `BUILD.isolation` (COOP and COEP), so every visit after the
+// first has shared memory and runs the threaded CPU module. The documents need the headers, and so
+// does the worker's script (Chromium refuses a worker without COEP to an isolated page). The wasm
+// modules are answered as the cache holds them: a wrapped response would be compiled anew at
+// every visit instead of reusing the code the browser compiled from the cached one.
 
-const BUILD = { version: 'dev', files: [], precache: [] }; // written by pkg-scripts/build
+const BUILD = { version: 'dev', files: [], precache: [], isolation: {} }; // written by pkg-scripts/build
 
 const CACHE = `lesionlab-${BUILD.version}`;
 const SCOPE = new URL('./', self.location.href);
@@ -57,20 +64,29 @@ self.addEventListener('message', (event) => {
   );
 });
 
+/** `response` with the isolation headers added. */
+function isolated(response) {
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(BUILD.isolation)) headers.set(name, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** The cached or fetched response for one of the build's files. */
+async function answer(event, file) {
+  const key = new URL(file, SCOPE).href; // one entry per file, whatever the query
+  const cache = await caches.open(CACHE);
+  const hit = await cache.match(key);
+  if (hit) return hit;
+  const response = await fetch(event.request);
+  // Kept while the page already reads it (a module compiles as it streams).
+  if (response.status === 200) event.waitUntil(cache.put(key, response.clone()));
+  return response;
+}
+
 self.addEventListener('fetch', (event) => {
   if (event.request.method !== 'GET') return;
   const file = fileOf(new URL(event.request.url));
   if (!file) return;
-  event.respondWith(
-    (async () => {
-      const key = new URL(file, SCOPE).href; // one entry per file, whatever the query
-      const cache = await caches.open(CACHE);
-      const hit = await cache.match(key);
-      if (hit) return hit;
-      const response = await fetch(event.request);
-      // Kept while the page already reads it (a module compiles as it streams).
-      if (response.status === 200) event.waitUntil(cache.put(key, response.clone()));
-      return response;
-    })(),
-  );
+  const asCached = file.endsWith('.wasm');
+  event.respondWith(answer(event, file).then((response) => (asCached ? response : isolated(response))));
 });

@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ISOLATION } from './static.mjs';
 
 const [folder, defaultModel] = process.argv.slice(2);
 if (!folder || !defaultModel) {
@@ -52,7 +53,9 @@ const version = hash.digest('hex').slice(0, 16);
 
 // Not kept at install: the WebGPU module (fetched only where WebGPU exists) and the models a
 // visitor may never choose; both are kept when first fetched. The default model's files (its
-// weights and its quick-start file) are kept.
+// weights and its quick-start file) are kept, and both CPU modules: a first visit on a host that
+// sends no isolation headers runs the single-threaded one, and every later visit, isolated by
+// this service worker, the threaded one.
 const later = (f) =>
   f.startsWith('pkg/webgpu/') || (f.startsWith('weights/') && !f.startsWith(`weights/${defaultModel}.`));
 const precache = files.filter((f) => !later(f) && f !== 'report.txt');
@@ -60,7 +63,7 @@ const precache = files.filter((f) => !later(f) && f !== 'report.txt');
 const template = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'sw.js'), 'utf8');
 const line = /^const BUILD = .*$/m;
 if (!line.test(template)) throw new Error('sw.js has no `const BUILD = ...` line to fill in');
-const build = JSON.stringify({ version, files, precache });
+const build = JSON.stringify({ version, files, precache, isolation: ISOLATION });
 fs.writeFileSync(
   path.join(folder, 'sw.js'),
   template.replace(line, `const BUILD = ${build}; // written by pkg-scripts/build`),

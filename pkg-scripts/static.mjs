@@ -20,6 +20,16 @@ export const MIME = {
 };
 
 /**
+ * The headers that make a page cross-origin isolated, so that it has shared memory and runs the
+ * threaded module: `pkg-scripts/serve` sends them, and the service worker adds them to the page's
+ * documents for hosts that cannot (written into sw.js by offline.mjs).
+ */
+export const ISOLATION = Object.freeze({
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+});
+
+/**
  * Sends `relative` (a URL path inside `root`; a folder means its index.html) with `headers`, or
  * a 404 when it is not a file inside `root`.
  */

@@ -101,6 +101,21 @@ def run(args):
                                   "torch": torch.__version__, "onnxruntime": ort.__version__}), flush=True)
 
 
+def dequantized(state):
+    """int8 kernels (`NAME` with its per-output-channel float32 `NAME_scale`, the shipped files'
+    form, src/weights/quantize.rs) as float32; every other tensor as float32."""
+    out = {}
+    for key, tensor in state.items():
+        if key.endswith("_scale") and key[: -len("_scale")] in state:
+            continue
+        scale = state.get(f"{key}_scale")
+        tensor = tensor.float()
+        if scale is not None:
+            tensor = tensor * scale.float().reshape(-1, *([1] * (tensor.dim() - 1)))
+        out[key] = tensor
+    return out
+
+
 def export(args):
     """The shipped web weights as ONNX at their input size, for ONNX Runtime Web in the page."""
     from safetensors import safe_open
@@ -110,7 +125,8 @@ def export(args):
         path = os.path.join(ROOT, "weights", f"{name}.safetensors")
         with safe_open(path, "pt") as f:
             size = int((f.metadata() or {}).get("lesionlab.input_size", 256))
-            state = {k: f.get_tensor(k).float() for k in f.keys()}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+        state = dequantized(state)
         model = BUILD[(name, "web")]()
         model.load_state_dict(state, strict=True)
         onnx_file(model.eval(), size, 1, os.path.join(args.export_onnx, f"{name}.onnx"))

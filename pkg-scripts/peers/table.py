@@ -30,15 +30,24 @@ if ours:
 
 page = [r for r in rows if r["kind"] == "page"]
 if page:
-    print("\nThe page's CPU path against ONNX Runtime Web (wasm, 1 thread), same weights and input, headless Chromium\n")
-    print("| model | input | LesionLab model time (ms) | ORT Web (ms) | ratio | max probability difference |")
-    print("|---|---|---:|---:|---:|---:|")
-    for r in page:
-        print(f"| {NAMES[r['model']]} | {r['size']}x{r['size']} | {r['ours_ms']:.0f} | {r['ort_web_ms']:.0f} | {ratio(r['ours_ms'], r['ort_web_ms'])} | {r['max_probability_diff']:.1e} |")
+    print("\nThe page's CPU path against ONNX Runtime Web (wasm), same weights, input and thread count, headless Chromium "
+          "(the page cross-origin isolated; more than 1 thread: LesionLab's threaded module)\n")
+    print("| model | input | threads | LesionLab model time (ms) | ORT Web (ms) | ratio | max probability difference |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in sorted(page, key=lambda r: (list(NAMES).index(r["model"]), r.get("threads", 1))):
+        print(f"| {NAMES[r['model']]} | {r['size']}x{r['size']} | {r.get('threads', 1)} | {r['ours_ms']:.0f} | {r['ort_web_ms']:.0f} | "
+              f"{ratio(r['ours_ms'], r['ort_web_ms'])} | {r['max_probability_diff']:.1e} |")
 
 tune = [r for r in rows if r["kind"] == "finetune"]
 if tune:
-    print("\nFine-tuning in the page (CPU path, single-threaded wasm, 256x256, batch 4)\n")
-    print("| model | images/s |\n|---|---:|")
-    for r in tune:
-        print(f"| {r['model']} | {r['images_per_s']:.2f} |")
+    counts = sorted({r.get("threads", 1) for r in tune})
+    speed = {(r["model"], r.get("threads", 1)): r["images_per_s"] for r in tune}
+    print("\nFine-tuning in the page (CPU path, 256x256, batch 4): images/s by thread count, and the gain over 1 thread\n")
+    print("| model | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in counts) + " | " +
+          " | ".join(f"gain at {t}" for t in counts if t > 1) + " |")
+    print("|---|" + "---:|" * (len(counts) + len([t for t in counts if t > 1])))
+    for model in dict.fromkeys(r["model"] for r in tune):
+        cells = [f"{speed[(model, t)]:.2f}" if (model, t) in speed else "n/a" for t in counts]
+        gains = [f"**{speed[(model, t)] / speed[(model, 1)]:.2f}x**" if (model, t) in speed and (model, 1) in speed else "n/a"
+                 for t in counts if t > 1]
+        print(f"| {model} | " + " | ".join(cells + gains) + " |")

@@ -8,6 +8,8 @@
 
 mod describe;
 mod finetune;
+#[cfg(feature = "threads")]
+mod pool;
 mod session;
 mod uncertainty;
 
@@ -22,16 +24,22 @@ use crate::{Error, ErrorKind};
 
 /// Runs when the module is instantiated: panics go to the console *and* to the worker's
 /// `globalThis.lesionlabPanic(message)`, which fails every pending call with the message
-/// instead of leaving the page waiting for an answer that will never come.
+/// instead of leaving the page waiting for an answer that will never come. A panic on a pool
+/// thread of the threaded module, where that function does not exist, goes to the page
+/// ([`pool`]).
 #[wasm_bindgen(start)]
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
+        let message = info.to_string();
         let global = js_sys::global();
         if let Ok(report) = js_sys::Reflect::get(&global, &JsValue::from_str("lesionlabPanic"))
             && let Some(report) = report.dyn_ref::<js_sys::Function>()
         {
-            let _ = report.call1(&global, &JsValue::from_str(&info.to_string()));
+            let _ = report.call1(&global, &JsValue::from_str(&message));
+        } else {
+            #[cfg(feature = "threads")]
+            pool::tell_page(&message);
         }
     }));
 }
@@ -43,6 +51,17 @@ pub fn start() {
 #[wasm_bindgen(js_name = panicForTest)]
 pub fn panic_for_test() {
     panic!("deliberate panic for the browser test");
+}
+
+/// `initThreadPool(threads)` starts the threaded module's pool of Web Workers (a Promise); the
+/// worker calls it once, before the first session.
+#[cfg(feature = "threads")]
+pub use pool::init_thread_pool;
+
+/// The threads this module computes on: the pool's size in the threaded module, 1 otherwise.
+#[wasm_bindgen(js_name = threadCount)]
+pub fn thread_count() -> usize {
+    crate::nn::cpu::kernels::parallel::threads()
 }
 
 fn to_js<T: serde::Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {

@@ -157,15 +157,16 @@ export async function sequenceTimes(repeats) {
 }
 
 // Training throughput: fine-tuning on the 8 fixture pairs at 256x256, batch 4, no validation;
-// the median time between step reports after the first (warm-up) step.
-export async function trainingSpeed(webgpu, maxSteps) {
-  const server = await serve();
+// the median time between step reports after the first (warm-up) step. With `threads` above 1
+// the page is served cross-origin isolated and runs the threaded module.
+export async function trainingSpeed(webgpu, maxSteps, threads = 1) {
+  const server = await serve({ isolated: threads > 1 });
   const browser = await launch({ webgpu });
   try {
     const page = await open(browser.context, `${server.base}blank.html`);
     await fixtureInPage(page);
     return await page.evaluate(
-      async ({ webgpu, maxSteps }) => {
+      async ({ webgpu, maxSteps, threads }) => {
         const { LesionLab } = await import('./www/lesionlab.js');
         const rows = {};
         for (const [name, model] of [
@@ -173,7 +174,8 @@ export async function trainingSpeed(webgpu, maxSteps) {
           ['U-Net++', 'unetpp'],
           ['PSPNet', 'pspnet'],
         ]) {
-          const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu' });
+          const lab = await LesionLab.create({ model, backend: webgpu ? 'webgpu' : 'cpu', threads });
+          if (lab.threads !== threads && !webgpu) throw new Error(`asked for ${threads} threads, got ${lab.threads}`);
           const times = [];
           let steps = 0;
           await lab.finetune(fixture, {
@@ -196,7 +198,7 @@ export async function trainingSpeed(webgpu, maxSteps) {
         await LesionLab.discardSavedRun();
         return rows;
       },
-      { webgpu, maxSteps },
+      { webgpu, maxSteps, threads },
     );
   } finally {
     await browser.close();

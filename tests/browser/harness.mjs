@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { MIME, sendFile } from '../../pkg-scripts/static.mjs';
+import { ISOLATION, MIME, sendFile } from '../../pkg-scripts/static.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const DIST = path.join(ROOT, 'dist');
@@ -27,8 +27,13 @@ export const OUTPUT = path.join(ROOT, 'tests/browser/output');
  *
  * For the offline tests: `override(path, text)` serves other bytes for a file of dist/, and
  * `setDown(true)` makes every request fail as if the network were gone (`refused` lists them).
+ *
+ * `isolated: true` sends the cross-origin isolation headers with every response, as
+ * `pkg-scripts/serve` does (the page then runs the threaded module); without it the server is a
+ * static host that sends none.
  */
-export async function serve({ gzip = false, shape = null } = {}) {
+export async function serve({ gzip = false, shape = null, isolated = false } = {}) {
+  const extra = isolated ? ISOLATION : {};
   if (!fs.existsSync(path.join(DIST, 'index.html'))) throw new Error('dist/ is missing: run pkg-scripts/build first');
   const requests = [];
   const refused = [];
@@ -47,7 +52,7 @@ export async function serve({ gzip = false, shape = null } = {}) {
     requests.push(pathname);
     if (pathname === `${PREFIX}blank.html`) {
       // An empty page of the same folder, for tests that script the JS API alone.
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.writeHead(200, { ...extra, 'Content-Type': 'text/html; charset=utf-8' });
       res.end('<!doctype html><html lang="en"><link rel="icon" href="data:,"><title>LesionLab API test</title></html>');
       return;
     }
@@ -62,7 +67,7 @@ export async function serve({ gzip = false, shape = null } = {}) {
       return;
     }
     if (!gzip && !shape) {
-      sendFile(res, DIST, relative, { 'Cache-Control': 'no-store' });
+      sendFile(res, DIST, relative, { ...extra, 'Cache-Control': 'no-store' });
       return;
     }
     await sendShaped(req, res, relative);
@@ -80,7 +85,7 @@ export async function serve({ gzip = false, shape = null } = {}) {
     if (encode && !zipped.has(file)) zipped.set(file, zlib.gzipSync(fs.readFileSync(file), { level: 9 }));
     const body = encode ? zipped.get(file) : fs.readFileSync(file);
     if (shape) await sleep(shape.rttMs);
-    const headers = { 'Content-Length': body.length, 'Cache-Control': 'no-cache' };
+    const headers = { ...extra, 'Content-Length': body.length, 'Cache-Control': 'no-cache' };
     if (encode) headers['Content-Encoding'] = 'gzip';
     res.writeHead(200, { ...headers, 'Content-Type': MIME[path.extname(file)] || 'application/octet-stream' });
     const bytesPerMs = shape ? (shape.mbit * 1e6) / 8 / 1000 : Infinity;
@@ -174,11 +179,12 @@ export async function open(context, url) {
 }
 
 /**
- * A page test file's start: dist/ served, a browser without WebGPU, the page at `query` (relative
- * to the served folder) open, and the screenshot folder made.
+ * A page test file's start: dist/ served (cross-origin isolated with `isolated`), a browser
+ * without WebGPU, the page at `query` (relative to the served folder) open, and the screenshot
+ * folder made.
  */
-export async function openPage(query) {
-  const server = await serve();
+export async function openPage(query, { isolated = false } = {}) {
+  const server = await serve({ isolated });
   const browser = await launch({ webgpu: false });
   const page = await open(browser.context, `${server.base}${query}`);
   fs.mkdirSync(OUTPUT, { recursive: true });

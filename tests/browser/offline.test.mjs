@@ -1,6 +1,8 @@
 // Offline after the first visit: the service worker keeps the app's files; a reload with the
 // server gone (every connection refused) segments, in the page and in the <lesion-lab> element
-// of a documentation page in the same subfolder, and a new build replaces the cache.
+// of a documentation page in the same subfolder, and a new build replaces the cache. The first
+// visit, from a host without isolation headers, runs one thread; the service worker isolates the
+// next, which runs the threaded module.
 // (Playwright's `setOffline` is not used: a service worker started while it is on stays
 // offline after it is switched off.)
 
@@ -68,6 +70,9 @@ async function waitDone(selector = 'body') {
 test('after the first visit, the page reloads and segments with the network gone', async () => {
   page = await open(browser.context, `${server.base}index.html?backend=cpu&sample=ISIC_0001126`);
   assert.equal(await waitDone(), 'done');
+  // This server is a static host that sends no isolation headers: one thread, the first time.
+  assert.equal(await page.evaluate(() => crossOriginIsolated), false);
+  assert.equal(await page.textContent('#backend-used'), 'CPU (WebAssembly, 1 thread)');
   await until(
     async () => (await navigator.serviceWorker.getRegistration())?.active?.state === 'activated',
     null,
@@ -80,6 +85,7 @@ test('after the first visit, the page reloads and segments with the network gone
         'index.html',
         'www/page/app.js',
         'pkg/cpu/lesionlab_core_bg.wasm',
+        'pkg/threads/lesionlab_core_bg.wasm',
         'weights/unetpp.safetensors',
         'www/samples/ISIC_0014640.jpg',
       ];
@@ -107,6 +113,10 @@ test('after the first visit, the page reloads and segments with the network gone
   assert.equal(await waitDone(), 'done', await page.textContent('#error'));
   assert.match(await page.textContent('#caption'), /ISIC_0014640\.jpg/);
   assert.deepEqual(triedWhileDown(from), [], 'everything came from the cache');
+  // The service worker made this visit cross-origin isolated: the threaded module ran it.
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+  const threads = await page.evaluate(async () => (await import('./www/api/threads.js')).threadsFor('auto'));
+  if (threads > 1) assert.equal(await page.textContent('#backend-used'), `CPU (WebAssembly, ${threads} threads)`);
   // Its module came from the service worker: nothing to keep this time.
   assert.equal(
     await until(() => window.__codeKept !== undefined && String(window.__codeKept), null, 'the compiled code checked'),

@@ -44,7 +44,7 @@ test('clicking a sample shows the mask, its area, the Dice, timings, CAM and Gra
   assert.match(await page.textContent('#area'), /^\d+\.\d% of the image$/);
   const dice = Number(await page.textContent('#dice'));
   assert.ok(dice >= 0.7, `Dice ${dice} against the expert mask`);
-  assert.equal(await page.textContent('#backend-used'), 'CPU (WebAssembly)');
+  assert.equal(await page.textContent('#backend-used'), 'CPU (WebAssembly, 1 thread)');
   assert.match(
     await page.textContent('#timing'),
     /^(\d+ ms to prepare the photo|the photo prepared earlier), \d+ ms in the network, \d+ ms to clean the mask and scale it back$/,

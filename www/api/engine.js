@@ -7,6 +7,7 @@ import { deserialise, fail, messageOf } from './errors.js';
 import { isKept } from './kept.js';
 import { readCounted } from './progress.js';
 import { EVENT, OP } from './protocol.js';
+import { cpuModule, threadsFor } from './threads.js';
 
 /** @type {Worker | null} */
 let worker = null;
@@ -53,11 +54,38 @@ function start() {
   handing = null;
   heldBigPhoto = false;
   worker = new Worker(new URL('../worker/worker.js', import.meta.url), { type: 'module', name: 'lesionlab' });
+  listenForPoolPanics(worker);
   worker.onmessage = (event) => receive(event.data);
   worker.onerror = (event) => {
     event.preventDefault?.();
     crash(event.message || 'the worker failed to start (is the wasm file served?)');
   };
+}
+
+/**
+ * A panic on a pool thread of the threaded module leaves the worker blocked, waiting for the
+ * thread that died, so it cannot say so: the thread posts it on a BroadcastChannel named for
+ * this worker alone, which the page hears as it would the worker's own panic message.
+ * @param {Worker} to
+ */
+function listenForPoolPanics(to) {
+  if (typeof BroadcastChannel === 'undefined') return;
+  const name = `lesionlab-panic-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const channel = new BroadcastChannel(name);
+  channel.onmessage = (event) => {
+    channel.close();
+    if (worker === to) crash(String(event.data));
+  };
+  closeChannel = () => channel.close();
+  to.postMessage({ op: OP.panicChannel, args: { name } });
+}
+let closeChannel = () => {};
+
+/** Ends the worker (its pool threads with it) and its panic channel. */
+function stop() {
+  worker?.terminate();
+  worker = null;
+  closeChannel();
 }
 
 /** @param {import('./protocol.js').FromWorker} message */
@@ -99,8 +127,7 @@ function receive(message) {
 /** Replaces an idle worker that held a large photo (see RECYCLE_PIXELS). */
 function recycle() {
   if (!worker || pending.size > 0) return;
-  worker.terminate();
-  worker = null;
+  stop();
   heldBigPhoto = false;
 }
 
@@ -110,8 +137,7 @@ function recycle() {
 function crash(message) {
   const errors = new Map([...members].map(([sid, m]) => [sid, m.crashed(message)]));
   const general = fail('internal', `LesionLab stopped on an internal error: ${message}. The next call restarts it.`);
-  worker?.terminate();
-  worker = null;
+  stop();
   for (const { reject, sid } of pending.values()) reject((sid !== undefined && errors.get(sid)) || general);
   pending.clear();
 }
@@ -151,14 +177,16 @@ export function call(op, args = {}, { transfer = [], onProgress = null, after = 
  * start only once its scripts have loaded, a quarter of a second later on a cold visit (README).
  */
 /**
- * @param {{ backend: string }} args
+ * @param {{ backend: string, threads?: import('./threads.js').ThreadsChoice }} args
  * @param {{ onProgress?: (p: any) => void }} options
  * @returns {Promise<{ kind: import('./protocol.js').ModuleKind }>}
  */
 export function prepare(args, options) {
   if (!worker) start();
   if (args.backend === 'webgpu') return call(OP.prepare, args, options);
-  handing ??= handModule(/** @type {Worker} */ (worker), 'cpu').catch(() => {}); // then the worker fetches it
+  // The worker picks the same CPU module by the same rule (threads.js).
+  const kind = cpuModule(threadsFor(args.threads));
+  handing ??= handModule(/** @type {Worker} */ (worker), kind).catch(() => {}); // then the worker fetches it
   return call(OP.prepare, args, { ...options, after: handing });
 }
 
@@ -210,10 +238,7 @@ export async function keepCompiledCode() {
     return await call(OP.keepCompiledCode);
   } finally {
     // The last LesionLab may have closed meanwhile, leaving the worker to this call.
-    if (worker && !members.size && !pending.size) {
-      worker.terminate();
-      worker = null;
-    }
+    if (worker && !members.size && !pending.size) stop();
   }
 }
 
@@ -240,8 +265,7 @@ export function join(member) {
         call(OP.close, { sid }).catch(() => {});
       } else {
         // The last one out frees the modules' memory; a later LesionLab starts a fresh worker.
-        worker.terminate();
-        worker = null;
+        stop();
       }
     },
   };

@@ -3,6 +3,7 @@ export type ModeId = import('./modes.js').ModeId;
 export type ModelId = 'unet' | 'unetpp' | 'pspnet';
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 export type Backend = 'webgpu' | 'cpu';
+export type ThreadsChoice = import('./threads.js').ThreadsChoice;
 export type Takeover = 'faster' | 'ready';
 export type Method = 'activation' | 'cam' | 'gradcam';
 export type PhotoSource = Blob | ImageBitmap | ImageData | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | VideoFrame;
@@ -20,6 +21,10 @@ export type BackendEvent = {
      * Where the next calls run.
      */
     backend: Backend;
+    /**
+     * The CPU threads the next calls run on (1 on WebGPU).
+     */
+    threads: number;
     /**
      * Why, in a sentence.
      */
@@ -41,6 +46,11 @@ export type CreateOptions = {
      * Default 'auto'.
      */
     backend?: BackendChoice;
+    /**
+     * CPU threads, where the page is cross-origin isolated: 'auto'
+     * (default: every core, up to 8) or a count; 1 where it is not. The page's first LesionLab decides.
+     */
+    threads?: ThreadsChoice;
     /**
      * Default 'faster'.
      */
@@ -127,6 +137,10 @@ export type SegmentResult = {
      */
     passes: number;
     backend: Backend;
+    /**
+     * The CPU threads that ran it (1 on WebGPU).
+     */
+    threads: number;
     heads?: Head[];
 };
 export type ExplainOptions = ModeOptions & {
@@ -154,6 +168,10 @@ export type ExplainResult = {
     decoded: boolean;
     passes: number;
     backend: Backend;
+    /**
+     * The CPU threads that ran it (1 on WebGPU).
+     */
+    threads: number;
 };
 export type FeatureMapsOptions = ModeOptions & {
     layer?: string;
@@ -179,6 +197,10 @@ export type FeatureMapsResult = {
     height: number;
     decoded: boolean;
     backend: Backend;
+    /**
+     * The CPU threads that ran it (1 on WebGPU).
+     */
+    threads: number;
 };
 export type UncertaintyOptions = ModeOptions & {
     method?: 'tta' | 'models';
@@ -198,6 +220,10 @@ export type UncertaintyResult = {
     disagreement: number;
     method: 'tta' | 'models';
     backend?: Backend;
+    /**
+     * The CPU threads that ran it (1 on WebGPU).
+     */
+    threads: number;
 };
 export type MaskInput = {
     mask: Uint8Array;
@@ -256,6 +282,10 @@ export type FineTuneResult = {
     train: number;
     val: number;
     backend: Backend;
+    /**
+     * The CPU threads that ran it (1 on WebGPU).
+     */
+    threads: number;
 };
 export type PairFilesResult = {
     files: number;
@@ -291,6 +321,10 @@ export type LayerInfo = {
 };
 export type OpenInfo = {
     backend: Backend;
+    /**
+     * The CPU threads its calls run on (1 on WebGPU).
+     */
+    threads: number;
     /**
      * Keyed by mode id.
      */
@@ -341,6 +375,12 @@ export declare class LesionLab {
      * than the CPU on the same input (`options.takeover`: 'faster', the default, or 'ready': as
      * soon as it is warm). `options.onBackend({ backend, reason, ms })` is called when that is
      * settled; every result says the `backend` it ran on, and `lab.backend` where the next runs.
+     *
+     * `options.threads` ('auto', the default, or a count): on a cross-origin isolated page the CPU
+     * runs the threaded module on that many threads ('auto': every core the browser reports, up to
+     * 8); elsewhere, and with 1, the single-threaded module. The worker is shared, so the page's
+     * first LesionLab decides for all. Every result says how many `threads` ran it, `lab.threads`
+     * how many the next call gets (1 on WebGPU).
      * @param {CreateOptions} [options]
      * @returns {Promise<LesionLab>}
      */
@@ -376,6 +416,12 @@ export declare class LesionLab {
      * @returns {Backend}
      */
     get backend(): Backend;
+    /**
+     * The CPU threads the next call runs on: more than 1 only where the page is cross-origin
+     * isolated (the threaded module); 1 on WebGPU, where the GPU computes.
+     * @returns {number}
+     */
+    get threads(): number;
     /**
      * Why the backend is the one it is ('auto' without WebGPU, or after WebGPU was measured), or null.
      * @returns {string | null}
@@ -584,8 +630,10 @@ export declare class LesionLab {
     /** Frees the model; the worker stops with the page's last LesionLab. */
     dispose(): void;
     /**
-     * For the browser tests: makes the wasm module panic.
+     * For the browser tests: makes the wasm module panic (`onPool`: on a thread of the threaded
+     * module's pool).
+     * @param {boolean} [onPool]
      * @returns {Promise<null>}
      */
-    _panicForTest(): Promise<null>;
+    _panicForTest(onPool?: boolean): Promise<null>;
 }

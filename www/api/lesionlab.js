@@ -26,6 +26,7 @@ export { LesionLabError } from './errors.js';
 /** @typedef {'unet' | 'unetpp' | 'pspnet'} ModelId */
 /** @typedef {'auto' | 'webgpu' | 'cpu'} BackendChoice Where a LesionLab runs: `auto` is the CPU first, WebGPU when ready. */
 /** @typedef {'webgpu' | 'cpu'} Backend Where a call ran, or runs next. */
+/** @typedef {import('./threads.js').ThreadsChoice} ThreadsChoice */
 /** @typedef {'faster' | 'ready'} Takeover When WebGPU takes over with `backend: 'auto'`. */
 /** @typedef {'activation' | 'cam' | 'gradcam'} Method A heatmap's method: the mean activation, CAM, Grad-CAM. */
 /** @typedef {Blob | ImageBitmap | ImageData | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | VideoFrame} PhotoSource */
@@ -42,6 +43,7 @@ export { LesionLabError } from './errors.js';
 /**
  * @typedef {object} BackendEvent
  * @property {Backend} backend Where the next calls run.
+ * @property {number} threads The CPU threads the next calls run on (1 on WebGPU).
  * @property {string} reason Why, in a sentence.
  * @property {{ cpu?: number, webgpu?: number }} ms A forward's milliseconds on each, when measured.
  */
@@ -50,6 +52,8 @@ export { LesionLabError } from './errors.js';
  * @typedef {object} CreateOptions
  * @property {ModelId} [model] Default 'unetpp'.
  * @property {BackendChoice} [backend] Default 'auto'.
+ * @property {ThreadsChoice} [threads] CPU threads, where the page is cross-origin isolated: 'auto'
+ *   (default: every core, up to 8) or a count; 1 where it is not. The page's first LesionLab decides.
  * @property {Takeover} [takeover] Default 'faster'.
  * @property {WeightsSource | null} [weights] Default: the shipped weights.
  * @property {number} [size] The model's input size; default: the one the weights record.
@@ -110,6 +114,7 @@ export { LesionLabError } from './errors.js';
  * @property {boolean} decoded Whether this call decoded the photo.
  * @property {number} passes The forward passes run on the photo so far.
  * @property {Backend} backend
+ * @property {number} threads The CPU threads that ran it (1 on WebGPU).
  * @property {Head[]} [heads]
  */
 
@@ -129,6 +134,7 @@ export { LesionLabError } from './errors.js';
  * @property {boolean} decoded
  * @property {number} passes
  * @property {Backend} backend
+ * @property {number} threads The CPU threads that ran it (1 on WebGPU).
  */
 
 /** @typedef {ModeOptions & { layer?: string, count?: number }} FeatureMapsOptions */
@@ -143,6 +149,7 @@ export { LesionLabError } from './errors.js';
  * @property {number} height
  * @property {boolean} decoded
  * @property {Backend} backend
+ * @property {number} threads The CPU threads that ran it (1 on WebGPU).
  */
 
 /** @typedef {ModeOptions & { method?: 'tta' | 'models', threshold?: number }} UncertaintyOptions */
@@ -156,6 +163,7 @@ export { LesionLabError } from './errors.js';
  * @property {number} disagreement The share of the photo some maps call lesion and others not.
  * @property {'tta' | 'models'} method
  * @property {Backend} [backend]
+ * @property {number} threads The CPU threads that ran it (1 on WebGPU).
  */
 
 /** @typedef {{ mask: Uint8Array, width: number, height: number }} MaskInput */
@@ -211,6 +219,7 @@ export { LesionLabError } from './errors.js';
  * @property {number} train
  * @property {number} val
  * @property {Backend} backend
+ * @property {number} threads The CPU threads that ran it (1 on WebGPU).
  */
 
 /** @typedef {{ files: number, pairs: number, skipped: Skipped[] }} PairFilesResult */
@@ -249,6 +258,7 @@ export { LesionLabError } from './errors.js';
 /**
  * @typedef {object} OpenInfo What the worker says of a LesionLab's model session.
  * @property {Backend} backend
+ * @property {number} threads The CPU threads its calls run on (1 on WebGPU).
  * @property {Record<string, { layers: LayerInfo[], defaults: Record<string, string> }>} modes Keyed by mode id.
  * @property {number} inputSize
  * @property {string | null} note
@@ -282,8 +292,17 @@ function createOptions(/** @type {CreateOptions} */ options) {
     model: /** @type {ModelId} */ (oneOf('model', options.model ?? 'unetpp', MODELS)),
     backend: /** @type {BackendChoice} */ (oneOf('backend', options.backend ?? 'auto', BACKENDS)),
     takeover: /** @type {Takeover} */ (oneOf('takeover', options.takeover ?? 'faster', TAKEOVERS)),
+    threads: checkedThreads(options.threads),
     size: options.size,
   };
+}
+
+/** `create`'s `threads`: 'auto' or a whole number of at least 1. */
+function checkedThreads(/** @type {ThreadsChoice | undefined} */ threads) {
+  const t = threads ?? 'auto';
+  if (t !== 'auto' && !(Number.isInteger(t) && t >= 1))
+    throw fail('bad-argument', `threads must be 'auto' or a whole number of at least 1, got ${JSON.stringify(t)}`);
+  return t;
 }
 
 /** A user's callback that cannot break LesionLab: what it throws is logged. */
@@ -419,7 +438,7 @@ export class LesionLab {
   /** @type {LoadedWeights | null} */
   #worked = null;
   /** @type {OpenInfo} */
-  #info = { backend: 'cpu', modes: {}, inputSize: 0, note: null, quickStartLevel: null };
+  #info = { backend: 'cpu', threads: 1, modes: {}, inputSize: 0, note: null, quickStartLevel: null };
   /** @type {Promise<void>} */
   #whole = Promise.resolve();
   /** @type {(p: LoadProgress) => void} */
@@ -458,6 +477,12 @@ export class LesionLab {
    * than the CPU on the same input (`options.takeover`: 'faster', the default, or 'ready': as
    * soon as it is warm). `options.onBackend({ backend, reason, ms })` is called when that is
    * settled; every result says the `backend` it ran on, and `lab.backend` where the next runs.
+   *
+   * `options.threads` ('auto', the default, or a count): on a cross-origin isolated page the CPU
+   * runs the threaded module on that many threads ('auto': every core the browser reports, up to
+   * 8); elsewhere, and with 1, the single-threaded module. The worker is shared, so the page's
+   * first LesionLab decides for all. Every result says how many `threads` ran it, `lab.threads`
+   * how many the next call gets (1 on WebGPU).
    * @param {CreateOptions} [options]
    * @returns {Promise<LesionLab>}
    */
@@ -481,7 +506,7 @@ export class LesionLab {
               report({ ...p, what: 'quick-start' }),
             )
           : weightsBytes(options.weights, settings.model, report),
-        prepare({ backend: settings.backend }, { onProgress: report }),
+        prepare({ backend: settings.backend, threads: settings.threads }, { onProgress: report }),
       ]);
       lab.#weights = weights;
       await lab.#open();
@@ -576,8 +601,16 @@ export class LesionLab {
   /** The model session in the worker, from the weights in use. */
   async #open() {
     const { bytes, source } = this.#weights;
-    const { model, backend, size, takeover } = this.#options;
-    this.#info = await this.#call(OP.open, { model, backend, size, takeover, weights: bytes.slice(0), source });
+    const { model, backend, size, takeover, threads } = this.#options;
+    this.#info = await this.#call(OP.open, {
+      model,
+      backend,
+      size,
+      takeover,
+      threads,
+      weights: bytes.slice(0),
+      source,
+    });
     this.#generation = currentGeneration();
   }
 
@@ -595,9 +628,9 @@ export class LesionLab {
     return crashError(message, restart);
   }
 
-  #backendChanged(/** @type {BackendEvent} */ { backend, reason, ms }) {
-    this.#info = { ...this.#info, backend, note: reason };
-    this.#onBackend({ backend, reason, ms });
+  #backendChanged(/** @type {BackendEvent} */ { backend, threads, reason, ms }) {
+    this.#info = { ...this.#info, backend, threads, note: reason };
+    this.#onBackend({ backend, threads, reason, ms });
   }
 
   /**
@@ -647,6 +680,15 @@ export class LesionLab {
    */
   get backend() {
     return this.#info.backend;
+  }
+
+  /**
+   * The CPU threads the next call runs on: more than 1 only where the page is cross-origin
+   * isolated (the threaded module); 1 on WebGPU, where the GPU computes.
+   * @returns {number}
+   */
+  get threads() {
+    return this.#info.threads;
   }
 
   /**
@@ -1048,11 +1090,13 @@ export class LesionLab {
   }
 
   /**
-   * For the browser tests: makes the wasm module panic.
+   * For the browser tests: makes the wasm module panic (`onPool`: on a thread of the threaded
+   * module's pool).
+   * @param {boolean} [onPool]
    * @returns {Promise<null>}
    */
-  async _panicForTest() {
+  async _panicForTest(onPool = false) {
     await this.#ready();
-    return this.#call(OP.panic, {});
+    return this.#call(OP.panic, { onPool });
   }
 }

@@ -21,6 +21,7 @@ export declare const OP: Readonly<{
     panic: "panic";
     control: "control";
     module: "module";
+    panicChannel: "panic-channel";
 }>;
 /** The `type` of a message from the worker that answers no request by itself. */
 export declare const EVENT: Readonly<{
@@ -40,7 +41,8 @@ export declare const TRAINING_OPS: readonly ("finetune" | "resume-finetune")[];
 export declare const MODEL_OPS: readonly ("explain" | "feature-maps" | "segment" | "uncertainty")[];
 export type Op = typeof OP[keyof typeof OP];
 export type ControlAction = typeof CONTROL[keyof typeof CONTROL];
-export type ModuleKind = 'cpu' | 'webgpu';
+export type Backend = 'cpu' | 'webgpu';
+export type ModuleKind = 'cpu' | 'threads' | 'webgpu';
 export type Request = {
     /**
      * Answered by the message with the same id.
@@ -82,7 +84,11 @@ export type BackendMessage = {
     /**
      * Where its next calls run.
      */
-    backend: ModuleKind;
+    backend: Backend;
+    /**
+     * The CPU threads its next calls run on (1 on WebGPU).
+     */
+    threads: number;
     /**
      * Why, in a sentence.
      */
@@ -112,11 +118,20 @@ export type Notice = {
         body: ReadableStream<Uint8Array>;
         total: string | null;
     };
+} | {
+    op: 'panic-channel';
+    args: {
+        name: string;
+    };
 };
 export type ToWorker = Request | Notice;
 /** @typedef {typeof OP[keyof typeof OP]} Op An operation's name on the wire. */
 /** @typedef {typeof CONTROL[keyof typeof CONTROL]} ControlAction */
-/** @typedef {'cpu' | 'webgpu'} ModuleKind A wasm module: WebGPU and Flex, or Flex only. */
+/** @typedef {'cpu' | 'webgpu'} Backend Where a session computes: the GPU, or the CPU (Flex). */
+/**
+ * @typedef {'cpu' | 'threads' | 'webgpu'} ModuleKind A wasm module: Flex only, Flex on a pool of
+ * threads (cross-origin isolated pages), or WebGPU and Flex.
+ */
 /**
  * A request to the worker.
  * @typedef {object} Request
@@ -146,7 +161,8 @@ export type ToWorker = Request | Notice;
  * @typedef {object} BackendMessage
  * @property {'backend'} type
  * @property {number} sid
- * @property {ModuleKind} backend Where its next calls run.
+ * @property {Backend} backend Where its next calls run.
+ * @property {number} threads The CPU threads its next calls run on (1 on WebGPU).
  * @property {string} reason Why, in a sentence.
  * @property {{ cpu?: number, webgpu?: number }} ms The forward's milliseconds on each, when measured.
  */
@@ -161,6 +177,7 @@ export type ToWorker = Request | Notice;
  * A message to the worker without an answer: pause, resume or cancel fine-tuning, or a module's
  * download the page started (its body streams on to the worker).
  * @typedef {{ op: 'control', args: { action: ControlAction } }
- *   | { op: 'module', args: { kind: ModuleKind, body: ReadableStream<Uint8Array>, total: string | null } }} Notice
+ *   | { op: 'module', args: { kind: ModuleKind, body: ReadableStream<Uint8Array>, total: string | null } }
+ *   | { op: 'panic-channel', args: { name: string } }} Notice
  */
 /** @typedef {Request | Notice} ToWorker */

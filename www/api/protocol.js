@@ -7,7 +7,9 @@
 // send `{ type: 'progress', id, progress }` (downloads, fine-tuning). Without an id: the worker's
 // `{ type: 'backend', ... }` when a LesionLab's backend is settled or changes and `{ type:
 // 'panic', message }` when Rust panics; the page's `{ op: OP.control }` (pause, resume or cancel
-// fine-tuning) and `{ op: OP.module }` (a module's download the page started, handed over).
+// fine-tuning), `{ op: OP.module }` (a module's download the page started, handed over) and
+// `{ op: OP.panicChannel }` (the BroadcastChannel on which the threaded module's pool threads
+// report a panic to the page, which then replaces the worker: the worker itself is blocked).
 
 /** The operations, by their name in code. */
 export const OP = Object.freeze({
@@ -32,6 +34,7 @@ export const OP = Object.freeze({
   panic: 'panic',
   control: 'control',
   module: 'module',
+  panicChannel: 'panic-channel',
 });
 
 /** The `type` of a message from the worker that answers no request by itself. */
@@ -48,7 +51,11 @@ export const MODEL_OPS = Object.freeze([OP.segment, OP.explain, OP.uncertainty, 
 
 /** @typedef {typeof OP[keyof typeof OP]} Op An operation's name on the wire. */
 /** @typedef {typeof CONTROL[keyof typeof CONTROL]} ControlAction */
-/** @typedef {'cpu' | 'webgpu'} ModuleKind A wasm module: WebGPU and Flex, or Flex only. */
+/** @typedef {'cpu' | 'webgpu'} Backend Where a session computes: the GPU, or the CPU (Flex). */
+/**
+ * @typedef {'cpu' | 'threads' | 'webgpu'} ModuleKind A wasm module: Flex only, Flex on a pool of
+ * threads (cross-origin isolated pages), or WebGPU and Flex.
+ */
 
 /**
  * A request to the worker.
@@ -83,7 +90,8 @@ export const MODEL_OPS = Object.freeze([OP.segment, OP.explain, OP.uncertainty, 
  * @typedef {object} BackendMessage
  * @property {'backend'} type
  * @property {number} sid
- * @property {ModuleKind} backend Where its next calls run.
+ * @property {Backend} backend Where its next calls run.
+ * @property {number} threads The CPU threads its next calls run on (1 on WebGPU).
  * @property {string} reason Why, in a sentence.
  * @property {{ cpu?: number, webgpu?: number }} ms The forward's milliseconds on each, when measured.
  */
@@ -101,7 +109,8 @@ export const MODEL_OPS = Object.freeze([OP.segment, OP.explain, OP.uncertainty, 
  * A message to the worker without an answer: pause, resume or cancel fine-tuning, or a module's
  * download the page started (its body streams on to the worker).
  * @typedef {{ op: 'control', args: { action: ControlAction } }
- *   | { op: 'module', args: { kind: ModuleKind, body: ReadableStream<Uint8Array>, total: string | null } }} Notice
+ *   | { op: 'module', args: { kind: ModuleKind, body: ReadableStream<Uint8Array>, total: string | null } }
+ *   | { op: 'panic-channel', args: { name: string } }} Notice
  */
 
 /** @typedef {Request | Notice} ToWorker */

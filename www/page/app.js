@@ -104,8 +104,8 @@ function modelLabel({ model, mode, level }) {
 }
 
 /** Where a LesionLab's next call, or a result, runs or ran. */
-function where({ backend }) {
-  return backend === 'webgpu' ? 'WebGPU' : 'the CPU';
+function where({ backend, threads }) {
+  return backend === 'webgpu' ? 'WebGPU' : threads > 1 ? `the CPU (${threads} threads)` : 'the CPU';
 }
 
 function getLab(model, backend) {
@@ -359,7 +359,10 @@ function draw() {
   $('area').textContent = check.looksLikeDermoscopy ? share : `${share} (not meaningful: see the warning)`;
   $('dice-term').hidden = $('dice-value').hidden = !hasTruth;
   if (hasTruth) $('dice').textContent = dice(mask, photo.truth).toFixed(3);
-  $('backend-used').textContent = result.backend === 'webgpu' ? 'WebGPU (graphics card)' : 'CPU (WebAssembly)';
+  $('backend-used').textContent =
+    result.backend === 'webgpu'
+      ? 'WebGPU (graphics card)'
+      : `CPU (WebAssembly, ${result.threads} thread${result.threads > 1 ? 's' : ''})`;
   const ms = result.ms;
   // A photo the worker already holds (after the quick look, say) is not prepared again.
   const prepared = result.decoded

@@ -22,6 +22,7 @@ import { modeId } from '../api/modes.js';
 import { EVENT, MODEL_OPS, OP, TRAINING_OPS } from '../api/protocol.js';
 import { DEFAULT_MODE, METHODS, MODES, THRESHOLD } from '../api/rules.js';
 import { clearRun } from '../api/store.js';
+import { cpuModule, threadsFor } from '../api/threads.js';
 
 // Fine-tuning's code (and the zip reader) loads when first used, not before the first mask.
 let tuningModule = null;
@@ -47,6 +48,10 @@ self.onmessage = (event) => {
       (t) => t.steer(args.action),
       () => {},
     ); // no run without the module
+    return;
+  }
+  if (op === OP.panicChannel) {
+    panicChannel = args.name;
     return;
   }
   if (op === OP.module) {
@@ -89,15 +94,62 @@ function webgpuAdapter() {
 
 const modules = {};
 const memories = new Map(); // each loaded module's wasm memory
+// The CPU module of this worker, chosen by its first LesionLab (every later one shares it):
+// 'threads' on a pool of `poolThreads` workers where the page is cross-origin isolated, else 'cpu'.
+let cpuFolder = null;
+let poolThreads = 1;
+let pool = null; // the threaded module's pool starting (a Promise), once
+let panicChannel = null; // where pool threads report a panic to the page (engine.js)
 const downloadedNow = new Set(); // the modules this visit downloaded (not the service worker's copies)
 const given = {}; // kind -> { body, total }: a module's download the page started (engine.js)
 const downloaded = {}; // each loaded module's size in bytes
 
+/** Picks the CPU module for `threads` (see `cpuFolder`); the first choice stands. */
+function chooseCpuModule(threads) {
+  if (!cpuFolder) {
+    poolThreads = threadsFor(threads);
+    cpuFolder = cpuModule(poolThreads);
+  }
+}
+
+/** The module a backend's sessions run in: 'webgpu', or this worker's CPU module. */
+function moduleOf(backend) {
+  return backend === 'webgpu' ? 'webgpu' : (cpuFolder ?? 'cpu');
+}
+
+/** The threads of the visitor's CPU that a session of `backend` computes on. */
+function threadsOf(backend) {
+  return backend === 'webgpu' ? 1 : poolThreads;
+}
+
 /**
- * The `webgpu` module (WebGPU and Flex) or the smaller `cpu` one (Flex only), loaded once; its
- * download reported as `{ what: 'module', done, total }` while it streams into compilation.
+ * A backend's module, loaded once; the threaded CPU module with its pool of workers started.
+ * When that module cannot start (a browser that refuses its memory), the single-threaded one
+ * takes its place.
  */
-async function wasm(kind, report = (/** @type {any} */ _p) => {}) {
+async function wasm(backend, report = (/** @type {any} */ _p) => {}) {
+  const kind = moduleOf(backend);
+  if (kind !== 'threads') return load(kind, report);
+  try {
+    const m = await load(kind, report);
+    if (!pool && panicChannel) m.setPanicChannel(panicChannel);
+    await (pool ??= m.initThreadPool(poolThreads));
+    return m;
+  } catch (err) {
+    console.warn(`The threaded module could not start (${messageOf(err)}); one thread computes instead.`);
+    pool = null;
+    cpuFolder = 'cpu';
+    poolThreads = 1;
+    return load('cpu', report);
+  }
+}
+
+/**
+ * The `webgpu` module (WebGPU and Flex), the smaller `cpu` one (Flex only) or `threads` (Flex
+ * on shared memory), loaded once; its download reported as `{ what: 'module', done, total }`
+ * while it streams into compilation.
+ */
+async function load(kind, report = (/** @type {any} */ _p) => {}) {
   if (!modules[kind]) {
     modules[kind] = (async () => {
       const url = new URL(`../../pkg/${kind}/lesionlab_core_bg.wasm`, import.meta.url);
@@ -160,8 +212,9 @@ let codeKept = null;
 function keepCompiledCode() {
   codeKept ??= (async () => {
     const lab = [...labs.values()].find((l) => l.sessions.cpu);
-    if (!downloadedNow.has('cpu') || !lab) return false;
-    const url = new URL('../../pkg/cpu/lesionlab_core_bg.wasm', import.meta.url);
+    const folder = moduleOf('cpu');
+    if (!downloadedNow.has(folder) || !lab) return false;
+    const url = new URL(`../../pkg/${folder}/lesionlab_core_bg.wasm`, import.meta.url);
     if (!(await isKept(url))) return false;
     // Never a second download: the service worker's copy or nothing.
     const kept = await fetch(url, { cache: 'only-if-cached', mode: 'same-origin' }).catch(() => null);
@@ -178,7 +231,7 @@ function keepCompiledCode() {
   return codeKept;
 }
 
-/** The module a LesionLab starts on: the CPU one for 'cpu' and 'auto', WebGPU's for 'webgpu'. */
+/** The backend a LesionLab starts on: the CPU for 'cpu' and 'auto', WebGPU for 'webgpu'. */
 async function firstKind(backend) {
   if (backend !== 'webgpu') return 'cpu';
   const missing = await webgpuAdapter();
@@ -187,11 +240,12 @@ async function firstKind(backend) {
 }
 
 /** Loads the module `backend` starts on, reporting its download, while the page fetches weights. */
-async function prepare({ backend }, report) {
+async function prepare({ backend, threads }, report) {
   if (backend === 'auto') webgpuAdapter(); // asked now, while the module downloads
+  chooseCpuModule(threads);
   const kind = await firstKind(backend);
   await wasm(kind, report);
-  return { result: { kind } };
+  return { result: { kind: moduleOf(kind) } };
 }
 
 // Every LesionLab of the page: sid -> { model, size, weights, source, version, sessions:
@@ -204,7 +258,8 @@ async function session(kind, { model, weights, source, size }) {
   return m.Session.create(model, kind, weights, source, size ?? undefined);
 }
 
-async function open({ sid, model, backend, weights, source, size, takeover }) {
+async function open({ sid, model, backend, weights, source, size, takeover, threads }) {
+  chooseCpuModule(threads); // a worker restarted after a crash has had no prepare
   const lab = { model, size, weights: new Uint8Array(weights), source, version: 0, sessions: {}, note: null, ms: {} };
   lab.firstCall = new Promise((done) => {
     lab.called = done;
@@ -229,6 +284,7 @@ async function open({ sid, model, backend, weights, source, size, takeover }) {
   return {
     result: {
       backend: kind,
+      threads: threadsOf(kind),
       modes: modesOf(s),
       inputSize: s.inputSize,
       note: lab.note,
@@ -240,7 +296,15 @@ async function open({ sid, model, backend, weights, source, size, takeover }) {
 function tell(sid, lab, reason) {
   if (labs.get(sid) !== lab) return;
   lab.note = reason;
-  self.postMessage({ type: EVENT.backend, sid, backend: lab.active, reason, ms: { ...lab.ms } });
+  const { active } = lab;
+  self.postMessage({
+    type: EVENT.backend,
+    sid,
+    backend: active,
+    threads: threadsOf(active),
+    reason,
+    ms: { ...lab.ms },
+  });
 }
 
 const WARM_UP = 'lesionlab-warm-up';
@@ -342,10 +406,10 @@ function labOf(sid) {
   return lab;
 }
 
-/** The session the next request of `sid` runs on, and its backend. */
+/** The session the next request of `sid` runs on, its backend and the threads it computes on. */
 function current(sid) {
   const lab = labOf(sid);
-  return { lab, s: lab.sessions[lab.active], backend: lab.active };
+  return { lab, s: lab.sessions[lab.active], backend: lab.active, threads: threadsOf(lab.active) };
 }
 
 // The photo each session holds: its key, size and the mode of its last pass (`mode`). A call
@@ -375,7 +439,7 @@ async function hold(s, { source, key, name }) {
 }
 
 async function segment(args) {
-  const { s, backend } = current(args.sid);
+  const { s, backend, threads } = current(args.sid);
   const { width, height, decoded, ms: preprocess } = await hold(s, args);
   const r = await s.segment(args.key, {
     mode: args.mode,
@@ -402,6 +466,7 @@ async function segment(args) {
     decoded,
     passes: r.passes,
     backend,
+    threads,
   };
   const transfer = [mask.buffer, probability.buffer];
   if (args.heads) {
@@ -415,14 +480,14 @@ async function segment(args) {
 
 /** The layer explorer: one layer's most active feature maps. */
 async function featureMaps(args) {
-  const { s, backend } = current(args.sid);
+  const { s, backend, threads } = current(args.sid);
   const { width, height, decoded } = await hold(s, args);
   const f = await s.featureMaps(args.key, args.layer ?? undefined, args.count, args.mode);
-  return { result: { ...f, width, height, decoded, backend }, transfer: f.channels.map((c) => c.map.buffer) };
+  return { result: { ...f, width, height, decoded, backend, threads }, transfer: f.channels.map((c) => c.map.buffer) };
 }
 
 async function explain(args) {
-  const { s, backend } = current(args.sid);
+  const { s, backend, threads } = current(args.sid);
   const { width, height, decoded } = await hold(s, args);
   const h = await s.explain(args.key, args.method, args.layer ?? undefined, args.target, args.mode);
   return {
@@ -437,6 +502,7 @@ async function explain(args) {
       decoded,
       passes: h.passes,
       backend,
+      threads,
     },
     transfer: [h.heatmap.buffer],
   };
@@ -444,17 +510,18 @@ async function explain(args) {
 
 /** How sure the model is about a photo: its eight test-time views compared. */
 async function uncertainty(args) {
-  const { s, backend } = current(args.sid);
+  const { s, backend, threads } = current(args.sid);
   const { width, height, decoded } = await hold(s, args);
   const u = await s.uncertainty(args.key, args.mode, args.threshold ?? THRESHOLD);
-  return { result: { ...u, width, height, decoded, backend, method: 'tta' }, transfer: [u.spread.buffer] };
+  return { result: { ...u, width, height, decoded, backend, threads, method: 'tta' }, transfer: [u.spread.buffer] };
 }
 
 /** Several models' probability maps of one photo compared (the crate's `over_models`). */
 async function compareMaps({ sid, maps, width, height, threshold }) {
-  const core = await wasm(current(sid).backend);
+  const { backend, threads } = current(sid);
+  const core = await wasm(backend);
   const u = core.compareMaps(maps, width, height, threshold ?? THRESHOLD);
-  return { result: { ...u, method: 'models' }, transfer: [u.spread.buffer] };
+  return { result: { ...u, method: 'models', threads }, transfer: [u.spread.buffer] };
 }
 
 /** The ABCD figures of a mask on its photo (the crate's `describe`). */
@@ -489,10 +556,10 @@ function loadWeights({ sid, weights, source }) {
 
 /** Fine-tuning on the session in use when it starts; the weights it ends with reach the others. */
 async function train(sid, run) {
-  const { lab, s, backend } = current(sid);
+  const { lab, s, backend, threads } = current(sid);
   const out = await run(s, await wasm(backend));
   if (out.result.outcome === 'finished') await follow(lab, backend);
-  return { result: { ...out.result, backend } };
+  return { result: { ...out.result, backend, threads } };
 }
 
 async function handle(op, args, report) {
@@ -558,8 +625,9 @@ async function route(op, args, report) {
       return { result: null };
     case OP.panic: {
       const core = await wasm(current(args.sid).backend);
-      if (!core.panicForTest) throw fail('bad-argument', 'this build has no test hooks (pkg-scripts/test builds them)');
-      core.panicForTest();
+      const panic = args.onPool ? core.panicOnPoolForTest : core.panicForTest;
+      if (!panic) throw fail('bad-argument', 'this module has no such test hook (pkg-scripts/test builds them)');
+      panic();
       return { result: null };
     }
     default:

@@ -4,6 +4,7 @@
 //! PyTorch's CPU kernels do, so statistics over a quarter of a million pixels keep their digits.
 
 use super::conv::Real;
+use super::parallel;
 
 /// Shape of a batch-normalised tensor: `[batch, channels, pixels per plane]`.
 #[derive(Debug, Clone, Copy)]
@@ -23,16 +24,6 @@ impl Planes {
     }
 }
 
-fn map_channels<R: Send>(channels: usize, f: impl Fn(usize) -> R + Send + Sync) -> Vec<R> {
-    #[cfg(not(target_family = "wasm"))]
-    {
-        use rayon::prelude::*;
-        (0..channels).into_par_iter().map(f).collect()
-    }
-    #[cfg(target_family = "wasm")]
-    (0..channels).map(f).collect()
-}
-
 /// The output (`gamma · (x - mean) / sqrt(var + eps) + beta`, then ReLU when asked) and the
 /// batch mean and biased variance of every channel.
 pub fn forward<T: Real>(
@@ -44,7 +35,7 @@ pub fn forward<T: Real>(
     relu: bool,
 ) -> (Vec<T>, Vec<T>, Vec<T>) {
     let n = (p.batch * p.pixels) as f64;
-    let stats: Vec<(f64, f64)> = map_channels(p.channels, |c| {
+    let stats: Vec<(f64, f64)> = parallel::map(p.channels, |c| {
         // One pass: Σx and Σx² in f64 (eight lanes, which the compiler vectorises); in f64 the
         // difference E[x²] - E[x]² keeps ample digits for activations of any sensible scale.
         let (mut sum, mut squares) = ([0.0f64; 8], [0.0f64; 8]);
@@ -79,13 +70,7 @@ pub fn forward<T: Real>(
             *o = if relu && z < T::ZERO { T::ZERO } else { z };
         }
     };
-    #[cfg(not(target_family = "wasm"))]
-    {
-        use rayon::prelude::*;
-        planes.into_par_iter().for_each(write);
-    }
-    #[cfg(target_family = "wasm")]
-    planes.into_iter().for_each(write);
+    parallel::for_each(planes, write);
     let mean = stats.iter().map(|s| T::narrow(s.0)).collect();
     let var = stats.iter().map(|s| T::narrow(s.1)).collect();
     (y, mean, var)
@@ -111,7 +96,7 @@ pub fn backward<T: Real>(
         (range, mask)
     };
     // Per channel: Σ dy and Σ dy · x̂ (dy after the ReLU's mask).
-    let sums: Vec<(f64, f64)> = map_channels(p.channels, |c| {
+    let sums: Vec<(f64, f64)> = parallel::map(p.channels, |c| {
         let (m, inv) = (mean[c].wide(), 1.0 / (var[c].wide() + epsilon).sqrt());
         let mut s = (0.0, 0.0);
         for b in 0..p.batch {
@@ -152,13 +137,7 @@ pub fn backward<T: Real>(
             *o = a * v + k * g + c0;
         }
     };
-    #[cfg(not(target_family = "wasm"))]
-    {
-        use rayon::prelude::*;
-        planes.into_par_iter().for_each(write);
-    }
-    #[cfg(target_family = "wasm")]
-    planes.into_iter().for_each(write);
+    parallel::for_each(planes, write);
     let dgamma = sums.iter().map(|s| T::narrow(s.1)).collect();
     let dbeta = sums.iter().map(|s| T::narrow(s.0)).collect();
     (dx, dgamma, dbeta)

@@ -18,6 +18,8 @@
 
 use core::ops::{Add, Mul};
 
+use super::parallel;
+
 /// The element types the CPU kernels run on (`f32`, `f64`).
 pub trait Real:
     bytemuck::Pod + Default + PartialOrd + Send + Sync + Add<Output = Self> + Mul<Output = Self>
@@ -302,17 +304,6 @@ fn with_scratch<T: Real, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
     })
 }
 
-/// Runs `work(item)` for every item, in parallel where threads exist (not in the browser).
-fn for_each<I: Send, F: Fn(I) + Send + Sync>(items: Vec<I>, work: F) {
-    #[cfg(not(target_family = "wasm"))]
-    {
-        use rayon::prelude::*;
-        items.into_par_iter().for_each(work);
-    }
-    #[cfg(target_family = "wasm")]
-    items.into_iter().for_each(work);
-}
-
 /// The forward pass: `[batch, c_out, oh, ow]` from `x` (`[batch, c_in, h, w]`), `weight`
 /// (`[c_out, c_in, kh, kw]`) and an optional bias (`[c_out]`); with `relu`, negative outputs
 /// become zero in the same pass.
@@ -329,7 +320,7 @@ pub fn forward<T: Real>(
     let items: Vec<(usize, (usize, usize))> = (0..g.batch)
         .flat_map(|b| g.tiles().map(move |t| (b, t)))
         .collect();
-    for_each(items, |(b, (p0, p1))| {
+    parallel::for_each(items, |(b, (p0, p1))| {
         let image = &x[b * g.c_in * g.h * g.w..(b + 1) * g.c_in * g.h * g.w];
         let t = p1 - p0;
         // SAFETY: this item owns columns p0..p1 of image b's output rows.
@@ -412,25 +403,18 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], dy: &[T]) -> (Vec<T>, Vec<T>)
         }
     };
     let zeros = || vec![T::ZERO; g.c_out * k];
-    #[cfg(not(target_family = "wasm"))]
-    let dw = {
-        use rayon::prelude::*;
-        items
-            .into_par_iter()
-            .fold(zeros, |mut dw, item| {
-                partial(item, &mut dw);
-                dw
-            })
-            .reduce(zeros, |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(a, b)| *a = *a + b);
-                a
-            })
-    };
-    #[cfg(target_family = "wasm")]
-    let dw = items.into_iter().fold(zeros(), |mut dw, item| {
-        partial(item, &mut dw);
-        dw
-    });
+    let dw = parallel::fold(
+        items,
+        zeros,
+        |mut dw, item| {
+            partial(item, &mut dw);
+            dw
+        },
+        |mut a, b| {
+            a.iter_mut().zip(b).for_each(|(a, b)| *a = *a + b);
+            a
+        },
+    );
     let mut db = vec![T::ZERO; g.c_out];
     for b in 0..g.batch {
         for (c, sum) in db.iter_mut().enumerate() {
@@ -489,7 +473,7 @@ fn scatter_input_grad<T: Real>(g: &Geometry, weight: &[T], dy: &[T]) -> Vec<T> {
     let items: Vec<(usize, usize)> = (0..g.batch)
         .flat_map(|b| (0..g.c_in).step_by(per).map(move |c0| (b, c0)))
         .collect();
-    for_each(items, |(b, c0)| {
+    parallel::for_each(items, |(b, c0)| {
         let c1 = (c0 + per).min(g.c_in);
         let rows = (c1 - c0) * kk;
         let grad = &dy[b * g.c_out * n..(b + 1) * g.c_out * n];

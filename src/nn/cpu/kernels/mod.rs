@@ -5,4 +5,5 @@
 pub mod batch_norm;
 pub mod conv;
 pub mod conv_transpose;
+pub mod parallel;
 pub mod resize;

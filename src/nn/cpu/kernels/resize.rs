@@ -4,6 +4,7 @@
 //! where two taps would do: U-Net++'s ten 2x upsamplings made it a quarter of a training step.
 
 use super::conv::Real;
+use super::parallel;
 
 /// For each output coordinate of an axis resized from `input` to `out`: its two source
 /// coordinates and the second one's weight, with PyTorch's rule for `align_corners`.
@@ -47,20 +48,6 @@ fn weights<T: Real>(out: usize, input: usize, align_corners: bool) -> Vec<(usize
         .collect()
 }
 
-fn for_planes<T: Real>(data: &mut [T], plane: usize, f: impl Fn(usize, &mut [T]) + Send + Sync) {
-    #[cfg(not(target_family = "wasm"))]
-    {
-        use rayon::prelude::*;
-        data.par_chunks_mut(plane)
-            .enumerate()
-            .for_each(|(i, p)| f(i, p));
-    }
-    #[cfg(target_family = "wasm")]
-    data.chunks_mut(plane)
-        .enumerate()
-        .for_each(|(i, p)| f(i, p));
-}
-
 /// The resized planes.
 pub fn forward<T: Real>(r: &Resize, x: &[T]) -> Vec<T> {
     let ([h, w], [oh, ow]) = (r.input, r.output);
@@ -69,7 +56,7 @@ pub fn forward<T: Real>(r: &Resize, x: &[T]) -> Vec<T> {
         weights::<T>(ow, w, r.align_corners),
     );
     let mut y = vec![T::ZERO; r.planes * oh * ow];
-    for_planes(&mut y, oh * ow, |p, out| {
+    parallel::for_chunks(&mut y, oh * ow, |p, out| {
         let src = &x[p * h * w..(p + 1) * h * w];
         // Each input row interpolated along the width once, then rows blended.
         let mut wide = vec![T::ZERO; h * ow];
@@ -96,7 +83,7 @@ pub fn backward<T: Real>(r: &Resize, dy: &[T]) -> Vec<T> {
         weights::<T>(ow, w, r.align_corners),
     );
     let mut dx = vec![T::ZERO; r.planes * h * w];
-    for_planes(&mut dx, h * w, |p, out| {
+    parallel::for_chunks(&mut dx, h * w, |p, out| {
         let grad = &dy[p * oh * ow..(p + 1) * oh * ow];
         let mut wide = vec![T::ZERO; h * ow];
         for (src, &(i0, i1, a, b)) in grad.chunks(ow).zip(&rows) {

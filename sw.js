@@ -2,8 +2,8 @@
 // app's own files (and only those: `BUILD.files`, every file of this build) from a cache named
 // after the build, which `pkg-scripts/build` writes into the line below as a hash of all of
 // them, so a new release installs a new cache and deletes the old. On install it keeps what the
-// first mask needs (`BUILD.precache`: the page, the CPU module, the default model's weights, the
-// samples); the rest (the WebGPU module, the other models' weights) is kept when a visit uses it.
+// first mask needs (`BUILD.precache`: the page, both CPU modules, the default model's weights,
+// the samples); the rest (the WebGPU module, the other models' weights) is kept when a visit uses it.
 // User photos never pass through here: the page reads them from files, not from the network.
 //
 // It also makes the page cross-origin isolated where the host sends no such headers (a static

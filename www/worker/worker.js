@@ -134,6 +134,7 @@ async function wasm(backend, report = (/** @type {any} */ _p) => {}) {
     const m = await load(kind, report);
     if (!pool && panicChannel) m.setPanicChannel(panicChannel);
     await (pool ??= m.initThreadPool(poolThreads));
+    poolThreads = m.threadCount(); // what the pool runs on, as the module counts it
     return m;
   } catch (err) {
     console.warn(`The threaded module could not start (${messageOf(err)}); one thread computes instead.`);

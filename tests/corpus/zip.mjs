@@ -17,25 +17,24 @@ export function makeZip(files) {
     const bytes = Buffer.from(data);
     const body = method === 8 ? deflateRawSync(bytes) : bytes;
     const flags = encrypted ? 1 : 0;
+    // The fields both headers hold, in the same order from `at` (6 in the local header, 8 in the central).
+    const shared = (header, at) => {
+      header.writeUInt16LE(flags, at);
+      header.writeUInt16LE(method, at + 2);
+      header.writeUInt32LE(crc32(bytes), at + 8);
+      header.writeUInt32LE(body.length, at + 12);
+      header.writeUInt32LE(size ?? bytes.length, at + 16);
+      header.writeUInt16LE(nameBytes.length, at + 20);
+    };
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt32LE(crc32(bytes), 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(size ?? bytes.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26);
+    shared(local, 6);
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(flags, 8);
-    central.writeUInt16LE(method, 10);
-    central.writeUInt32LE(crc32(bytes), 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(size ?? bytes.length, 24);
-    central.writeUInt16LE(nameBytes.length, 28);
+    shared(central, 8);
     central.writeUInt32LE(offset, 42);
     locals.push(local, nameBytes, body);
     centrals.push(central, nameBytes);

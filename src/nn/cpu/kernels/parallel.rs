@@ -2,18 +2,22 @@
 //! module (`threads` feature, a pool of Web Workers), one thread in the single-threaded module,
 //! which must not link rayon (a page that is not cross-origin isolated has no shared memory).
 
+/// Natively and in the threaded module: rayon.
 #[cfg(any(not(target_family = "wasm"), feature = "threads"))]
 mod imp {
     use rayon::prelude::*;
 
+    /// Runs `work(item)` for every item.
     pub fn for_each<I: Send>(items: Vec<I>, work: impl Fn(I) + Send + Sync) {
         items.into_par_iter().for_each(work);
     }
 
+    /// `[f(0), f(1), .., f(n - 1)]`.
     pub fn map<R: Send>(n: usize, f: impl Fn(usize) -> R + Send + Sync) -> Vec<R> {
         (0..n).into_par_iter().map(f).collect()
     }
 
+    /// Runs `f(i, chunk)` for every `chunk`-sized piece of `data` (the last may be shorter).
     pub fn for_chunks<T: Send>(
         data: &mut [T],
         chunk: usize,
@@ -24,6 +28,8 @@ mod imp {
             .for_each(|(i, c)| f(i, c));
     }
 
+    /// Folds `items` with `step` from `zero()`; each thread folds its share and `merge`
+    /// combines the partial results.
     pub fn fold<I: Send, A: Send>(
         items: Vec<I>,
         zero: impl Fn() -> A + Send + Sync,
@@ -33,11 +39,13 @@ mod imp {
         items.into_par_iter().fold(&zero, step).reduce(&zero, merge)
     }
 
+    /// The threads the kernels (and Flex's own) split work over.
     pub fn threads() -> usize {
         rayon::current_num_threads()
     }
 }
 
+/// The single-threaded module: the same functions on the calling thread alone.
 #[cfg(not(any(not(target_family = "wasm"), feature = "threads")))]
 mod imp {
     pub fn for_each<I: Send>(items: Vec<I>, work: impl Fn(I) + Send + Sync) {
@@ -72,37 +80,4 @@ mod imp {
     }
 }
 
-/// Runs `work(item)` for every item.
-pub fn for_each<I: Send>(items: Vec<I>, work: impl Fn(I) + Send + Sync) {
-    imp::for_each(items, work)
-}
-
-/// `[f(0), f(1), .., f(n - 1)]`.
-pub fn map<R: Send>(n: usize, f: impl Fn(usize) -> R + Send + Sync) -> Vec<R> {
-    imp::map(n, f)
-}
-
-/// Runs `f(i, chunk)` for every `chunk`-sized piece of `data` (the last may be shorter).
-pub fn for_chunks<T: Send>(
-    data: &mut [T],
-    chunk: usize,
-    f: impl Fn(usize, &mut [T]) + Send + Sync,
-) {
-    imp::for_chunks(data, chunk, f)
-}
-
-/// Folds `items` with `step` from `zero()`; with threads, each thread folds its share and
-/// `merge` combines the partial results.
-pub fn fold<I: Send, A: Send>(
-    items: Vec<I>,
-    zero: impl Fn() -> A + Send + Sync,
-    step: impl Fn(A, I) -> A + Send + Sync,
-    merge: impl Fn(A, A) -> A + Send + Sync,
-) -> A {
-    imp::fold(items, zero, step, merge)
-}
-
-/// The threads the kernels (and Flex's own) split work over: 1 in the single-threaded module.
-pub fn threads() -> usize {
-    imp::threads()
-}
+pub use imp::{fold, for_chunks, for_each, map, threads};

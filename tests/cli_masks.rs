@@ -1,4 +1,4 @@
-//! One lesion, refine and the box prompt through `lesionlab segment`, with the shipped U-Net++
+//! One lesion, refine, the box prompt and clicks through `lesionlab segment`, with the shipped U-Net++
 //! on a real fixture photo placed in a wider field of its own skin colour, as a full-size photo
 //! frames a small lesion.
 
@@ -128,6 +128,48 @@ fn one_lesion_drops_a_second_lesion_away_from_the_centre_and_all_keeps_it() {
         dice(&one, &truth) > 0.7,
         "the central lesion stays: {}",
         dice(&one, &truth)
+    );
+}
+
+#[test]
+fn clicks_choose_the_lesion_on_a_real_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let (photo, truth) = wide_photo(true);
+    let corner = (40, 40, 200, 200);
+    // A click on the corner lesion keeps it instead of the central one.
+    let there = segment(dir.path(), &photo, &["--point", "120,120"]);
+    assert!(marked(&there, corner) > 1000, "{}", marked(&there, corner));
+    assert!(dice(&there, &truth) < 0.05, "{}", dice(&there, &truth));
+    // A negative click in the middle of the central lesion clears the disc around it that the
+    // lesion holds: most of the lesion.
+    let centre = (AT.0 + 128, AT.1 + 128);
+    let not = segment(
+        dir.path(),
+        &photo,
+        &["--point", &format!("{},{},0", centre.0, centre.1)],
+    );
+    let whole = marked(&segment(dir.path(), &photo, &[]), (0, 0, FIELD.0, FIELD.1));
+    let left = marked(&not, (0, 0, FIELD.0, FIELD.1));
+    assert!(left * 2 < whole, "{left} of {whole} pixels left");
+    assert_eq!(not.get_pixel(centre.0, centre.1).0[0], 0);
+    // A positive click on the central lesion keeps it as well as the default does.
+    let here = segment(
+        dir.path(),
+        &photo,
+        &["--point", &format!("{},{}", centre.0, centre.1)],
+    );
+    assert!(dice(&here, &truth) > 0.75, "{}", dice(&here, &truth));
+    // A click off the photo is refused by name.
+    let output = Command::new(env!("CARGO_BIN_EXE_lesionlab"))
+        .args(["segment", "--model", "unetpp", "--point", "900,10", "--out"])
+        .arg(dir.path().join("off"))
+        .arg(dir.path().join("wide.png"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && err.contains("768x576 photo"),
+        "{err}"
     );
 }
 

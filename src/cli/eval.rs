@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::Args;
 use lesionlab::clean::Rect;
 use lesionlab::data::{Catalog, Skipped, dir_sources, validation_ids};
-use lesionlab::metrics::{Confusion, MeanScores, binarize_mask, binarize_probability};
-use lesionlab::session::SegmentOptions;
+use lesionlab::metrics::binarize_mask;
+use lesionlab::session::{Evaluation, SegmentOptions, SimulatedClicks};
 use lesionlab::{Architecture, Error};
 
 use super::common::{MaskArgs, ModeArgs, load_session, print_json};
@@ -36,6 +36,11 @@ pub struct EvalArgs {
     /// 15%).
     #[arg(long, value_name = "MARGIN")]
     box_from_truth: Option<f32>,
+    /// A simulated user's clicks: `positive` (one at the lesion's centre), `negative` (one on
+    /// the largest region the mask marks outside the expert's, then segmented again) or
+    /// `both` (the positive click, then the negative one on what is still wrong).
+    #[arg(long, value_name = "WHICH")]
+    clicks_from_truth: Option<SimulatedClicks>,
     /// Test-time augmentation: average the model over the input's eight flips and quarter
     /// turns (eight times the work; see the model card for what it gains).
     #[arg(long)]
@@ -66,8 +71,9 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
         let keep = validation_ids(&ids, fraction, args.seed);
         pairs.retain(|(id, _, _)| keep.contains(id));
     }
-    let mut scores = MeanScores::default();
+    let evaluation = Evaluation::new();
     let mut names = Vec::new();
+    let clicks = args.clicks_from_truth.unwrap_or_default();
     for (id, image_name, mask_name) in &pairs {
         let (photo, mask) = match catalog.read_pair(&mut sources, image_name, mask_name) {
             Ok(pair) => pair,
@@ -76,42 +82,39 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
                 continue;
             }
         };
-        let truth = binarize_mask(mask.as_raw());
         let options = SegmentOptions {
             prompt_box: args
                 .box_from_truth
-                .and_then(|margin| box_around(&truth, mask.width(), margin)),
-            ..options
+                .and_then(|margin| box_around(&binarize_mask(mask.as_raw()), mask.width(), margin)),
+            ..options.clone()
         };
-        session.set_photo_image(id.clone(), &photo);
-        let segmentation = pollster::block_on(session.segment(id, &options))?;
-        let pred = binarize_probability(&segmentation.probability, options.threshold);
-        scores.add(Confusion::from_masks(&pred, &truth));
+        let scoring = evaluation.score(&session, id, (&photo, &mask), &options, clicks);
+        pollster::block_on(scoring)?;
         names.push(id.clone());
     }
     for s in &skipped {
         eprintln!("skipped {}: {}", s.file, s.reason);
     }
-    let (Some(mean), Some(median)) = (scores.mean(), scores.median()) else {
+    let Some(summary) = evaluation.summary() else {
         return Err(Error::BadArgument(format!(
             "no image/mask pair could be scored in {}",
             args.data.display()
         )));
     };
     // Dataset-level scores: all images' pixels counted as one image (large photos weigh more).
-    let pooled = scores.pooled().scores();
+    let (mean, median, pooled) = (summary.mean, summary.median, summary.pooled);
     // Only U-Net++ has modes; `null` and nothing for the others.
     let mode = (args.model == Architecture::UNetPlusPlus).then(|| options.mode.to_string());
     if args.json {
         let images: Vec<_> = names
             .iter()
-            .zip(scores.images())
+            .zip(evaluation.images())
             .map(|(name, s)| serde_json::json!({ "name": name, "scores": s }))
             .collect();
         let out = serde_json::json!({
-            "model": args.model.name(), "mode": mode, "images": scores.count(), "input_size": size, "holdout": args.holdout,
+            "model": args.model.name(), "mode": mode, "images": summary.count, "input_size": size, "holdout": args.holdout,
             "seed": args.seed, "tta": args.tta, "lesions": options.lesions.to_string(), "refine": options.refine,
-            "box_from_truth": args.box_from_truth, "skipped": skipped, "mean": mean, "median": median, "pooled": pooled,
+            "box_from_truth": args.box_from_truth, "clicks_from_truth": args.clicks_from_truth.map(|c| c.to_string()), "skipped": skipped, "mean": mean, "median": median, "pooled": pooled,
             "per_image": images,
         });
         print_json(&out)?;
@@ -126,10 +129,14 @@ pub fn run(args: EvalArgs) -> Result<(), Error> {
             .box_from_truth
             .map(|m| format!(", box from the expert mask + {:.0}%", m * 100.0))
             .unwrap_or_default();
+        let clicks = args
+            .clicks_from_truth
+            .map(|c| format!(", simulated clicks: {c}"))
+            .unwrap_or_default();
         println!(
-            "{} on {} images (input {size}x{size}{mode}{tta}, lesions {}, refine {}{prompt}), at each mask's own size:",
+            "{} on {} images (input {size}x{size}{mode}{tta}, lesions {}, refine {}{prompt}{clicks}), at each mask's own size:",
             args.model.display_name(),
-            scores.count(),
+            summary.count,
             options.lesions,
             if options.refine { "on" } else { "off" },
         );

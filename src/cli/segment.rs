@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use image::GrayImage;
-use lesionlab::clean::Rect;
+use lesionlab::clean::{Point, Rect};
 use lesionlab::data::{FileKind, classify};
 use lesionlab::draw::overlay;
 use lesionlab::session::SegmentOptions;
@@ -36,6 +36,11 @@ pub struct SegmentArgs {
     /// orientation): the model looks inside it only. For one photo.
     #[arg(long = "box", value_name = "X,Y,W,H", value_parser = parse_box)]
     prompt_box: Option<Rect>,
+    /// A click, `x,y` on the lesion or `x,y,0` on what is not lesion, in the photo's pixels
+    /// (after EXIF orientation); repeat it for more clicks. For one photo. The rule is the
+    /// page's (README, "Clicks on the lesion").
+    #[arg(long = "point", value_name = "X,Y[,0]", value_parser = parse_point)]
+    points: Vec<Point>,
     /// Model input size (default: the size the weights were trained at).
     #[arg(long)]
     size: Option<usize>,
@@ -66,6 +71,25 @@ fn parse_box(s: &str) -> Result<Rect, String> {
         }),
         _ => Err(format!("'{s}' is not x,y,width,height (four numbers)")),
     }
+}
+
+fn parse_point(s: &str) -> Result<Point, String> {
+    let bad = || format!("'{s}' is not x,y or x,y,label (label 1: lesion, 0: not lesion)");
+    let v: Vec<f32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    let label = match v[..] {
+        [_, _] => 1,
+        [_, _, l] if l == 0.0 || l == 1.0 => l as u8,
+        _ => return Err(bad()),
+    };
+    Ok(Point {
+        x: v[0],
+        y: v[1],
+        label,
+    })
 }
 
 /// `ISIC_NNNNNNN_segmentation.png` for ISIC photos, else `<stem>_segmentation.png`.
@@ -131,9 +155,14 @@ fn check_outputs(files: &[PathBuf], args: &SegmentArgs) -> Result<(), Error> {
 /// Runs the command.
 pub fn run(args: SegmentArgs) -> Result<(), Error> {
     let files = photos(&args.inputs)?;
-    if args.prompt_box.is_some() && files.len() != 1 {
+    let prompt = match (args.prompt_box.is_some(), args.points.is_empty()) {
+        (true, _) => Some("--box is"),
+        (false, false) => Some("--point is"),
+        (false, true) => None,
+    };
+    if let (Some(prompt), true) = (prompt, files.len() != 1) {
         return Err(Error::BadArgument(format!(
-            "--box is in one photo's pixels: give one photo, not {}",
+            "{prompt} in one photo's pixels: give one photo, not {}",
             files.len()
         )));
     }
@@ -141,6 +170,7 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
     let session = load_session(args.model, args.weights.as_deref(), args.size)?;
     let options = SegmentOptions {
         prompt_box: args.prompt_box,
+        points: args.points.clone(),
         ..args.mask.options(args.mode.mode(), args.tta)
     };
     let mut failed = 0;

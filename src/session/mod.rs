@@ -5,6 +5,7 @@
 //! holding them in `Rc`s because wasm-bindgen's async methods cannot borrow `self`.
 
 mod clock;
+mod evaluate;
 mod finetune;
 mod loaded_model;
 mod options;
@@ -12,6 +13,9 @@ mod photo;
 mod refine;
 
 pub use clock::now_ms;
+pub use evaluate::{
+    Evaluation, Scored, SimulatedClicks, Summary, centre_click, false_region_click,
+};
 pub use finetune::{EpochOutcome, FineTune, PreviewPair, Scores, Started};
 pub use loaded_model::{Backend, Explanation, Head, Layer, Segmentation, Session, Timings};
 pub use options::{SegmentOptions, SegmentRequest};

@@ -1,12 +1,12 @@
 //! The options of a segmentation, as the CLI and the JS API give them, with their defaults in
 //! one place.
 
-use crate::clean::{Lesions, Rect};
+use crate::clean::{Lesions, Point, Rect};
 use crate::{Error, InferenceMode};
 
 /// How a photo becomes a mask: the options of the JS API's `segment` and the CLI's `segment`
 /// and `eval`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SegmentOptions {
     /// U-Net++'s mode (the other models ignore it).
     pub mode: InferenceMode,
@@ -20,6 +20,8 @@ pub struct SegmentOptions {
     pub refine: bool,
     /// A box around the lesion in the photo's pixels: the model looks inside it only.
     pub prompt_box: Option<Rect>,
+    /// Clicks on the photo: on the lesion or not ([`crate::clean::Point`]'s rule).
+    pub points: Vec<Point>,
 }
 
 impl SegmentOptions {
@@ -33,12 +35,13 @@ impl SegmentOptions {
             lesions: Lesions::One,
             refine: true,
             prompt_box: None,
+            points: Vec::new(),
         }
     }
 }
 
 /// The JS API's segment options by their JS names (`lab.segment(photo, { mode, tta,
-/// threshold, lesions, refine, box })`); absent ones take [`SegmentOptions::new`]'s defaults.
+/// threshold, lesions, refine, box, points })`); absent ones take [`SegmentOptions::new`]'s defaults.
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct SegmentRequest {
@@ -55,6 +58,8 @@ pub struct SegmentRequest {
     /// `{ x, y, width, height }` in the photo's pixels.
     #[serde(rename = "box")]
     pub prompt_box: Option<Rect>,
+    /// `[{ x, y, label }]` in the photo's pixels, label 1 (lesion) or 0 (not lesion).
+    pub points: Option<Vec<Point>>,
 }
 
 impl SegmentRequest {
@@ -75,6 +80,7 @@ impl SegmentRequest {
             },
             refine: self.refine.unwrap_or(defaults.refine),
             prompt_box: self.prompt_box,
+            points: self.points.clone().unwrap_or_default(),
             ..defaults
         })
     }

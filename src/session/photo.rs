@@ -11,8 +11,10 @@ use image::RgbImage;
 
 use super::now_ms;
 use super::options::SegmentOptions;
-use super::refine::{BOX_MARGIN, CROP_SOURCE_SIDE, Crop, REFINE_MARGIN, check_box};
-use crate::clean::{Map, Rect};
+use super::refine::{
+    BOX_MARGIN, CLICK_SIDE, CROP_SOURCE_SIDE, Crop, REFINE_MARGIN, check_box, with_clicks,
+};
+use crate::clean::{Map, Point, Rect, check_points, positive_centre};
 use crate::data::{input_tensor, normalize_chw, resize_map, resize_rgb};
 use crate::explain::{Heatmap, HeatmapRequest, Method, explain};
 use crate::features::{FeatureMaps, feature_maps};
@@ -104,13 +106,15 @@ impl PreparedPhoto {
     /// The photo's mask as `options` ask: with a box, the model looks inside it only;
     /// otherwise a first pass on the whole photo (recorded for [`PreparedPhoto::explain`]
     /// without `tta`), its lesion kept and cleaned, then with `refine` a second pass on a crop
-    /// around that lesion, pasted back and cleaned the same way.
+    /// around that lesion and the positive clicks, pasted back and cleaned the same way. Clicks
+    /// apply to every pass ([`crate::clean::Point`]).
     pub async fn segment_photo(
         &self,
         model: &Model,
         options: &SegmentOptions,
     ) -> Result<PhotoSegmentation, Error> {
         let dims = self.dimensions();
+        check_points(&options.points, dims)?;
         if let Some(b) = options.prompt_box {
             let b = check_box(&b, dims)?;
             return self
@@ -123,19 +127,29 @@ impl PreparedPhoto {
             .await?;
         let model_ms = now_ms() - start;
         let side = self.input_side();
+        let (sx, sy) = (side as f32 / dims.0 as f32, side as f32 / dims.1 as f32);
+        let points: Vec<Point> = options
+            .points
+            .iter()
+            .map(|p| p.mapped((0.0, 0.0), sx, sy))
+            .collect();
         let kept = Map {
             values: &mut values,
             width: side,
             height: side,
         }
-        .clean(
+        .clean_with(
             options.lesions,
             options.threshold,
             (side as f32 / 2.0, side as f32 / 2.0),
+            &points,
         );
-        let lesion =
-            kept.map(|r| r.scaled(dims.0 as f32 / side as f32, dims.1 as f32 / side as f32));
-        if let (true, Some(region)) = (options.refine, lesion) {
+        let lesion = kept.map(|r| r.scaled(1.0 / sx, 1.0 / sy));
+        let click_side = CLICK_SIDE * dims.0.min(dims.1) as f32;
+        if let (true, Some(region)) = (
+            options.refine,
+            with_clicks(lesion, &options.points, click_side),
+        ) {
             let crop = Crop::around(&region, REFINE_MARGIN, dims);
             if !crop.covers_most_of(dims) {
                 let mut closer = self.look_closer(model, crop, options, None).await?;
@@ -198,10 +212,17 @@ impl PreparedPhoto {
         if let Some(b) = within {
             map.keep_inside(&to_input(&b));
         }
+        let points: Vec<Point> = options
+            .points
+            .iter()
+            .filter(|p| crop.rect().contains(p.x as u32, p.y as u32))
+            .map(|p| p.mapped((crop.x as f32, crop.y as f32), sx, sy))
+            .collect();
         let centre = within
             .map(|b| to_input(&b).centre())
+            .or(positive_centre(&points))
             .unwrap_or((side as f32 / 2.0, side as f32 / 2.0));
-        let kept = map.clean(options.lesions, options.threshold, centre);
+        let kept = map.clean_with(options.lesions, options.threshold, centre, &points);
         let lesion = kept.map(|r| Rect {
             x: crop.x as f32 + r.x / sx,
             y: crop.y as f32 + r.y / sy,

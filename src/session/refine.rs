@@ -2,7 +2,7 @@
 //! around a box the user drew, and pasting its answer back at the photo's size.
 
 use crate::Error;
-use crate::clean::Rect;
+use crate::clean::{Point, Rect};
 
 /// The margin a refine crop leaves around the kept lesion on each side, as a share of the
 /// lesion's longer side: the lesion then fills about as much of the crop as in the training
@@ -18,6 +18,39 @@ pub const MOST_OF_THE_PHOTO: f32 = 0.6;
 /// A photo's longest side kept for crops: a crop is scaled to the model's input (at most 512
 /// pixels) anyway, and a 12-megapixel photo kept whole would cost 36 MB of the page's memory.
 pub const CROP_SOURCE_SIDE: u32 = 2048;
+
+/// The side of the square around a positive click that the closer look takes in when the click
+/// is outside the kept lesion (or none was kept), as a share of the photo's shorter side: the
+/// model then looks where the user pointed, with room for a lesion the first pass found in part.
+pub const CLICK_SIDE: f32 = 0.2;
+
+/// The region a closer look goes around: the kept lesion, grown by a square of `click_side`
+/// around every positive click outside it.
+pub fn with_clicks(lesion: Option<Rect>, points: &[Point], click_side: f32) -> Option<Rect> {
+    let half = click_side / 2.0;
+    let outside = |p: &&Point| {
+        !lesion.is_some_and(|l| {
+            (l.x..=l.x + l.width).contains(&p.x) && (l.y..=l.y + l.height).contains(&p.y)
+        })
+    };
+    points
+        .iter()
+        .filter(|p| p.positive())
+        .filter(outside)
+        .fold(lesion, |region, p| {
+            let (mut x0, mut y0, mut x1, mut y1) = (p.x - half, p.y - half, p.x + half, p.y + half);
+            if let Some(r) = region {
+                (x0, y0) = (x0.min(r.x), y0.min(r.y));
+                (x1, y1) = (x1.max(r.x + r.width), y1.max(r.y + r.height));
+            }
+            Some(Rect {
+                x: x0,
+                y: y0,
+                width: x1 - x0,
+                height: y1 - y0,
+            })
+        })
+}
 
 /// A crop of the photo in whole pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +188,23 @@ mod tests {
             !Crop::around(&rect(400.0, 300.0, 100.0, 100.0), 0.25, (1000, 800))
                 .covers_most_of((1000, 800))
         );
+    }
+
+    #[test]
+    fn a_closer_look_holds_the_lesion_and_the_positive_clicks() {
+        let lesion = Some(rect(10.0, 10.0, 20.0, 20.0));
+        let click = |x, y, label| Point { x, y, label };
+        // A click outside the lesion adds its square; one inside, or a negative one, nothing.
+        let clicks = [
+            click(50.0, 20.0, 1),
+            click(20.0, 20.0, 1),
+            click(0.0, 0.0, 0),
+        ];
+        let r = with_clicks(lesion, &clicks, 8.0).unwrap();
+        assert_eq!((r.x, r.y, r.width, r.height), (10.0, 10.0, 44.0, 20.0));
+        let r = with_clicks(None, &[click(50.0, 20.0, 1)], 8.0).unwrap();
+        assert_eq!((r.x, r.y, r.width, r.height), (46.0, 16.0, 8.0, 8.0));
+        assert_eq!(with_clicks(None, &[click(5.0, 5.0, 0)], 8.0), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! reads a tensor back returns a Promise, because WebGPU allows no synchronous readback.
 
 mod describe;
+mod evaluate;
 mod finetune;
 #[cfg(feature = "threads")]
 mod pool;
@@ -14,6 +15,7 @@ mod session;
 mod uncertainty;
 
 pub use describe::{describe_lesion, describe_lesion_file};
+pub use evaluate::Evaluation;
 pub use finetune::{FineTune, pair_names};
 pub use session::Session;
 pub use uncertainty::compare_maps;

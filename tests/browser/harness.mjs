@@ -128,7 +128,7 @@ const sleep = (ms) => new Promise((ok) => setTimeout(ok, Math.max(0, ms)));
  * machine (SwiftShader); without it `requestAdapter()` returns null, which is how the CPU
  * fallback is tested.
  */
-export async function launch({ webgpu = false } = {}) {
+export async function launch({ webgpu = false, camera = null } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'lesionlab-chromium-'));
   const args = [
     '--no-sandbox',
@@ -141,6 +141,14 @@ export async function launch({ webgpu = false } = {}) {
     '--disable-extensions',
   ];
   if (webgpu) args.push('--enable-unsafe-webgpu', '--enable-unsafe-swiftshader');
+  // A camera that shows a video file (`camera`: a .y4m), granted without asking.
+  if (camera) {
+    args.push(
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-video-capture=${camera}`,
+    );
+  }
   // Extra switches for experiments, e.g. CHROMIUM_FLAGS='--js-flags=--no-liftoff'.
   if (process.env.CHROMIUM_FLAGS) args.push(...process.env.CHROMIUM_FLAGS.split(' ').filter(Boolean));
   const context = await chromium.launchPersistentContext(profile, {
@@ -180,12 +188,12 @@ export async function open(context, url) {
 
 /**
  * A page test file's start: dist/ served (cross-origin isolated with `isolated`), a browser
- * without WebGPU, the page at `query` (relative to the served folder) open, and the screenshot
- * folder made.
+ * without WebGPU (with a camera that shows the video file `camera`, when given), the page at
+ * `query` (relative to the served folder) open, and the screenshot folder made.
  */
-export async function openPage(query, { isolated = false } = {}) {
+export async function openPage(query, { isolated = false, camera = null } = {}) {
   const server = await serve({ isolated });
-  const browser = await launch({ webgpu: false });
+  const browser = await launch({ webgpu: false, camera });
   const page = await open(browser.context, `${server.base}${query}`);
   fs.mkdirSync(OUTPUT, { recursive: true });
   return { server, browser, page };

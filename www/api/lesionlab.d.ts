@@ -87,6 +87,12 @@ export type SegmentOptions = ModeOptions & {
     lesions?: 'one' | 'all';
     refine?: boolean;
     box?: Box;
+    points?: Point[];
+};
+export type Point = {
+    x: number;
+    y: number;
+    label: 0 | 1;
 };
 export type PhotoCheck = {
     looksLikeDermoscopy: boolean;
@@ -292,6 +298,83 @@ export type PairFilesResult = {
     pairs: number;
     skipped: Skipped[];
 };
+export type Live = import('./live.js').Live;
+export type LiveOptions = SegmentOptions & {
+    onResult: (r: LiveResult) => void;
+    onError?: (err: Error) => void;
+};
+export type LiveResult = SegmentResult & {
+    frame: ImageBitmap;
+    index: number;
+    fps: number;
+};
+export type Scores = {
+    jaccard: number;
+    dice: number;
+    /**
+     * Jaccard, or 0 where it is below 0.65 (ISIC 2018's score).
+     */
+    thresholdedJaccard: number;
+    sensitivity: number;
+    specificity: number;
+    accuracy: number;
+};
+export type EvaluateOptions = ModeOptions & {
+    threshold?: number;
+    tta?: boolean;
+    lesions?: 'one' | 'all';
+    refine?: boolean;
+    worst?: number;
+    onProgress?: (p: {
+        done: number;
+        total: number;
+        name: string;
+    }) => void;
+};
+export type EvaluatedImage = Scores & {
+    name: string;
+    image: string;
+    mask: string;
+    ms: number;
+};
+export type WorstImage = {
+    name: string;
+    jaccard: number;
+    width: number;
+    height: number;
+    prediction: Uint8Array;
+    photo: Blob;
+    truth: Blob;
+};
+export type EvaluateResult = {
+    /**
+     * In the order of the pairing (ISIC ids).
+     */
+    images: EvaluatedImage[];
+    count: number;
+    /**
+     * The per-image mean (the challenge's score).
+     */
+    mean: Scores;
+    /**
+     * The per-image median.
+     */
+    median: Scores;
+    /**
+     * All photos' pixels as one image.
+     */
+    pooled: Scores;
+    /**
+     * Files that were not scored, and why.
+     */
+    skipped: Skipped[];
+    /**
+     * The lowest Jaccard first.
+     */
+    worst: WorstImage[];
+    backend: Backend;
+    threads: number;
+};
 export type SavedRun = {
     model: ModelId;
     settings: Required<FineTuneSettings>;
@@ -486,6 +569,35 @@ export declare class LesionLab {
      * @returns {Promise<SegmentResult>}
      */
     segment(source: PhotoSource, options?: SegmentOptions): Promise<SegmentResult>;
+    /**
+     * Scores this LesionLab's model on a folder of photos and expert masks, in the page, by the
+     * code of `lesionlab eval`: `files` (Files, folders' files or the official zips) are paired by
+     * ISIC id with the crate's rules, each photo is segmented with `options` (as in `segment`:
+     * `mode`, `level`, `threshold`, `tta`, `lesions`, `refine`) and scored at its mask's
+     * resolution. `options.onProgress({ done, total, name })` after each pair; `options.worst`
+     * (default 5) photos with the lowest Jaccard come back with their masks and files. Files that
+     * cannot be read or paired are listed in `skipped`, and the others are still scored.
+     * @param {Iterable<File | Blob>} files
+     * @param {EvaluateOptions} [options]
+     * @returns {Promise<EvaluateResult>}
+     */
+    evaluate(files: Iterable<File | Blob>, options?: EvaluateOptions): Promise<EvaluateResult>;
+    /**
+     * Segments live video: `source` a MediaStream (a camera's) or an HTMLVideoElement, as fast as
+     * the model allows, always the newest frame (never a queue). `options.onResult(r)` gets each
+     * frame's `segment` result with `frame` (an ImageBitmap of the frame it belongs to, yours to
+     * draw and close), `index` (frames segmented so far) and `fps` (frames per second over the last
+     * few). `options.mode`/`level` as in `segment`; by default U-Net++ runs its quick-start head
+     * alone and every model one pass (`refine: false`), which keeps up with a camera; the other
+     * segment options apply as given. `options.onError(err)` on a failure, which stops it.
+     * Resolves once the first frame is ready; `live.stop()` ends it and resolves when the frame in
+     * progress is done. It stops nothing the page owns: a stream's tracks and a video element stay
+     * as they were.
+     * @param {MediaStream | HTMLVideoElement} source
+     * @param {LiveOptions} options
+     * @returns {Promise<Live>}
+     */
+    live(source: MediaStream | HTMLVideoElement, options: LiveOptions): Promise<Live>;
     /**
      * A heatmap explaining the segmentation. `options.method`: 'gradcam' (default) | 'cam' |
      * 'activation'; `options.layer`: one of `layers()` (default: the report's layer for the

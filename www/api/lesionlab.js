@@ -18,6 +18,7 @@ import { fail } from './errors.js';
 import { headLevel, modeChoices, modeId } from './modes.js';
 import { CONTROL, OP } from './protocol.js';
 import { FEATURE_MAPS, METHODS, MODELS as MODEL_RULES, THRESHOLD } from './rules.js';
+import { startLive } from './live.js';
 import { clearRun, loadRun } from './store.js';
 
 export { LesionLabError } from './errors.js';
@@ -81,7 +82,13 @@ export { LesionLabError } from './errors.js';
 /**
  * @typedef {ModeOptions & {
  *   threshold?: number, tta?: boolean, heads?: boolean, lesions?: 'one' | 'all', refine?: boolean, box?: Box,
+ *   points?: Point[],
  * }} SegmentOptions
+ */
+
+/**
+ * A click on the photo, in its pixels: `label` 1 says "this is the lesion", 0 "this is not".
+ * @typedef {{ x: number, y: number, label: 0 | 1 }} Point
  */
 
 /**
@@ -223,6 +230,56 @@ export { LesionLabError } from './errors.js';
  */
 
 /** @typedef {{ files: number, pairs: number, skipped: Skipped[] }} PairFilesResult */
+/** @typedef {import('./live.js').Live} Live */
+/**
+ * @typedef {SegmentOptions & {
+ *   onResult: (r: LiveResult) => void, onError?: (err: Error) => void,
+ * }} LiveOptions
+ */
+/** @typedef {SegmentResult & { frame: ImageBitmap, index: number, fps: number }} LiveResult */
+
+/**
+ * The ISIC scores of one photo, or their mean, median or pooled value over a folder.
+ * @typedef {object} Scores
+ * @property {number} jaccard
+ * @property {number} dice
+ * @property {number} thresholdedJaccard Jaccard, or 0 where it is below 0.65 (ISIC 2018's score).
+ * @property {number} sensitivity
+ * @property {number} specificity
+ * @property {number} accuracy
+ */
+
+/**
+ * @typedef {ModeOptions & {
+ *   threshold?: number, tta?: boolean, lesions?: 'one' | 'all', refine?: boolean, worst?: number,
+ *   onProgress?: (p: { done: number, total: number, name: string }) => void,
+ * }} EvaluateOptions
+ */
+
+/**
+ * One scored photo: its ISIC id, its two files and its scores; `ms` the wall time of reading,
+ * segmenting and scoring it.
+ * @typedef {Scores & { name: string, image: string, mask: string, ms: number }} EvaluatedImage
+ */
+
+/**
+ * One of the worst photos, for its overlay: the mask the model gave (0 or 255 per pixel at the
+ * photo's size) and the two files.
+ * @typedef {{ name: string, jaccard: number, width: number, height: number, prediction: Uint8Array, photo: Blob, truth: Blob }} WorstImage
+ */
+
+/**
+ * @typedef {object} EvaluateResult
+ * @property {EvaluatedImage[]} images In the order of the pairing (ISIC ids).
+ * @property {number} count
+ * @property {Scores} mean The per-image mean (the challenge's score).
+ * @property {Scores} median The per-image median.
+ * @property {Scores} pooled All photos' pixels as one image.
+ * @property {Skipped[]} skipped Files that were not scored, and why.
+ * @property {WorstImage[]} worst The lowest Jaccard first.
+ * @property {Backend} backend
+ * @property {number} threads
+ */
 
 /**
  * @typedef {object} SavedRun
@@ -793,7 +850,59 @@ export class LesionLab {
       lesions: options.lesions,
       refine: options.refine,
       box: options.box,
+      points: options.points,
     });
+  }
+
+  /**
+   * Scores this LesionLab's model on a folder of photos and expert masks, in the page, by the
+   * code of `lesionlab eval`: `files` (Files, folders' files or the official zips) are paired by
+   * ISIC id with the crate's rules, each photo is segmented with `options` (as in `segment`:
+   * `mode`, `level`, `threshold`, `tta`, `lesions`, `refine`) and scored at its mask's
+   * resolution. `options.onProgress({ done, total, name })` after each pair; `options.worst`
+   * (default 5) photos with the lowest Jaccard come back with their masks and files. Files that
+   * cannot be read or paired are listed in `skipped`, and the others are still scored.
+   * @param {Iterable<File | Blob>} files
+   * @param {EvaluateOptions} [options]
+   * @returns {Promise<EvaluateResult>}
+   */
+  async evaluate(files, options = {}) {
+    const threshold = checkedThreshold(options.threshold);
+    const mode = modeOf(options);
+    const worst = options.worst ?? 5;
+    if (!(Number.isInteger(worst) && worst >= 0))
+      throw fail('bad-argument', `worst must be a whole number, got ${worst}`);
+    await this.#needs(mode);
+    await this.#ready();
+    const list = [...(files ?? [])];
+    const segment = { mode, threshold, tta: Boolean(options.tta), lesions: options.lesions, refine: options.refine };
+    return this.#call(OP.evaluate, { files: list, options: segment, worst }, [], options.onProgress ?? null);
+  }
+
+  /**
+   * Segments live video: `source` a MediaStream (a camera's) or an HTMLVideoElement, as fast as
+   * the model allows, always the newest frame (never a queue). `options.onResult(r)` gets each
+   * frame's `segment` result with `frame` (an ImageBitmap of the frame it belongs to, yours to
+   * draw and close), `index` (frames segmented so far) and `fps` (frames per second over the last
+   * few). `options.mode`/`level` as in `segment`; by default U-Net++ runs its quick-start head
+   * alone and every model one pass (`refine: false`), which keeps up with a camera; the other
+   * segment options apply as given. `options.onError(err)` on a failure, which stops it.
+   * Resolves once the first frame is ready; `live.stop()` ends it and resolves when the frame in
+   * progress is done. It stops nothing the page owns: a stream's tracks and a video element stay
+   * as they were.
+   * @param {MediaStream | HTMLVideoElement} source
+   * @param {LiveOptions} options
+   * @returns {Promise<Live>}
+   */
+  async live(source, options) {
+    const { onResult, onError, ...rest } = options ?? {};
+    if (typeof onResult !== 'function') throw fail('bad-argument', 'live needs options.onResult(result)');
+    const level = MODEL_RULES.find((m) => m.id === this.model)?.quickStart?.level;
+    const quick = options.mode == null && level ? { mode: 'head', level } : {};
+    const segment = { refine: false, ...quick, ...rest };
+    modeOf(segment);
+    checkedThreshold(segment.threshold);
+    return startLive(source, (frame) => this.segment(frame, segment), { onResult, onError });
   }
 
   /**

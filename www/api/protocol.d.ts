@@ -12,6 +12,7 @@ export declare const OP: Readonly<{
     finetune: "finetune";
     resumeFinetune: "resume-finetune";
     pairFiles: "pair-files";
+    evaluate: "evaluate";
     exportWeights: "export-weights";
     keepCompiledCode: "keep-compiled-code";
     memory: "memory";

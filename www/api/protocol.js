@@ -4,7 +4,7 @@
 //
 // The page sends a request `{ id, op, args }` (`args.sid` names the LesionLab in the worker);
 // the worker answers `{ id, ok: true, result }` or `{ id, ok: false, error }`, and meanwhile may
-// send `{ type: 'progress', id, progress }` (downloads, fine-tuning). Without an id: the worker's
+// send `{ type: 'progress', id, progress }` (downloads, fine-tuning, evaluation). Without an id: the worker's
 // `{ type: 'backend', ... }` when a LesionLab's backend is settled or changes and `{ type:
 // 'panic', message }` when Rust panics; the page's `{ op: OP.control }` (pause, resume or cancel
 // fine-tuning), `{ op: OP.module }` (a module's download the page started, handed over) and
@@ -25,6 +25,7 @@ export const OP = Object.freeze({
   finetune: 'finetune',
   resumeFinetune: 'resume-finetune',
   pairFiles: 'pair-files',
+  evaluate: 'evaluate',
   exportWeights: 'export-weights',
   keepCompiledCode: 'keep-compiled-code',
   memory: 'memory',

@@ -8,8 +8,11 @@
 // answers (`run`), so a late answer for an earlier photo or model is dropped.
 
 import { setupBox } from './box-ui.js';
+import { setupCamera } from './camera-ui.js';
 import { setupCorrections } from './correct-ui.js';
+import { setupEvaluate } from './evaluate-ui.js';
 import { setupFineTune } from './finetune-ui.js';
+import { setupPoints } from './points-ui.js';
 import { drawFeatureMaps, drawHeads, maskFigure, shapeText } from './inside.js';
 import { LesionLab } from '../api/lesionlab.js';
 import { keepOffline } from '../api/offline.js';
@@ -19,6 +22,7 @@ import {
   area,
   dice,
   download,
+  drawPoints,
   downloadNames,
   drawColorbar,
   heatmapOverlay,
@@ -55,12 +59,13 @@ const METHOD_NAMES = Object.fromEntries(
 const $ = (id) => document.getElementById(id);
 const labs = new Map(); // "model/backend" -> Promise<LesionLab>
 const tuned = new Map(); // model -> fine-tuned weights the page segments with
-let photo = null; // { blob, name, pixels: ImageData | null, truth: Uint8Array | null, box: the user's box or null }
+let photo = null; // { blob, name, pixels: ImageData | null, truth: Uint8Array | null, box: the user's box or null, points: the user's clicks }
 let shown = null; // { photo, result, label }: the result on screen, always of `photo`
 let run = 0; // the request the screen waits for; answers to earlier ones are dropped
 let layerList = []; // [{ name, description }] of the model and mode on screen
 let corrections = null; // the mask correction tools (correct-ui.js)
 let boxTool = null; // the box prompt (box-ui.js)
+let pointsTool = null; // clicks on the lesion (points-ui.js)
 
 function setState(state) {
   document.body.dataset.state = state;
@@ -217,6 +222,7 @@ function clearResult(text) {
   $('fm-shape').textContent = '';
   corrections?.update();
   boxTool?.update();
+  pointsTool?.update();
   clearHeatmaps('Computing…');
   status(text);
   draw();
@@ -234,7 +240,7 @@ async function loadTruth(url) {
 async function loadPhoto(blob, name, truthUrl = null, { focus = false } = {}) {
   const mine = ++run;
   showError(null);
-  photo = { blob, name, pixels: null, truth: null, box: null };
+  photo = { blob, name, pixels: null, truth: null, box: null, points: [] };
   clearResult(`Reading ${name}…`);
   const pixels = await photoPixels(blob).catch(() => null); // the worker names decoding errors
   const truth = pixels && truthUrl ? await loadTruth(truthUrl).catch(() => null) : null;
@@ -253,7 +259,10 @@ async function segmentPhoto() {
   if (!photo) return;
   const mine = ++run;
   const sel = selection();
-  const label = `${modelLabel(sel)}${photo.box ? ', inside the box you drew' : ''}`;
+  const clicks = photo.points?.length ?? 0;
+  const label = `${modelLabel(sel)}${photo.box ? ', inside the box you drew' : ''}${
+    clicks ? `, with your ${clicks === 1 ? 'click' : `${clicks} clicks`}` : ''
+  }`;
   clearResult(`Loading ${NAMES[sel.model]}…`);
   setState('segmenting');
   try {
@@ -270,6 +279,7 @@ async function segmentPhoto() {
       mode: sel.mode,
       level: sel.level,
       box: photo.box ?? undefined,
+      points: clicks ? photo.points : undefined,
     });
     if (mine !== run) return;
     if (!photo.pixels) photo.pixels = await photoPixels(photo.blob);
@@ -286,6 +296,7 @@ async function segmentPhoto() {
     if (window.__wholeMaskMs === undefined && !lab.quickStartLevel) window.__wholeMaskMs = performance.now();
     corrections.update();
     boxTool.update();
+    pointsTool.update();
     status(`${label} on ${where(r)}: done.${lab.backendNote ? ` ${lab.backendNote}.` : ''}`);
     setState('segmented');
     await describeShown(lab, mine);
@@ -334,6 +345,7 @@ function draw() {
   if (!shown || shown.photo !== photo) {
     show(canvas, photo.pixels);
     if (photo.box) strokeBox(canvas, photo.box);
+    if (photo.points?.length) drawPoints(canvas, photo.points);
     $('caption').textContent = `${photo.name}, ${photo.pixels.width}×${photo.pixels.height}: segmenting…`;
     canvas.setAttribute('aria-label', `${photo.name}, waiting for its mask`);
     return;
@@ -349,6 +361,7 @@ function draw() {
   const painted = photo.edits?.edited ? photo.edits.layer : null;
   show(canvas, overlay(photo.pixels, mask, { ...look(), truth, painted }));
   if (photo.box) strokeBox(canvas, photo.box);
+  if (photo.points?.length) drawPoints(canvas, photo.points);
   $('painted-legend').hidden = !painted;
   canvas.setAttribute('aria-label', `${photo.name} with the lesion ${label} found outlined`);
   $('caption').textContent =
@@ -690,6 +703,14 @@ function wire() {
       segmentPhoto();
     },
   });
+  pointsTool = setupPoints({
+    // Clicks go on while the last one is segmented: a new click replaces that run.
+    current: () => (photo?.pixels ? photo : null),
+    clicked: (points) => {
+      photo.points = points;
+      segmentPhoto();
+    },
+  });
   $('mm-per-pixel').addEventListener('change', redescribe);
   // The warning's offer: start drawing a box on the photo.
   $('check-box').addEventListener('click', () => {
@@ -807,6 +828,27 @@ if (new URLSearchParams(location.search).get('present') === '1') {
   drawColorbar($('colorbar'));
   drawColorbar($('sure-colorbar'));
   setupFineTune({ useWeights });
+  setupCamera({
+    labFor: currentLab,
+    frozen: (blob, name) => loadPhoto(blob, name, null, { focus: true }).catch(showError),
+    failed: showError,
+  });
+  setupEvaluate({
+    selected: () => {
+      const sel = selection();
+      return { ...sel, label: modelLabel(sel), tuned: tuned.has(sel.model) };
+    },
+    labFor: () => {
+      const sel = selection();
+      return getLab(sel.model, sel.backend);
+    },
+    // The shipped weights beside fine-tuned ones ("compare"): a LesionLab of its own, which the
+    // caller disposes.
+    shippedLab: () => {
+      const sel = selection();
+      return LesionLab.create({ model: sel.model, backend: sel.backend });
+    },
+  });
   start();
 }
 

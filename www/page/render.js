@@ -313,3 +313,39 @@ export function download(blob, name) {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
+
+/**
+ * Draws the user's clicks (photo pixels): a filled dot with a plus for "lesion", a ring with a
+ * cross for "not lesion", each two-toned so it reads on any skin.
+ * @param {HTMLCanvasElement} canvas
+ * @param {{ x: number, y: number, label: number }[]} points
+ */
+export function drawPoints(canvas, points) {
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  const r = Math.max(6, Math.round(Math.max(canvas.width, canvas.height) / 90));
+  ctx.save();
+  for (const p of points) {
+    ctx.beginPath();
+    ctx.arc(p.x, p.y, r, 0, 2 * Math.PI);
+    ctx.fillStyle = p.label ? '#0a8f3c' : '#c8102e';
+    ctx.fill();
+    ctx.lineWidth = Math.max(2, r / 4);
+    ctx.strokeStyle = '#fff';
+    ctx.stroke();
+    ctx.beginPath();
+    const a = r * 0.55;
+    if (p.label) {
+      ctx.moveTo(p.x - a, p.y);
+      ctx.lineTo(p.x + a, p.y);
+      ctx.moveTo(p.x, p.y - a);
+      ctx.lineTo(p.x, p.y + a);
+    } else {
+      ctx.moveTo(p.x - a, p.y - a);
+      ctx.lineTo(p.x + a, p.y + a);
+      ctx.moveTo(p.x + a, p.y - a);
+      ctx.lineTo(p.x - a, p.y + a);
+    }
+    ctx.stroke();
+  }
+  ctx.restore();
+}

@@ -4,9 +4,11 @@
 
 import { fail, messageOf } from '../api/errors.js';
 import { CONTROL } from '../api/protocol.js';
-import { FINE_TUNE_DEFAULTS, MAX_IMAGE_BYTES } from '../api/rules.js';
+import { FINE_TUNE_DEFAULTS } from '../api/rules.js';
 import { loadRun, saveRun, updateRun } from '../api/store.js';
-import { isZip, zipEntries } from './zip.js';
+import { pairFiles, readEntry } from './files.js';
+
+export { pairFiles } from './files.js';
 
 let fine = null; // the FineTune of the last fine-tuning run
 // Pause and cancel arrive while a run is in progress, outside the request queue.
@@ -20,38 +22,6 @@ export function steer(action) {
     if (action === CONTROL.cancel) control.cancel = true;
     for (const wake of control.waiters.splice(0)) wake();
   }
-}
-
-/** Every file the user gave, zips opened: `[{ name, size, read }]`, and what could not be used. */
-async function expand(files) {
-  const entries = [];
-  const skipped = [];
-  for (const file of files) {
-    const name = file.webkitRelativePath || file.name;
-    if (await isZip(file)) {
-      try {
-        entries.push(...(await zipEntries(file)));
-      } catch (err) {
-        skipped.push({ file: name, reason: messageOf(err).replace(`${file.name}: `, '') });
-      }
-    } else {
-      entries.push({ name, size: file.size, read: () => file.arrayBuffer() });
-    }
-  }
-  return { entries, skipped };
-}
-
-/** Files opened and paired by ISIC id with the crate's rules, before anything is decoded. */
-export async function pairFiles(core, files) {
-  const { entries, skipped } = await expand(files);
-  const pairing = core.pairNames(entries.map((e) => e.name));
-  return { entries, pairs: pairing.pairs, skipped: [...skipped, ...pairing.skipped] };
-}
-
-async function readEntry(entry) {
-  if (entry.size > MAX_IMAGE_BYTES)
-    throw fail('too-large', `${Math.round(entry.size / 1e6)} MB is too large for an image`);
-  return new Uint8Array(await entry.read());
 }
 
 /** The fine-tuning options among `options` (the crate fills in the defaults and checks them). */

@@ -449,6 +449,7 @@ async function segment(args) {
     lesions: args.lesions,
     refine: args.refine,
     box: args.box,
+    points: args.points ?? [],
   });
   if (!args.tta) held.get(s).mode = args.mode;
   const t1 = performance.now();
@@ -477,6 +478,14 @@ async function segment(args) {
     for (const h of result.heads) transfer.push(h.mask.buffer, h.probability.buffer);
   }
   return { result, transfer };
+}
+
+/** A folder of photos and expert masks scored with this LesionLab's model (`lab.evaluate`). */
+async function evaluateFolder(args, report) {
+  const { s, backend, threads } = current(args.sid);
+  const { evaluate } = await import('./worker-evaluate.js');
+  const out = await evaluate(s, await wasm(backend), args, report);
+  return { result: { ...out.result, backend, threads }, transfer: out.transfer };
 }
 
 /** The layer explorer: one layer's most active feature maps. */
@@ -595,6 +604,8 @@ async function route(op, args, report) {
       return train(args.sid, async (s, core) => (await tuning()).finetune(s, core, args, report));
     case OP.resumeFinetune:
       return train(args.sid, async (s, core) => (await tuning()).resumeFinetune(s, core, report));
+    case OP.evaluate:
+      return evaluateFolder(args, report);
     case OP.pairFiles: {
       // Names only: the CPU module is enough, and no model or weights are loaded for it.
       const { entries, pairs, skipped } = await (await tuning()).pairFiles(await wasm('cpu'), args.files);

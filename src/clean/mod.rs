@@ -8,7 +8,12 @@
 //! to the photo: the components are the same (the scaling is bilinear) and a 12-megapixel photo
 //! costs no more than a small one.
 
+mod points;
+
 use serde::Serialize;
+
+pub(crate) use points::depth_inside;
+pub use points::{GROW_SHARE, Point, check_points, positive_centre};
 
 use crate::Error;
 use crate::rules::is_lesion;
@@ -103,11 +108,30 @@ impl Map<'_> {
     /// fills its holes (to halfway between the threshold and 1). Returns the kept region's
     /// bounding box (every region's with [`Lesions::All`]), `None` when nothing is lesion.
     pub fn clean(&mut self, lesions: Lesions, threshold: f32, centre: (f32, f32)) -> Option<Rect> {
+        self.clean_with(lesions, threshold, centre, &[])
+    }
+
+    /// [`Map::clean`] after the user's clicks (this map's pixels): their rule
+    /// ([`points`]) removes, trims and grows regions first, and with [`Lesions::One`] the
+    /// regions under positive clicks are kept (the best near them when none is under one).
+    pub fn clean_with(
+        &mut self,
+        lesions: Lesions,
+        threshold: f32,
+        centre: (f32, f32),
+        points: &[Point],
+    ) -> Option<Rect> {
+        let cleared = self.apply_clicks(threshold, points);
         match lesions {
             Lesions::All => self.bounding_box(threshold),
             Lesions::One => {
-                let kept = self.keep_one(threshold, centre)?;
+                let centre = positive_centre(points).unwrap_or(centre);
+                let kept = self.keep_one(threshold, centre, points)?;
                 self.fill_holes(threshold);
+                // What a negative click cleared stays cleared, even where it left a hole.
+                for i in cleared {
+                    self.values[i] = 0.0;
+                }
                 Some(kept)
             }
         }
@@ -130,9 +154,10 @@ impl Map<'_> {
         box_of(&on, self.width)
     }
 
-    /// Keeps the best region (8-connected pixels above the threshold) and a 2-pixel margin
-    /// around it (the bilinear scaling's soft edge); zeroes everything else.
-    fn keep_one(&mut self, threshold: f32, centre: (f32, f32)) -> Option<Rect> {
+    /// Keeps the regions under positive clicks, or else the best region (8-connected pixels
+    /// above the threshold), and a 2-pixel margin around them (the bilinear scaling's soft
+    /// edge); zeroes everything else.
+    fn keep_one(&mut self, threshold: f32, centre: (f32, f32), points: &[Point]) -> Option<Rect> {
         let (w, h) = (self.width as usize, self.height as usize);
         let on: Vec<bool> = self
             .values
@@ -151,13 +176,17 @@ impl Map<'_> {
                 })
                 .sum()
         };
-        let best = regions
-            .iter()
-            .map(|r| (score(r), r))
-            .max_by(|a, b| a.0.total_cmp(&b.0))?
-            .1;
+        let best: Vec<u32> = match Self::regions_under_clicks(&regions, points, w, h) {
+            Some(clicked) => clicked.iter().flat_map(|&r| regions[r].clone()).collect(),
+            None => regions
+                .iter()
+                .map(|r| (score(r), r))
+                .max_by(|a, b| a.0.total_cmp(&b.0))?
+                .1
+                .clone(),
+        };
         let mut keep = vec![false; w * h];
-        for &i in best {
+        for &i in &best {
             let (x, y) = (i as usize % w, i as usize / w);
             for ny in y.saturating_sub(2)..(y + 3).min(h) {
                 for nx in x.saturating_sub(2)..(x + 3).min(w) {
@@ -170,7 +199,7 @@ impl Map<'_> {
                 *v = 0.0;
             }
         }
-        box_of(best, self.width)
+        box_of(&best, self.width)
     }
 
     /// Raises the pixels of every background region that does not reach the border (a hole)
@@ -213,7 +242,7 @@ fn box_of(pixels: &[u32], width: u32) -> Option<Rect> {
 /// The connected regions of the `true` pixels, as lists of indices: 8-connected (`diagonal`)
 /// for lesions, 4-connected for background, so that a lesion's outline touching itself at a
 /// corner still closes a hole.
-fn regions(on: &[bool], w: usize, h: usize, diagonal: bool) -> Vec<Vec<u32>> {
+pub(crate) fn regions(on: &[bool], w: usize, h: usize, diagonal: bool) -> Vec<Vec<u32>> {
     let mut seen = vec![false; on.len()];
     let mut out = Vec::new();
     let mut stack = Vec::new();

@@ -587,9 +587,10 @@ export declare class LesionLab {
      * the model allows, always the newest frame (never a queue). `options.onResult(r)` gets each
      * frame's `segment` result with `frame` (an ImageBitmap of the frame it belongs to, yours to
      * draw and close), `index` (frames segmented so far) and `fps` (frames per second over the last
-     * few). `options.mode`/`level` as in `segment`; by default U-Net++ runs its quick-start head
-     * alone and every model one pass (`refine: false`), which keeps up with a camera; the other
-     * segment options apply as given. `options.onError(err)` on a failure, which stops it.
+     * few). `options.mode`/`level` as in `segment`; by default every model runs one pass (`refine:
+     * false`), and U-Net++ with the shipped weights its quick-start file (head 2 alone, at the
+     * 128x128 input it was exported at, in a LesionLab of its own), which keeps up with a camera;
+     * the other segment options apply as given. `options.onError(err)` on a failure, which stops it.
      * Resolves once the first frame is ready; `live.stop()` ends it and resolves when the frame in
      * progress is done. It stops nothing the page owns: a stream's tracks and a video element stay
      * as they were.

@@ -490,6 +490,7 @@ export class LesionLab {
   #options;
   /** @type {LoadedWeights} */
   #weights = { bytes: new ArrayBuffer(0), source: '' };
+  #shipped = false; // whether the weights are the shipped ones (live frames may then use the quick-start file)
   // The last weights a model call (segment, explain) succeeded with: a worker restarted after
   // a panic comes back with these rather than with weights that never worked.
   /** @type {LoadedWeights | null} */
@@ -566,6 +567,7 @@ export class LesionLab {
         prepare({ backend: settings.backend, threads: settings.threads }, { onProgress: report }),
       ]);
       lab.#weights = weights;
+      lab.#shipped = shipped;
       await lab.#open();
       if (quick) lab.#startWhole(report);
     } catch (err) {
@@ -884,9 +886,10 @@ export class LesionLab {
    * the model allows, always the newest frame (never a queue). `options.onResult(r)` gets each
    * frame's `segment` result with `frame` (an ImageBitmap of the frame it belongs to, yours to
    * draw and close), `index` (frames segmented so far) and `fps` (frames per second over the last
-   * few). `options.mode`/`level` as in `segment`; by default U-Net++ runs its quick-start head
-   * alone and every model one pass (`refine: false`), which keeps up with a camera; the other
-   * segment options apply as given. `options.onError(err)` on a failure, which stops it.
+   * few). `options.mode`/`level` as in `segment`; by default every model runs one pass (`refine:
+   * false`), and U-Net++ with the shipped weights its quick-start file (head 2 alone, at the
+   * 128x128 input it was exported at, in a LesionLab of its own), which keeps up with a camera;
+   * the other segment options apply as given. `options.onError(err)` on a failure, which stops it.
    * Resolves once the first frame is ready; `live.stop()` ends it and resolves when the frame in
    * progress is done. It stops nothing the page owns: a stream's tracks and a video element stay
    * as they were.
@@ -897,12 +900,28 @@ export class LesionLab {
   async live(source, options) {
     const { onResult, onError, ...rest } = options ?? {};
     if (typeof onResult !== 'function') throw fail('bad-argument', 'live needs options.onResult(result)');
-    const level = MODEL_RULES.find((m) => m.id === this.model)?.quickStart?.level;
-    const quick = options.mode == null && level ? { mode: 'head', level } : {};
-    const segment = { refine: false, ...quick, ...rest };
+    const quick = MODEL_RULES.find((m) => m.id === this.model)?.quickStart;
+    const quickMode = options.mode == null && quick ? { mode: 'head', level: quick.level } : {};
+    const segment = { refine: false, ...quickMode, ...rest };
     modeOf(segment);
     checkedThreshold(segment.threshold);
-    return startLive(source, (frame) => this.segment(frame, segment), { onResult, onError });
+    // The quick-start file runs at the smaller input it was exported at: about half the work per
+    // frame of the same head in the whole weights (README, "Live camera").
+    const own =
+      quick && options.mode == null && this.#shipped
+        ? await LesionLab.create({
+            model: this.model,
+            backend: this.#options.backend,
+            threads: this.#options.threads,
+            weights: new URL(`../../weights/${quick.file}`, import.meta.url),
+          })
+        : null;
+    const lab = own ?? this;
+    return startLive(source, (frame) => lab.segment(frame, segment), {
+      onResult,
+      onError,
+      onEnd: () => own?.dispose(),
+    });
   }
 
   /**
@@ -1102,6 +1121,7 @@ export class LesionLab {
       if (run.outcome === 'finished') {
         // A restarted worker (after a crash) must come back with the fine-tuned weights.
         this.#weights = { bytes: await this.exportWeights(), source: 'the fine-tuned weights' };
+        this.#shipped = false;
       }
       return run;
     } finally {
@@ -1159,6 +1179,7 @@ export class LesionLab {
     await this.#ready();
     await this.#call(OP.loadWeights, { weights: loaded.bytes.slice(0), source: loaded.source });
     this.#weights = loaded;
+    this.#shipped = false;
   }
 
   /**

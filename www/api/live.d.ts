@@ -23,10 +23,12 @@ export declare class Live {
  * `onResult` with the frame, its index and the frames per second.
  * @param {MediaStream | HTMLVideoElement} source
  * @param {(frame: ImageBitmap) => Promise<any>} segmentFrame
- * @param {{ onResult: (r: any) => void, onError?: (err: Error) => void }} callbacks
+ * @param {{ onResult: (r: any) => void, onError?: (err: Error) => void, onEnd?: () => void }} callbacks
+ *   `onEnd` runs once it has stopped, or failed to start.
  * @returns {Promise<Live>}
  */
-export declare function startLive(source: MediaStream | HTMLVideoElement, segmentFrame: (frame: ImageBitmap) => Promise<any>, { onResult, onError }: {
+export declare function startLive(source: MediaStream | HTMLVideoElement, segmentFrame: (frame: ImageBitmap) => Promise<any>, { onResult, onError, onEnd }: {
     onResult: (r: any) => void;
     onError?: (err: Error) => void;
+    onEnd?: () => void;
 }): Promise<Live>;

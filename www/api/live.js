@@ -84,12 +84,20 @@ function nextFrame(/** @type {HTMLVideoElement} */ video, /** @type {{ wake: () 
  * `onResult` with the frame, its index and the frames per second.
  * @param {MediaStream | HTMLVideoElement} source
  * @param {(frame: ImageBitmap) => Promise<any>} segmentFrame
- * @param {{ onResult: (r: any) => void, onError?: (err: Error) => void }} callbacks
+ * @param {{ onResult: (r: any) => void, onError?: (err: Error) => void, onEnd?: () => void }} callbacks
+ *   `onEnd` runs once it has stopped, or failed to start.
  * @returns {Promise<Live>}
  */
-export async function startLive(source, segmentFrame, { onResult, onError }) {
-  const { video, owned } = await videoOf(source);
-  await firstFrame(video);
+export async function startLive(source, segmentFrame, { onResult, onError, onEnd = () => {} }) {
+  let video;
+  let owned;
+  try {
+    ({ video, owned } = await videoOf(source));
+    await firstFrame(video);
+  } catch (err) {
+    onEnd();
+    throw err;
+  }
   const state = { running: true, wake: () => {} };
   /** @type {number[]} */
   const times = [];
@@ -122,6 +130,7 @@ export async function startLive(source, segmentFrame, { onResult, onError }) {
         video.pause();
         video.srcObject = null;
       }
+      onEnd();
     }
   })();
   return new Live(state, done);

@@ -164,7 +164,9 @@ test('a new build replaces the cache at the next visit, and the page works offli
   );
   await page.close();
   page = await browser.context.newPage();
-  await page.goto(`${server.base}index.html?backend=cpu`);
+  // The old build answers this visit while the new one waits; a busy machine has made its first
+  // load take longer than Playwright's default 30 s.
+  await page.goto(`${server.base}index.html?backend=cpu`, { timeout: 180_000 });
   // Chromium activates a waiting build once the old one has no event in flight, and at the
   // latest after five minutes (its "lame duck" limit); under load the old one sometimes stays
   // busy for minutes, with no event of ours that we could find.
@@ -182,7 +184,7 @@ test('a new build replaces the cache at the next visit, and the page works offli
     assert.ok(files.includes(f), `${f} in the new cache`);
   network(false);
   const from = server.refused.length;
-  await page.goto(`${server.base}index.html?backend=cpu&sample=ISIC_0015946`);
+  await page.goto(`${server.base}index.html?backend=cpu&sample=ISIC_0015946`, { timeout: 180_000 });
   assert.equal(await waitDone(), 'done');
   assert.deepEqual(triedWhileDown(from), []);
   network(true);

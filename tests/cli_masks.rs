@@ -99,6 +99,23 @@ fn dice(a: &GrayImage, b: &GrayImage) -> f64 {
     2.0 * both as f64 / sum.max(1) as f64
 }
 
+/// `segment` of the photo in `dir` with a prompt off it fails, naming the photo's size.
+fn refused_off_the_photo(dir: &Path, prompt: &[&str]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_lesionlab"))
+        .args(["segment", "--model", "unetpp"])
+        .args(prompt)
+        .arg("--out")
+        .arg(dir.join("off"))
+        .arg(dir.join("wide.png"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && err.contains("768x576 photo"),
+        "{err}"
+    );
+}
+
 /// Lesion pixels of a mask inside the rectangle `x0..x1`, `y0..y1`.
 fn marked(mask: &GrayImage, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> usize {
     (y0..y1)
@@ -160,17 +177,7 @@ fn clicks_choose_the_lesion_on_a_real_photo() {
     );
     assert!(dice(&here, &truth) > 0.75, "{}", dice(&here, &truth));
     // A click off the photo is refused by name.
-    let output = Command::new(env!("CARGO_BIN_EXE_lesionlab"))
-        .args(["segment", "--model", "unetpp", "--point", "900,10", "--out"])
-        .arg(dir.path().join("off"))
-        .arg(dir.path().join("wide.png"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !output.status.success() && err.contains("768x576 photo"),
-        "{err}"
-    );
+    refused_off_the_photo(dir.path(), &["--point", "900,10"]);
 }
 
 #[test]
@@ -220,23 +227,6 @@ fn a_box_keeps_the_mask_inside_it_on_a_real_photo() {
     );
     assert!(dice(&mask, &truth) > 0.75, "Dice {}", dice(&mask, &truth));
     // A box off the photo is refused by name.
-    let output = Command::new(env!("CARGO_BIN_EXE_lesionlab"))
-        .args([
-            "segment",
-            "--model",
-            "unetpp",
-            "--box",
-            "900,10,50,50",
-            "--out",
-        ])
-        .arg(dir.path().join("off"))
-        .arg(dir.path().join("wide.png"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !output.status.success() && err.contains("768x576 photo"),
-        "{err}"
-    );
+    refused_off_the_photo(dir.path(), &["--box", "900,10,50,50"]);
     let _ = Luma([0u8]);
 }

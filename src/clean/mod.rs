@@ -137,6 +137,14 @@ impl Map<'_> {
         }
     }
 
+    /// Whether each value is lesion at `threshold`.
+    fn lesion_pixels(&self, threshold: f32) -> Vec<bool> {
+        self.values
+            .iter()
+            .map(|&v| is_lesion(v, threshold))
+            .collect()
+    }
+
     /// Zeroes every value outside `rect`.
     pub fn keep_inside(&mut self, rect: &Rect) {
         let w = self.width;
@@ -159,11 +167,7 @@ impl Map<'_> {
     /// edge); zeroes everything else.
     fn keep_one(&mut self, threshold: f32, centre: (f32, f32), points: &[Point]) -> Option<Rect> {
         let (w, h) = (self.width as usize, self.height as usize);
-        let on: Vec<bool> = self
-            .values
-            .iter()
-            .map(|&v| is_lesion(v, threshold))
-            .collect();
+        let on = self.lesion_pixels(threshold);
         let regions = regions(&on, w, h, true);
         let (sx, sy) = (CENTRE_SIGMA * w as f32, CENTRE_SIGMA * h as f32);
         let score = |pixels: &Vec<u32>| -> f32 {

@@ -112,11 +112,7 @@ impl Map<'_> {
     /// The lesion pixels and each one's region (`usize::MAX` for background).
     fn labelled(&self, threshold: f32) -> (Vec<bool>, Vec<usize>) {
         let (w, h) = (self.width as usize, self.height as usize);
-        let on: Vec<bool> = self
-            .values
-            .iter()
-            .map(|&v| is_lesion(v, threshold))
-            .collect();
+        let on = self.lesion_pixels(threshold);
         let mut label = vec![usize::MAX; on.len()];
         for (r, pixels) in regions(&on, w, h, true).iter().enumerate() {
             for &i in pixels {

@@ -14,7 +14,7 @@ use super::options::SegmentOptions;
 use super::refine::{
     BOX_MARGIN, CLICK_SIDE, CROP_SOURCE_SIDE, Crop, REFINE_MARGIN, check_box, with_clicks,
 };
-use crate::clean::{Map, Point, Rect, check_points, positive_centre};
+use crate::clean::{Map, Point, Rect, check_points};
 use crate::data::{input_tensor, normalize_chw, resize_map, resize_rgb};
 use crate::explain::{Heatmap, HeatmapRequest, Method, explain};
 use crate::features::{FeatureMaps, feature_maps};
@@ -220,7 +220,6 @@ impl PreparedPhoto {
             .collect();
         let centre = within
             .map(|b| to_input(&b).centre())
-            .or(positive_centre(&points))
             .unwrap_or((side as f32 / 2.0, side as f32 / 2.0));
         let kept = map.clean_with(options.lesions, options.threshold, centre, &points);
         let lesion = kept.map(|r| Rect {

@@ -47,11 +47,18 @@ export function setupCamera({ labFor, frozen, failed }) {
     $('camera-start').disabled = false;
   };
 
+  // Every frame's pixels pass through one canvas, made again only when the frame size changes.
+  /** @type {OffscreenCanvasRenderingContext2D | null} */
+  let scratch = null;
   const draw = (/** @type {import('../api/lesionlab.js').LiveResult} */ r) => {
     const canvas = $('camera-view');
     const { width, height } = r.frame;
-    const scratch = new OffscreenCanvas(width, height);
-    const ctx = /** @type {OffscreenCanvasRenderingContext2D} */ (scratch.getContext('2d'));
+    if (scratch?.canvas.width !== width || scratch.canvas.height !== height) {
+      scratch = /** @type {OffscreenCanvasRenderingContext2D} */ (
+        new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true })
+      );
+    }
+    const ctx = scratch;
     ctx.drawImage(r.frame, 0, 0);
     show(canvas, overlay(ctx.getImageData(0, 0, width, height), r.mask, { opacity: 0.25 }));
     keep(r.frame);

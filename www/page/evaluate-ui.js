@@ -5,7 +5,7 @@
 // State for tests and styles: the section's data-state = idle | running | done | error.
 
 import { LesionLab } from '../api/lesionlab.js';
-import { download, maskOf, overlay, photoPixels, show } from './render.js';
+import { download, maskOf, overlay, photoPixels, show, showSkipped } from './render.js';
 
 /** @typedef {import('../api/lesionlab.js').LesionLab} Lab */
 /** @typedef {import('../api/lesionlab.js').EvaluateResult} EvaluateResult */
@@ -119,19 +119,6 @@ function showError(err) {
   const el = $('eval-error');
   el.textContent = err ? String(/** @type {any} */ (err).message ?? err) : '';
   el.hidden = !err;
-}
-
-/** @param {{ file: string, reason: string }[]} skipped */
-function showSkipped(skipped) {
-  $('eval-skipped-box').hidden = !skipped.length;
-  $('eval-skipped-summary').textContent = `${skipped.length} file(s) skipped`;
-  $('eval-skipped').replaceChildren(
-    ...skipped.slice(0, 500).map((s) => {
-      const li = document.createElement('li');
-      li.textContent = `${s.file}: ${s.reason}`;
-      return li;
-    }),
-  );
 }
 
 // Earlier results belong to earlier files: they go, so that Compare and the CSV never mix the two.
@@ -284,7 +271,7 @@ async function showResults() {
     `${skipped ? `${skipped} file(s) skipped (listed below)` : 'no file skipped'}.` +
     (shipped ? ` The shipped weights: ${duration(shipped.seconds)}.` : '');
   showSummary();
-  showSkipped(result.skipped);
+  showSkipped('eval', result.skipped);
   showTable();
   drawHistogram($('eval-histogram'), result.images);
   $('eval-results').hidden = false;

@@ -6,7 +6,7 @@
 import { correctionFiles, countCorrections, forgetCorrections } from './corrections.js';
 import { LesionLab } from '../api/lesionlab.js';
 import { drawTrainingChart } from './finetune-chart.js';
-import { download, overlay, show } from './render.js';
+import { download, overlay, show, showSkipped } from './render.js';
 import { FINE_TUNE_FORM, FINE_TUNE_LIMITS, MODELS } from '../api/rules.js';
 
 /**
@@ -50,19 +50,6 @@ function settings() {
   };
 }
 
-function showSkipped(skipped) {
-  const box = $('tune-skipped-box');
-  box.hidden = !skipped.length;
-  $('tune-skipped-summary').textContent = `${skipped.length} file(s) skipped`;
-  $('tune-skipped').replaceChildren(
-    ...skipped.slice(0, 500).map((s) => {
-      const li = document.createElement('li');
-      li.textContent = `${s.file}: ${s.reason}`;
-      return li;
-    }),
-  );
-}
-
 // Pairs by name with the crate's rules at once (zips opened, nothing decoded); what the worker
 // later finds unreadable or of the wrong size is added when training reads the files.
 async function takeFiles(list) {
@@ -92,7 +79,7 @@ async function takeFiles(list) {
     $('tune-found').textContent = found.pairs
       ? `${files.length} file(s)${inside}: ${found.pairs} photo/mask pair(s). Start to read and check them.`
       : `${files.length} file(s)${inside}: no photo/mask pair. A photo NAME.jpg needs a mask named NAME_segmentation.png or NAME_mask.png.`;
-    showSkipped(found.skipped);
+    showSkipped('tune', found.skipped);
     tuneState(document.body.dataset.tune);
   } catch (err) {
     $('tune-found').textContent = `Cannot read these files: ${err.message}`;
@@ -112,7 +99,7 @@ function eta(p) {
 function onProgress(p) {
   if (p.kind === 'paired') {
     $('tune-found').textContent = `${p.pairs} pair(s) found; reading them…`;
-    showSkipped(p.skipped);
+    showSkipped('tune', p.skipped);
   } else if (p.kind === 'loading') {
     say(`Reading and checking pair ${p.done} of ${p.total}…`);
   } else if (p.kind === 'step') {
@@ -229,7 +216,7 @@ async function train(start, earlier = []) {
   try {
     const run = await start();
     epochs = run.history.map((h) => ({ ...h }));
-    showSkipped(run.skipped);
+    showSkipped('tune', run.skipped);
     $('tune-found').textContent = `${run.paired} pair(s) used: ${run.train} for training, ${run.val} for validation.`;
     drawChart();
     if (run.outcome === 'cancelled') {

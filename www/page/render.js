@@ -349,3 +349,22 @@ export function drawPoints(canvas, points) {
   }
   ctx.restore();
 }
+
+/**
+ * Lists files that were not used, and why, in the `<details>` whose ids start with `prefix`
+ * (`PREFIX-skipped-box`, `-summary` and the list `PREFIX-skipped`); hidden when there are none.
+ * @param {string} prefix
+ * @param {{ file: string, reason: string }[]} skipped
+ */
+export function showSkipped(prefix, skipped) {
+  const byId = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+  byId(`${prefix}-skipped-box`).hidden = !skipped.length;
+  byId(`${prefix}-skipped-summary`).textContent = `${skipped.length} file(s) skipped`;
+  byId(`${prefix}-skipped`).replaceChildren(
+    ...skipped.slice(0, 500).map((s) => {
+      const li = document.createElement('li');
+      li.textContent = `${s.file}: ${s.reason}`;
+      return li;
+    }),
+  );
+}

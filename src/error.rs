@@ -204,6 +204,17 @@ impl Error {
     }
 }
 
+/// What a caught panic said, for an error that reports it (natively; the page reports its
+/// panics through its hook).
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("no reason given")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

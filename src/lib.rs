@@ -5,6 +5,7 @@
 //! One road from a photo to a mask, a heatmap or any teaching figure: [`session::Session`],
 //! which the command line and the page's worker both drive.
 
+pub mod backend;
 pub mod clean;
 pub mod data;
 pub mod describe;

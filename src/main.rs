@@ -42,6 +42,13 @@ enum Command {
 }
 
 fn main() {
+    // Burn puts what it makes without being given a device (an optimiser's restored state) on
+    // its default device, which in a GPU build is the GPU: opened, or failing, even for a CPU
+    // run. The CPU holds such tensors until Burn moves them to where they are used.
+    if std::env::var_os("BURN_DEVICE").is_none() {
+        // SAFETY: no other thread exists yet.
+        unsafe { std::env::set_var("BURN_DEVICE", "flex") };
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(args) => cli::bench::run(args),

@@ -190,7 +190,7 @@ fn segment_writes_masks_at_each_photos_own_size_and_reports_bad_files() {
 }
 
 #[test]
-fn segment_never_overwrites_a_result_silently() {
+fn segment_resumes_and_never_overwrites_a_result_silently() {
     let dir = tempfile::tempdir().unwrap();
     let weights = constant_model(dir.path(), 10.0);
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
@@ -235,14 +235,96 @@ fn segment_never_overwrites_a_result_silently() {
 
     let (ok, _, err) = run(&[&a], &[]);
     assert!(ok, "{err}");
-    let (ok, _, err) = run(&[&a], &[]);
+    // A second run (a resumed one) skips what is done and leaves it as it was.
+    let mask = out.join("ISIC_0000001_segmentation.png");
+    std::fs::write(&mask, b"kept").unwrap();
+    let (ok, stdout, err) = run(&[&a], &[]);
     assert!(
-        !ok && err.contains("ISIC_0000001_segmentation.png already exists")
-            && err.contains("--overwrite"),
+        ok && err.contains("2 of 2 photos already have their mask"),
         "{err}"
     );
-    let (ok, _, err) = run(&[&a], &["--overwrite"]);
-    assert!(ok, "{err}");
+    assert!(!stdout.contains(" -> "), "{stdout}");
+    assert_eq!(std::fs::read(&mask).unwrap(), b"kept");
+    let (ok, stdout, err) = run(&[&a], &["--overwrite"]);
+    assert!(ok && stdout.matches(" -> ").count() == 2, "{err}");
+    assert!(image::open(&mask).is_ok(), "--overwrite redid it");
+}
+
+#[test]
+fn segment_shards_resume_and_keep_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = constant_model(dir.path(), 10.0);
+    let photos = dir.path().join("archive");
+    std::fs::create_dir(&photos).unwrap();
+    for i in 0..8 {
+        image::RgbImage::from_pixel(40, 30, image::Rgb([180, 120, 90]))
+            .save(photos.join(format!("ISIC_{i:07}.png")))
+            .unwrap();
+    }
+    let out = dir.path().join("masks");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "segment",
+            "--model",
+            "pspnet",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--size",
+            "64",
+            "--refine",
+            "false",
+            "--out",
+            out.to_str().unwrap(),
+            photos.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        lesionlab(&args)
+    };
+    let rows = |name: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(out.join(name)).unwrap();
+        let mut lines = text.lines();
+        assert!(
+            lines
+                .next()
+                .unwrap()
+                .starts_with("photo,mask,width,height,lesion_pixels")
+        );
+        lines.map(String::from).collect()
+    };
+    let mut done = Vec::new();
+    for shard in ["0/2", "1/2"] {
+        let (ok, stdout, err) = run(&["--shard", shard, "--csv"]);
+        assert!(ok, "{err}");
+        let ledger = rows(&format!("segment-shard-{}-of-2.csv", &shard[..1]));
+        assert_eq!(ledger.len(), stdout.matches(" -> ").count(), "{stdout}");
+        for row in ledger {
+            let cells: Vec<&str> = row.split(',').collect();
+            // The constant model marks every pixel: 40 x 30 of them.
+            assert_eq!(&cells[2..6], ["40", "30", "1200", "1.000000"], "{row}");
+            done.push(cells[1].to_string());
+        }
+    }
+    done.sort();
+    done.dedup();
+    assert_eq!(
+        done.len(),
+        8,
+        "the shards split the archive without overlap: {done:?}"
+    );
+
+    // A run killed part-way leaves some masks; the next one does only the rest.
+    for i in [2, 5] {
+        std::fs::remove_file(out.join(format!("ISIC_{i:07}_segmentation.png"))).unwrap();
+    }
+    let (ok, stdout, err) = run(&["--csv", out.join("rest.csv").to_str().unwrap()]);
+    assert!(
+        ok && err.contains("6 of 8 photos already have their mask"),
+        "{err}"
+    );
+    assert_eq!(stdout.matches(" -> ").count(), 2, "{stdout}");
+    assert_eq!(rows("rest.csv").len(), 2);
+    let (ok, _, err) = run(&["--shard", "2/2"]);
+    assert!(!ok && err.contains("0 <= i < n"), "{err}");
 }
 
 #[test]
@@ -580,4 +662,49 @@ fn features_lists_a_layers_most_active_channels_and_draws_their_grid() {
     ]);
     assert!(!ok);
     assert!(err.contains("U-Net has no layer 'x0_4'"), "{err}");
+}
+
+#[test]
+fn a_backend_or_device_the_build_or_machine_lacks_is_refused_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("mole.png");
+    image::RgbImage::from_pixel(40, 30, image::Rgb([180, 120, 90]))
+        .save(&photo)
+        .unwrap();
+    let out = dir.path().join("masks");
+    let segment = |backend: &str| {
+        lesionlab(&[
+            "segment",
+            "--model",
+            "unet",
+            "--backend",
+            backend,
+            "--out",
+            out.to_str().unwrap(),
+            photo.to_str().unwrap(),
+        ])
+    };
+    let (ok, _, err) = segment("cuda");
+    assert!(
+        !ok && err.contains("built without the 'cuda' backend") && err.contains("--features cuda"),
+        "{err}"
+    );
+    let (ok, _, err) = segment("gpu");
+    assert!(!ok && err.contains("unknown backend 'gpu'"), "{err}");
+    let (ok, _, err) = segment("cpu:1");
+    assert!(!ok && err.contains("one device"), "{err}");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/isic-fixture");
+    let (ok, _, err) = lesionlab(&[
+        "train",
+        "--model",
+        "unet",
+        "--data",
+        data.to_str().unwrap(),
+        "--devices",
+        "0,cpu",
+        "--out",
+        dir.path().join("m.safetensors").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("device cpu:0 is named twice"), "{err}");
+    assert!(!out.exists(), "nothing was written");
 }

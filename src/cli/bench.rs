@@ -6,10 +6,13 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use clap::Args;
+use lesionlab::backend::Backend;
 use lesionlab::loss::LossKind;
 use lesionlab::nn::profile::{self, Kind};
 use lesionlab::nn::{cpu_kernels, set_cpu_kernels};
 use lesionlab::{Architecture, Error, InferenceMode, Model, Preset};
+
+use super::common::BackendArgs;
 
 /// Options of `lesionlab bench`.
 #[derive(Args, Debug, Clone)]
@@ -43,6 +46,8 @@ pub struct BenchArgs {
     /// Batch sizes for `--json` (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "1,4,8")]
     batches: Vec<usize>,
+    #[command(flatten)]
+    on: BackendArgs,
 }
 
 fn median_ms(mut run: impl FnMut(), repeats: usize) -> f64 {
@@ -109,8 +114,13 @@ fn random_batch(batch: usize, size: usize, device: &Device) -> (Tensor<4>, Tenso
 }
 
 /// Median training step, and the median time of its optimiser update alone.
-fn train_step_ms(arch: Architecture, preset: Preset, args: &BenchArgs) -> (f64, f64) {
-    let device = Device::flex().autodiff();
+fn train_step_ms(
+    arch: Architecture,
+    preset: Preset,
+    args: &BenchArgs,
+    device: &Device,
+) -> (f64, f64) {
+    let device = device.clone().autodiff();
     let mut model = Some(Model::init(arch, preset, &device));
     let mut optim = AdamConfig::new().init();
     let s = args.size;
@@ -121,9 +131,10 @@ fn train_step_ms(arch: Architecture, preset: Preset, args: &BenchArgs) -> (f64, 
             let m = model.take().unwrap();
             let loss = LossKind::REPORT_COMBINED.loss(m.forward_heads(x.clone()), y.clone());
             let grads = GradientsParams::from_grads(loss.backward(), &m);
-            // Flex runs eagerly: when `step` returns, the work is done.
+            // Flex runs eagerly; a GPU queues the work, so the device is waited for.
             let start = Instant::now();
             model = Some(optim.step(1e-3, m, grads));
+            let _ = device.sync();
             optimiser.push(start.elapsed().as_secs_f64() * 1e3);
         },
         args.repeats,
@@ -226,8 +237,8 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
         )));
     }
     set_cpu_kernels(!args.reference);
+    let device = args.on.device()?;
     if args.json {
-        let device = Device::flex();
         for &preset in &args.presets {
             for &arch in &args.models {
                 let model = Model::init(arch, preset, &device);
@@ -247,6 +258,7 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
                             train_batch: batch,
                             ..args.clone()
                         },
+                        &device,
                     );
                     println!(
                         "{}",
@@ -257,13 +269,13 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
         }
         return Ok(());
     }
-    let kernels = if args.reference {
-        "Burn's own kernels (reference)"
-    } else {
-        "LesionLab's kernels"
+    let backend = match (args.on.backend(), args.reference) {
+        (Backend::Cpu, true) => "CPU backend (Flex) with Burn's own kernels (reference)".into(),
+        (Backend::Cpu, false) => "CPU backend (Flex) with LesionLab's kernels".into(),
+        (other, _) => format!("{other} backend"),
     };
     println!(
-        "CPU backend (Flex) with {kernels}, {} thread(s) available, input 3x{s}x{s}, median of {} runs after a warm-up",
+        "{backend}, {} CPU thread(s) available, input 3x{s}x{s}, median of {} runs after a warm-up",
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
@@ -271,6 +283,11 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
         s = args.size
     );
     if args.profile {
+        if args.on.backend() != Backend::Cpu {
+            return Err(Error::BadArgument(
+                "--profile times LesionLab's CPU operations: it runs on --backend cpu".into(),
+            ));
+        }
         for &preset in &args.presets {
             for &arch in &args.models {
                 profile(arch, preset, &args);
@@ -280,11 +297,10 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
     }
     println!();
     println!(
-        "| model | preset | params | forward b1 (ms) | train step b{} (ms) |",
+        "| model | preset | params | forward b1 (ms) | train step b{} (ms) | training images/s |",
         args.train_batch
     );
-    println!("|---|---|---:|---:|---:|");
-    let device = Device::flex();
+    println!("|---|---|---:|---:|---:|---:|");
     for &preset in &args.presets {
         for &arch in &args.models {
             let model = Model::init(arch, preset, &device);
@@ -296,14 +312,15 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
                 args.repeats,
                 &device,
             );
-            let (train, _) = train_step_ms(arch, preset, &args);
+            let (train, _) = train_step_ms(arch, preset, &args, &device);
+            let images_per_s = args.train_batch as f64 * 1e3 / train;
             let mode = if arch == Architecture::UNetPlusPlus {
                 " (mean of heads)"
             } else {
                 ""
             };
             println!(
-                "| {}{mode} | {} | {params} | {fwd:.0} | {train:.0} |",
+                "| {}{mode} | {} | {params} | {fwd:.0} | {train:.0} | {images_per_s:.1} |",
                 arch.display_name(),
                 preset.name()
             );
@@ -317,7 +334,7 @@ pub fn run(args: BenchArgs) -> Result<(), Error> {
                         ""
                     };
                     println!(
-                        "| U-Net++ (head {level}{default}) | {} | | {fast:.0} | |",
+                        "| U-Net++ (head {level}{default}) | {} | | {fast:.0} | | |",
                         preset.name()
                     );
                 }

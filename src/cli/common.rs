@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use clap::Args;
+use lesionlab::backend::DeviceSpec;
 use lesionlab::clean::Lesions;
 use lesionlab::data::{FileKind, classify, decode_image};
 use lesionlab::session::{Backend, SegmentOptions, Session};
@@ -66,18 +67,50 @@ impl MaskArgs {
     }
 }
 
-/// Loads `weights` (or the shipped defaults) for `arch` into a CPU session, the page's road
-/// from a photo to a mask; `size` overrides the input size the file records.
+/// Where the model runs.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct BackendArgs {
+    /// cpu (Flex, on every core), wgpu (Vulkan, Metal or DirectX 12) or cuda, with `:N` for
+    /// the backend's device N (`cuda:1`). wgpu and cuda need a build with that feature (README,
+    /// "Backends").
+    #[arg(long, default_value = "cpu", value_name = "BACKEND[:N]", value_parser = parse_backend)]
+    backend: DeviceSpec,
+}
+
+fn parse_backend(s: &str) -> Result<DeviceSpec, String> {
+    match s.parse::<DeviceSpec>().map_err(|e| e.to_string())? {
+        DeviceSpec { backend: None, .. } => Err(format!(
+            "'{s}' names no backend: give cpu, wgpu or cuda, with :N for a device other than 0"
+        )),
+        spec => Ok(spec),
+    }
+}
+
+impl BackendArgs {
+    /// The backend named.
+    pub fn backend(self) -> Backend {
+        self.backend.backend.unwrap_or(Backend::Cpu)
+    }
+
+    /// The device named, opened.
+    pub fn device(self) -> Result<Device, Error> {
+        lesionlab::backend::device(self.backend(), self.backend.index)
+    }
+}
+
+/// Loads `weights` (or the shipped defaults) for `arch` into a session on `on`'s device, the
+/// page's road from a photo to a mask; `size` overrides the input size the file records.
 pub fn load_session(
     arch: Architecture,
     weights_path: Option<&Path>,
     size: Option<usize>,
+    on: BackendArgs,
 ) -> Result<Session, Error> {
     let (path, bytes) = read_weights(arch, weights_path)?;
     Session::new(
         arch,
-        Backend::Cpu,
-        Device::flex(),
+        on.backend(),
+        on.device()?,
         bytes,
         &path.display().to_string(),
         size.map(|s| s as u32),

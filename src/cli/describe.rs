@@ -9,7 +9,7 @@ use lesionlab::data::{decode_image, decode_mask};
 use lesionlab::describe::{Description, describe};
 use lesionlab::{Architecture, Error};
 
-use super::common::{MaskArgs, ModeArgs, load_session, print_json, read};
+use super::common::{BackendArgs, MaskArgs, ModeArgs, load_session, print_json, read};
 
 /// Options of `lesionlab describe`.
 #[derive(Args, Debug)]
@@ -36,6 +36,8 @@ pub struct DescribeArgs {
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    on: BackendArgs,
 }
 
 /// Runs the command.
@@ -46,7 +48,7 @@ pub fn run(args: DescribeArgs) -> Result<(), Error> {
         Some(path) => decode_mask(&read(path)?, &path.display().to_string())?,
         None => {
             // The mask `segment` writes: the same road, options and threshold.
-            let session = load_session(args.model, args.weights.as_deref(), None)?;
+            let session = load_session(args.model, args.weights.as_deref(), None, args.on)?;
             let options = args.mask_rule.options(args.mode.mode(), false);
             session.set_photo_image(name.clone(), &photo);
             let segmentation = pollster::block_on(session.segment(&name, &options))?;

@@ -10,7 +10,7 @@ use lesionlab::metrics::binarize_mask;
 use lesionlab::session::{Evaluation, SegmentOptions, SimulatedClicks};
 use lesionlab::{Architecture, Error};
 
-use super::common::{MaskArgs, ModeArgs, load_session, print_json};
+use super::common::{BackendArgs, MaskArgs, ModeArgs, load_session, print_json};
 
 /// Options of `lesionlab eval`.
 #[derive(Args, Debug)]
@@ -54,11 +54,13 @@ pub struct EvalArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    on: BackendArgs,
 }
 
 /// Runs the command.
 pub fn run(args: EvalArgs) -> Result<(), Error> {
-    let session = load_session(args.model, args.weights.as_deref(), args.size)?;
+    let session = load_session(args.model, args.weights.as_deref(), args.size, args.on)?;
     let size = session.input_size();
     let options = args.mask.options(args.mode.mode(), args.tta);
     let mut sources = dir_sources(&args.data)?;

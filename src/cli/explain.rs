@@ -7,7 +7,7 @@ use lesionlab::draw::blend;
 use lesionlab::explain::{HeatmapRequest, Method, Target, default_layer};
 use lesionlab::{Architecture, Error, InferenceMode, Model, Preset};
 
-use super::common::{ModeArgs, hold_photo, load_session, write_png};
+use super::common::{BackendArgs, ModeArgs, hold_photo, load_session, write_png};
 
 /// Options of `lesionlab explain`.
 #[derive(Args, Debug)]
@@ -40,6 +40,8 @@ pub struct ExplainArgs {
     /// Where to write the overlay PNG (the photo's own size).
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    on: BackendArgs,
 }
 
 /// Options of `lesionlab layers`.
@@ -52,7 +54,7 @@ pub struct LayersArgs {
 
 /// Runs `explain`.
 pub fn run(args: ExplainArgs) -> Result<(), Error> {
-    let session = load_session(args.model, args.weights.as_deref(), args.size)?;
+    let session = load_session(args.model, args.weights.as_deref(), args.size, args.on)?;
     let (name, photo) = hold_photo(&session, &args.image)?;
     let request = HeatmapRequest {
         method: args.method,

@@ -7,7 +7,7 @@ use clap::Args;
 use lesionlab::features::{DEFAULT_COUNT, grid};
 use lesionlab::{Architecture, Error};
 
-use super::common::{ModeArgs, hold_photo, load_session, print_json, write_png};
+use super::common::{BackendArgs, ModeArgs, hold_photo, load_session, print_json, write_png};
 
 /// Options of `lesionlab features`.
 #[derive(Args, Debug)]
@@ -34,11 +34,13 @@ pub struct FeaturesArgs {
     /// Print the layer and its channels as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    on: BackendArgs,
 }
 
 /// Runs the command.
 pub fn run(args: FeaturesArgs) -> Result<(), Error> {
-    let session = load_session(args.model, args.weights.as_deref(), None)?;
+    let session = load_session(args.model, args.weights.as_deref(), None, args.on)?;
     let (name, _) = hold_photo(&session, &args.photo)?;
     let maps = pollster::block_on(session.feature_maps(
         &name,

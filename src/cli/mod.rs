@@ -1,5 +1,6 @@
 //! Subcommands of the `lesionlab` binary.
 
+pub mod archive;
 pub mod bench;
 pub mod check;
 pub mod common;

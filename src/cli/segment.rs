@@ -7,10 +7,11 @@ use image::GrayImage;
 use lesionlab::clean::{Point, Rect};
 use lesionlab::data::{FileKind, classify};
 use lesionlab::draw::overlay;
-use lesionlab::session::SegmentOptions;
+use lesionlab::session::{SegmentOptions, Session};
 use lesionlab::{Architecture, Error};
 
-use super::common::{MaskArgs, ModeArgs, hold_photo, load_session, photos, write_png};
+use super::archive::{Ledger, Progress, Row, Shard};
+use super::common::{BackendArgs, MaskArgs, ModeArgs, hold_photo, load_session, photos, write_png};
 
 /// Options of `lesionlab segment`.
 #[derive(Args, Debug)]
@@ -50,10 +51,22 @@ pub struct SegmentArgs {
     /// turns (eight times the work; see the model card for what it gains).
     #[arg(long)]
     tta: bool,
-    /// Replace masks (and overlays) already in `--out`; without it the command refuses before
-    /// writing anything.
+    /// Redo photos whose mask (and overlay) is already in `--out`; without it they are skipped,
+    /// so a run that was stopped resumes where it stopped.
     #[arg(long)]
     overwrite: bool,
+    /// Only the photos of job `i` of `n` (from 0: `0/4` to `3/4`), for a job array on a
+    /// cluster: the split hashes each photo's name, so every job sees the same listing and no
+    /// photo is done twice.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Append a row per photo segmented to this CSV (photo, mask, size, lesion pixels and
+    /// fraction, milliseconds, the not-dermoscopy check); `--csv` alone writes
+    /// `segment.csv` (`segment-shard-I-of-N.csv` with --shard) in `--out`.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    csv: Option<String>,
+    #[command(flatten)]
+    on: BackendArgs,
 }
 
 fn parse_box(s: &str) -> Result<Rect, String> {
@@ -112,9 +125,8 @@ fn overlay_name(mask_name: &str) -> String {
 }
 
 /// Refuses, before anything is written, inputs whose outputs would share a name (the same ISIC
-/// id in two folders, `mole.jpg` beside `mole.png`) and, without `overwrite`, outputs that
-/// already exist: no result replaces another silently.
-fn check_outputs(files: &[PathBuf], args: &SegmentArgs) -> Result<(), Error> {
+/// id in two folders, `mole.jpg` beside `mole.png`): no result replaces another.
+fn check_outputs(files: &[PathBuf]) -> Result<(), Error> {
     let mut seen: std::collections::BTreeMap<String, &Path> = Default::default();
     let mut problems = Vec::new();
     for path in files {
@@ -126,16 +138,6 @@ fn check_outputs(files: &[PathBuf], args: &SegmentArgs) -> Result<(), Error> {
                 path.display()
             ));
         }
-        let mut outputs = vec![name.clone()];
-        if args.overlay {
-            outputs.push(overlay_name(&name));
-        }
-        for output in outputs {
-            let target = args.out.join(&output);
-            if !args.overwrite && target.exists() {
-                problems.push(format!("{} already exists", target.display()));
-            }
-        }
     }
     if problems.is_empty() {
         return Ok(());
@@ -146,13 +148,32 @@ fn check_outputs(files: &[PathBuf], args: &SegmentArgs) -> Result<(), Error> {
     };
     problems.truncate(5);
     Err(Error::BadArgument(format!(
-        "nothing was written: {}{more}. Segment photos with one name into separate --out folders, \
-         and give --overwrite to replace earlier results",
+        "nothing was written: {}{more}. Segment photos with one name into separate --out folders",
         problems.join("; ")
     )))
 }
 
-/// Runs the command.
+/// Whether `path`'s results are all in `--out` already.
+fn is_done(path: &Path, args: &SegmentArgs) -> bool {
+    let name = mask_name(path);
+    args.out.join(&name).exists() && (!args.overlay || args.out.join(overlay_name(&name)).exists())
+}
+
+/// The ledger's path, when `--csv` asks for one.
+fn ledger_path(args: &SegmentArgs) -> Option<PathBuf> {
+    let csv = args.csv.as_ref()?;
+    if !csv.is_empty() {
+        return Some(PathBuf::from(csv));
+    }
+    let name = args
+        .shard
+        .map(Shard::ledger_name)
+        .unwrap_or_else(|| "segment.csv".into());
+    Some(args.out.join(name))
+}
+
+/// Runs the command: the photos one at a time (memory holds one photo, whatever the folder's
+/// size), those already done skipped, a failure reported and the rest carried on.
 pub fn run(args: SegmentArgs) -> Result<(), Error> {
     let files = photos(&args.inputs)?;
     let prompt = match (args.prompt_box.is_some(), args.points.is_empty()) {
@@ -166,45 +187,103 @@ pub fn run(args: SegmentArgs) -> Result<(), Error> {
             files.len()
         )));
     }
-    check_outputs(&files, &args)?;
-    let session = load_session(args.model, args.weights.as_deref(), args.size)?;
+    check_outputs(&files)?;
+    let mine: Vec<&PathBuf> = files
+        .iter()
+        .filter(|p| args.shard.is_none_or(|s| s.holds(&mask_name(p))))
+        .collect();
+    let todo: Vec<&PathBuf> = mine
+        .iter()
+        .copied()
+        .filter(|p| args.overwrite || !is_done(p, &args))
+        .collect();
+    if todo.len() < mine.len() {
+        eprintln!(
+            "{} of {} photos already have their mask in {}: skipped (--overwrite redoes them)",
+            mine.len() - todo.len(),
+            mine.len(),
+            args.out.display()
+        );
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let session = load_session(args.model, args.weights.as_deref(), args.size, args.on)?;
     let options = SegmentOptions {
         prompt_box: args.prompt_box,
         points: args.points.clone(),
         ..args.mask.options(args.mode.mode(), args.tta)
     };
+    std::fs::create_dir_all(&args.out).map_err(|e| Error::Io {
+        path: args.out.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut ledger = ledger_path(&args).map(|p| Ledger::open(&p)).transpose()?;
+    let mut progress = Progress::new(todo.len() as u64);
     let mut failed = 0;
-    for path in &files {
-        let result = (|| -> Result<(), Error> {
-            let (name, photo) = hold_photo(&session, path)?;
-            let segmentation = pollster::block_on(session.segment(&name, &options))?;
-            let (width, height) = photo.dimensions();
-            let mask = GrayImage::from_raw(width, height, segmentation.mask)
-                .expect("a mask at the photo's size");
-            let target = args.out.join(mask_name(path));
-            write_png(&target, mask.clone())?;
-            if args.overlay {
-                write_png(
-                    &args.out.join(overlay_name(&mask_name(path))),
-                    overlay(&photo, &mask, 0.35),
-                )?;
+    for path in &todo {
+        let result = segment_one(&session, &options, path, &args, ledger.as_mut());
+        progress.tick();
+        match result {
+            Ok(lines) => progress.suspend(|| lines.iter().for_each(|l| println!("{l}"))),
+            Err(e) => {
+                progress.suspend(|| eprintln!("error: {e}"));
+                failed += 1;
             }
-            println!("{} -> {}", name, target.display());
-            if let Some(warning) = segmentation.check.warning {
-                println!("warning: {name}: {warning}");
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            eprintln!("error: {e}");
-            failed += 1;
         }
     }
+    progress.finish();
     if failed > 0 {
         return Err(Error::BadArgument(format!(
             "{failed} of {} photos could not be segmented",
-            files.len()
+            todo.len()
         )));
     }
     Ok(())
+}
+
+/// Segments one photo: its mask (and overlay) in `--out` and a row in the ledger. Returns the
+/// lines for stdout.
+fn segment_one(
+    session: &Session,
+    options: &SegmentOptions,
+    path: &Path,
+    args: &SegmentArgs,
+    ledger: Option<&mut Ledger>,
+) -> Result<Vec<String>, Error> {
+    let start = std::time::Instant::now();
+    let (name, photo) = hold_photo(session, path)?;
+    let segmentation = pollster::block_on(session.segment(&name, options))?;
+    let (width, height) = photo.dimensions();
+    let lesion_pixels = segmentation.mask.iter().filter(|&&v| v > 0).count() as u64;
+    let mask =
+        GrayImage::from_raw(width, height, segmentation.mask).expect("a mask at the photo's size");
+    let mask_file = mask_name(path);
+    let target = args.out.join(&mask_file);
+    if args.overlay {
+        write_png(
+            &args.out.join(overlay_name(&mask_file)),
+            overlay(&photo, &mask, 0.35),
+        )?;
+    }
+    // The mask last: it marks the photo done for a resumed run.
+    write_png(&target, mask)?;
+    let check = &segmentation.check;
+    if let Some(ledger) = ledger {
+        ledger.add(&Row {
+            photo: &name,
+            mask: &mask_file,
+            width,
+            height,
+            lesion_pixels,
+            ms: start.elapsed().as_secs_f64() * 1e3,
+            looks_like_dermoscopy: check.looks_like_dermoscopy,
+            warning: check.warning.as_deref().unwrap_or(""),
+        })?;
+    }
+    let mut lines = vec![format!("{} -> {}", name, target.display())];
+    if let Some(warning) = &check.warning {
+        lines.push(format!("warning: {name}: {warning}"));
+    }
+    Ok(lines)
 }

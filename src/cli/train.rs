@@ -3,14 +3,14 @@
 
 use std::path::PathBuf;
 
-use burn::prelude::*;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use lesionlab::backend::DeviceSpec;
 use lesionlab::data::{Augmentation, dir_sources, load_pairs, split_by_id};
 use lesionlab::train::{Flow, Progress, Schedule, TrainConfig, Trainer};
 use lesionlab::{Architecture, Error, ModelConfig, Preset, weights};
 
-use super::common::{read, write_atomic};
+use super::common::{BackendArgs, read, write_atomic};
 
 /// Options of `lesionlab train`.
 #[derive(Args, Debug)]
@@ -72,6 +72,17 @@ pub struct TrainArgs {
     /// Resume from a checkpoint written by an earlier run.
     #[arg(long)]
     resume: Option<PathBuf>,
+    #[command(flatten)]
+    on: BackendArgs,
+    /// Spread every batch over these devices (data parallel, README "Backends"): `N` is
+    /// device N of --backend, `BACKEND[:N]` any other (`--devices 0,1,2,3`,
+    /// `--devices cpu,wgpu`). The first is where the weights live and the optimiser steps.
+    #[arg(long, value_delimiter = ',', value_parser = parse_device)]
+    devices: Vec<DeviceSpec>,
+}
+
+fn parse_device(s: &str) -> Result<DeviceSpec, String> {
+    s.parse().map_err(|e: Error| e.to_string())
 }
 
 /// How much `train` augments.
@@ -85,7 +96,11 @@ enum AugmentLevel {
 
 /// Runs the command.
 pub fn run(args: TrainArgs) -> Result<(), Error> {
-    let device = Device::flex().autodiff();
+    let devices = match args.devices.as_slice() {
+        [] => vec![args.on.device()?],
+        specs => lesionlab::backend::devices(args.on.backend(), specs)?,
+    };
+    let device = devices[0].clone().autodiff();
     let ckpt_path = args.out.with_extension("ckpt");
     let mut trainer = match &args.resume {
         Some(path) => {
@@ -137,6 +152,10 @@ pub fn run(args: TrainArgs) -> Result<(), Error> {
             Trainer::new(model, config, &device)?
         }
     };
+    if devices.len() > 1 {
+        trainer.spread_over(&devices)?;
+        eprintln!("every batch spread over {} devices", devices.len());
+    }
     let config = trainer.config.clone();
 
     let mut sources = dir_sources(&args.data)?;

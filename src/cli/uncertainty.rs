@@ -10,7 +10,7 @@ use lesionlab::session::SegmentOptions;
 use lesionlab::uncertainty::{Uncertainty, over_models};
 use lesionlab::{Architecture, Error};
 
-use super::common::{ModeArgs, hold_photo, load_session, print_json, write_png};
+use super::common::{BackendArgs, ModeArgs, hold_photo, load_session, print_json, write_png};
 
 /// What is compared.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -47,6 +47,8 @@ pub struct UncertaintyArgs {
     /// Print the numbers as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    on: BackendArgs,
 }
 
 /// Runs the command.
@@ -54,7 +56,7 @@ pub fn run(args: UncertaintyArgs) -> Result<(), Error> {
     let (threshold, mode) = (args.threshold, args.mode.mode());
     let (name, photo, u): (String, _, Uncertainty) = match args.method {
         Method::Tta => {
-            let session = load_session(args.model, args.weights.as_deref(), None)?;
+            let session = load_session(args.model, args.weights.as_deref(), None, args.on)?;
             let (name, photo) = hold_photo(&session, &args.photo)?;
             let u = pollster::block_on(session.uncertainty(&name, mode, threshold))?;
             (name, photo, u)
@@ -68,7 +70,7 @@ pub fn run(args: UncertaintyArgs) -> Result<(), Error> {
             let mut maps = Vec::new();
             let mut held = None;
             for arch in Architecture::ALL {
-                let session = load_session(arch, None, None)?;
+                let session = load_session(arch, None, None, args.on)?;
                 let (name, photo) = hold_photo(&session, &args.photo)?;
                 let segmentation = pollster::block_on(session.segment(&name, &options))?;
                 maps.push(Probability {

@@ -45,6 +45,20 @@ impl ModuleMapper for Place {
     }
 }
 
+/// The device read-back weights are kept on to be written out: Flex, or in a build without it
+/// (GPU only), `device` itself.
+pub fn host(device: &Device) -> Device {
+    #[cfg(feature = "flex")]
+    {
+        let _ = device;
+        Device::flex()
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        device.clone()
+    }
+}
+
 /// The model (its inference form) with every parameter copied to `target` (the CPU, to save
 /// it), parameter ids kept. All parameters are read in one transaction.
 pub async fn copy_to(model: &Model, target: &Device) -> Result<Model, Error> {

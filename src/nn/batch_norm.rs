@@ -1,9 +1,8 @@
-use burn::backend::Dispatch;
 use burn::module::{Flag, Param, RunningState};
 use burn::nn::Initializer;
 use burn::prelude::*;
 
-use super::cpu::{CpuOps, on_cpu};
+use super::cpu::on_flex;
 
 /// Configuration of [`BatchNorm2d`].
 #[derive(Config, Debug)]
@@ -125,18 +124,13 @@ impl BatchNorm2d {
         let [b, _, h, w] = input.dims();
         let count = (b * h * w) as f64;
         let device = input.device();
-        let (output, mean, variance) = if on_cpu(&device) {
-            let out = Dispatch::lesion_batch_norm_train(
-                input.into_dispatch(),
-                self.weight.val().into_dispatch(),
-                self.bias.val().into_dispatch(),
+        let (output, mean, variance) = if let Some(flex) = on_flex(&device) {
+            flex.batch_norm_train(
+                input,
+                self.weight.val(),
+                self.bias.val(),
                 self.epsilon,
                 relu,
-            );
-            (
-                Tensor::from_dispatch(out.output),
-                Tensor::<1>::from_dispatch(out.mean),
-                Tensor::<1>::from_dispatch(out.variance),
             )
         } else {
             let out = burn::tensor::module::batch_norm_train(

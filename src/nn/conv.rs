@@ -3,14 +3,14 @@
 //! the kernels do not cover. Modules keep Burn's `Conv2d` (its parameters, records and PyTorch
 //! names); only the forward call differs, so one model implementation serves every backend.
 
+use burn::backend::DType;
 use burn::backend::ops::ConvOptions;
-use burn::backend::{DType, Dispatch};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::prelude::*;
 
 use super::BatchNorm2d;
-use super::cpu::{CpuOps, cpu_kernels, on_cpu};
+use super::cpu::{OnFlex, cpu_kernels, on_cpu, on_flex};
 
 /// `conv.forward(x)`, on LesionLab's kernels where they apply.
 ///
@@ -71,7 +71,7 @@ pub fn conv2d_with(
     bias: Tensor<1>,
     relu: bool,
 ) -> Tensor<4> {
-    let Some(options) = cpu_options(conv, &x) else {
+    let Some((flex, options)) = cpu_options(conv, &x) else {
         let options = burn_options(conv, &x);
         let y = burn::tensor::module::conv2d(x, weight, Some(bias), options);
         return if relu {
@@ -80,13 +80,7 @@ pub fn conv2d_with(
             y
         };
     };
-    Tensor::from_dispatch(Dispatch::lesion_conv2d(
-        x.into_dispatch(),
-        weight.into_dispatch(),
-        bias.into_dispatch(),
-        options,
-        relu,
-    ))
+    flex.conv2d(x, weight, bias, options, relu)
 }
 
 fn forward(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
@@ -100,7 +94,7 @@ fn forward(conv: &Conv2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
 
 /// Options for the CPU operation, or `None` where Burn's convolution runs instead: another
 /// backend, grouped or asymmetrically padded convolutions, half precision.
-fn cpu_options(conv: &Conv2d, x: &Tensor<4>) -> Option<ConvOptions<2>> {
+fn cpu_options(conv: &Conv2d, x: &Tensor<4>) -> Option<(OnFlex, ConvOptions<2>)> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => [0, 0],
         PaddingConfig2d::Explicit(top, left, bottom, right) if top == bottom && left == right => {
@@ -109,8 +103,11 @@ fn cpu_options(conv: &Conv2d, x: &Tensor<4>) -> Option<ConvOptions<2>> {
         _ => return None,
     };
     let supported = conv.groups == 1 && matches!(x.dtype(), DType::F32 | DType::F64);
-    (supported && on_cpu(&x.device()))
-        .then(|| ConvOptions::new(conv.stride, padding, conv.dilation, 1))
+    let flex = on_flex(&x.device()).filter(|_| supported)?;
+    Some((
+        flex,
+        ConvOptions::new(conv.stride, padding, conv.dilation, 1),
+    ))
 }
 
 /// The options `Conv2d::forward` computes, for Burn's convolution.
@@ -149,17 +146,13 @@ pub fn conv_transpose2x2(up: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
         && up.dilation == [1, 1]
         && up.groups == 1
         && matches!(x.dtype(), DType::F32 | DType::F64);
-    if !(simple && on_cpu(&x.device()) && cpu_kernels()) {
+    let Some(flex) = on_flex(&x.device()).filter(|_| simple && cpu_kernels()) else {
         return up.forward(x);
-    }
+    };
     let weight = up.weight.val();
     let bias = match &up.bias {
         Some(b) => b.val(),
         None => Tensor::zeros([weight.dims()[1]], &weight.device()),
     };
-    Tensor::from_dispatch(Dispatch::lesion_conv_transpose2x2(
-        x.into_dispatch(),
-        weight.into_dispatch(),
-        bias.into_dispatch(),
-    ))
+    flex.conv_transpose2x2(x, weight, bias)
 }

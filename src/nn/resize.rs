@@ -7,11 +7,10 @@
 //! `F.interpolate(mode="bilinear")` up to float rounding. On the CPU the same taps run as a
 //! kernel of their own ([`super::cpu::kernels::resize`]), without the matrices' zeros.
 
-use burn::backend::Dispatch;
 use burn::prelude::*;
 
 use super::cpu::kernels::resize::taps;
-use super::cpu::{CpuOps, cpu_kernels, on_cpu};
+use super::cpu::{cpu_kernels, on_flex};
 
 /// The `[out, input]` row-major matrix that resizes one axis of length `input` to `out`.
 pub fn interpolation_matrix(out: usize, input: usize, align_corners: bool) -> Vec<f32> {
@@ -36,12 +35,8 @@ pub fn resize_bilinear(x: Tensor<4>, size: [usize; 2], align_corners: bool) -> T
         return x;
     }
     let device = x.device();
-    if on_cpu(&device) && cpu_kernels() {
-        return Tensor::from_dispatch(Dispatch::lesion_resize_bilinear(
-            x.into_dispatch(),
-            size,
-            align_corners,
-        ));
+    if let Some(flex) = on_flex(&device).filter(|_| cpu_kernels()) {
+        return flex.resize_bilinear(x, size, align_corners);
     }
     let rows = interpolation_matrix(size[0], h, align_corners);
     let rows = Tensor::<2>::from_data(TensorData::new(rows, [size[0], h]), &device);

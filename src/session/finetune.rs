@@ -283,9 +283,12 @@ impl FineTune {
             .ok_or_else(not_started)?;
         // Burn reads optimiser state synchronously only, which WebGPU forbids: there the
         // checkpoint keeps weights, settings and history, and Adam restarts on resume.
-        let with_optimizer = self.session.backend() == super::Backend::Cpu;
+        let with_optimizer = self.session.backend().reads_synchronously();
         let bytes = trainer
-            .checkpoint_async(&Device::flex(), with_optimizer)
+            .checkpoint_async(
+                &crate::model::readback::host(self.session.device()),
+                with_optimizer,
+            )
             .await;
         self.state.borrow_mut().trainer = Some(trainer);
         bytes

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::now_ms;
 use super::options::SegmentOptions;
 use super::photo::PreparedPhoto;
+pub use crate::backend::Backend;
 use crate::clean::Rect;
 use crate::data::decode_image;
 use crate::explain::{HeatmapRequest, Method};
@@ -18,38 +19,6 @@ use crate::photo_check::PhotoCheck;
 use crate::rules::{DEFAULT_INPUT_SIZE, MAX_IMAGE_BYTES, is_lesion};
 use crate::uncertainty::Uncertainty;
 use crate::{Architecture, Error, InferenceMode, Model, weights};
-
-/// Where a session's model runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// Flex, Burn's CPU backend.
-    Cpu,
-    /// WebGPU (the browser's GPU).
-    WebGpu,
-}
-
-impl Backend {
-    /// `cpu` or `webgpu`, as the JS API names it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Cpu => "cpu",
-            Backend::WebGpu => "webgpu",
-        }
-    }
-}
-
-impl std::str::FromStr for Backend {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "cpu" => Ok(Backend::Cpu),
-            "webgpu" => Ok(Backend::WebGpu),
-            other => Err(Error::BadArgument(format!(
-                "unknown backend '{other}': expected webgpu or cpu"
-            ))),
-        }
-    }
-}
 
 /// A layer a prediction computes, with what it does.
 #[derive(Debug, Clone, Serialize)]
@@ -275,7 +244,8 @@ impl Session {
     /// asynchronously (WebGPU allows nothing else).
     pub async fn export_weights(&self) -> Result<Vec<u8>, Error> {
         let model = self.model_for(None)?;
-        let cpu = crate::model::readback::copy_to(&model, &Device::flex()).await?;
+        let host = crate::model::readback::host(&self.device);
+        let cpu = crate::model::readback::copy_to(&model, &host).await?;
         weights::save_with_input_size(&cpu, Some(self.input_size() as usize))
     }
 

@@ -11,6 +11,8 @@
 use std::io::{Cursor, Read, Write};
 
 mod config;
+#[cfg(not(target_family = "wasm"))]
+mod devices;
 mod settings;
 
 pub use config::{OptimizerConfig, Schedule, TrainConfig};
@@ -130,6 +132,9 @@ pub struct Trainer {
     /// Epochs finished.
     pub history: Vec<EpochRecord>,
     device: Device,
+    /// Where each step's batch is spread: the main device first; empty for one.
+    #[cfg(not(target_family = "wasm"))]
+    devices: Vec<Device>,
 }
 
 const CHECKPOINT_MAGIC: &str = "lesionlab-checkpoint-1";
@@ -159,7 +164,34 @@ impl Trainer {
             config,
             history: Vec::new(),
             device,
+            #[cfg(not(target_family = "wasm"))]
+            devices: Vec::new(),
         })
+    }
+
+    /// Spreads every step's batch over `devices` (data parallel, [`devices`]); the first must
+    /// be the run's own device, and the batch must give each device an image.
+    #[cfg(not(target_family = "wasm"))]
+    pub fn spread_over(&mut self, devices: &[Device]) -> Result<(), Error> {
+        let main = self.device.clone().without_autodiff();
+        match devices.first() {
+            Some(first) if first.clone().without_autodiff() == main => {}
+            _ => {
+                return Err(Error::BadArgument(
+                    "the first of the devices must be the one the run is on".into(),
+                ));
+            }
+        }
+        if devices.len() > self.config.batch_size {
+            return Err(Error::BadArgument(format!(
+                "{} devices need a batch of at least {} images, not {}",
+                devices.len(),
+                devices.len(),
+                self.config.batch_size
+            )));
+        }
+        self.devices = devices.iter().map(|d| d.clone().autodiff()).collect();
+        Ok(())
     }
 
     /// The model as it is now.
@@ -224,6 +256,11 @@ impl Trainer {
         let (x, y) = train.batch(batch, aug, &self.device);
         // The optimiser consumes the model and returns the updated one.
         let model = self.model.take().expect("model present between steps");
+        #[cfg(not(target_family = "wasm"))]
+        if self.devices.len() > 1 {
+            let spread = devices::gradients(&model, self.config.loss(), x, y, &self.devices);
+            return self.take_step(epoch, model, spread);
+        }
         let loss = self.config.loss().loss(model.forward_heads(x), y);
         let value = match loss.clone().into_scalar_async::<f32>().await {
             Ok(v) => v as f64,
@@ -233,14 +270,35 @@ impl Trainer {
             }
         };
         if !value.is_finite() {
-            self.model = Some(model);
-            return Err(Error::NonFiniteLoss {
-                epoch: epoch.number,
-                step: epoch.done + 1,
-                value,
-            });
+            return self.take_step(epoch, model, Ok((value, GradientsParams::new())));
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        self.take_step(epoch, model, Ok((value, grads)))
+    }
+
+    /// The optimiser's step with a batch's loss and gradients; on a failure or a non-finite
+    /// loss, the model as it was.
+    fn take_step(
+        &mut self,
+        epoch: &mut Epoch,
+        model: Model,
+        loss_and_grads: Result<(f64, GradientsParams), Error>,
+    ) -> Result<f64, Error> {
+        let (value, grads) = match loss_and_grads {
+            Ok((value, _)) if !value.is_finite() => {
+                self.model = Some(model);
+                return Err(Error::NonFiniteLoss {
+                    epoch: epoch.number,
+                    step: epoch.done + 1,
+                    value,
+                });
+            }
+            Ok(ok) => ok,
+            Err(e) => {
+                self.model = Some(model);
+                return Err(device_failed(epoch.number, e));
+            }
+        };
         let lr = self
             .config
             .learning_rate_at(epoch.number, epoch.done, epoch.steps());
@@ -409,9 +467,12 @@ impl Trainer {
         let record =
             ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(read("model.bpk")?))
                 .map_err(|e| bad(e.to_string()))?;
+        // The record's tensors come back on Burn's default device: the model is moved to the
+        // run's own (ids kept) before it trains.
         let model = template
             .try_load_record(record)
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(e.to_string()))?
+            .to_device(&inner);
         // A checkpoint written from WebGPU may hold no optimiser state (see `checkpoint_async`).
         let optim = match read("optimizer.bpk") {
             Ok(bytes) => config
@@ -427,6 +488,8 @@ impl Trainer {
             config,
             history,
             device,
+            #[cfg(not(target_family = "wasm"))]
+            devices: Vec::new(),
         })
     }
 }

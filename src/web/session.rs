@@ -75,6 +75,12 @@ impl Session {
         let device = match backend {
             Backend::Cpu => Device::flex(),
             Backend::WebGpu => webgpu_device().await?,
+            Backend::Wgpu | Backend::Cuda => {
+                return Err(Error::BadArgument(format!(
+                    "the '{backend}' backend is the command line's: the page runs on webgpu or cpu"
+                ))
+                .into());
+            }
         };
         #[cfg(feature = "test-hooks")]
         let panic_on_use = std::cell::Cell::new(panics_on_use(&weights));

@@ -4,6 +4,8 @@
 //! its forward ([`forward`]) and backward ([`backward`]) implementations, and the kernels on plain
 //! slices ([`kernels`]). [`super::conv`] and [`super::BatchNorm2d`] call these on Flex and
 //! Burn's own operations elsewhere, so the models have one implementation for every backend.
+//! Without the `flex` feature (a GPU-only build) only the plain kernels remain, and [`on_flex`]
+//! never answers.
 //!
 //! With [`set_cpu_kernels`]`(false)` the same operations run Burn's own Flex kernels inside
 //! (its convolution, its generic convolution gradients, its `batch_norm_train`): the "before" of
@@ -11,12 +13,16 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+#[cfg(feature = "flex")]
 use burn::backend::ops::ConvOptions;
+#[cfg(feature = "flex")]
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, DispatchDevice, ExtensionType, backend_extension};
+#[cfg(feature = "flex")]
+use burn::backend::{Backend, ExtensionType, backend_extension};
 use burn::prelude::*;
 
 /// Runs `$body` with `T` the element type of `$tensor` (f32 or f64).
+#[cfg(feature = "flex")]
 macro_rules! typed {
     ($tensor:expr, $t:ident => $body:expr) => {
         match $tensor.dtype() {
@@ -32,9 +38,14 @@ macro_rules! typed {
     };
 }
 
+#[cfg(feature = "flex")]
 mod backward;
+#[cfg(feature = "flex")]
 mod forward;
 pub mod kernels;
+mod ops;
+
+pub use ops::{OnFlex, on_flex};
 
 static KERNELS: AtomicBool = AtomicBool::new(true);
 
@@ -51,13 +62,11 @@ pub fn cpu_kernels() -> bool {
 
 /// Whether `device` is the CPU backend these operations are implemented for (Flex).
 pub fn on_cpu(device: &Device) -> bool {
-    matches!(
-        device.clone().inner().as_dispatch(),
-        DispatchDevice::Flex(_)
-    )
+    on_flex(device).is_some()
 }
 
 /// Batch normalisation's output and the batch statistics it used.
+#[cfg(feature = "flex")]
 #[derive(ExtensionType)]
 pub struct BatchNormOutput<B: Backend> {
     /// The normalised (and rectified, if asked) input.
@@ -69,6 +78,7 @@ pub struct BatchNormOutput<B: Backend> {
 }
 
 /// Operations LesionLab implements itself for the CPU.
+#[cfg(feature = "flex")]
 #[backend_extension(Flex, Autodiff)]
 pub trait CpuOps: Backend {
     /// `conv2d(x, weight) + bias`, then ReLU when `relu` is set (one group, symmetric padding).

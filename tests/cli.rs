@@ -36,6 +36,24 @@ fn lesionlab(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `lesionlab segment` with the constant PSPNet `weights` at 64x64 into `out`, then `rest`
+/// (inputs and options).
+fn segment_constant(weights: &Path, out: &Path, rest: &[&str]) -> (bool, String, String) {
+    let mut args = vec![
+        "segment",
+        "--model",
+        "pspnet",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--size",
+        "64",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(rest);
+    lesionlab(&args)
+}
+
 /// Lesion and total pixel counts of each fixture mask, read independently of the crate.
 fn mask_counts() -> Vec<(f64, f64)> {
     let dir = fixture().join("ISIC2018_Task1_Training_GroundTruth");
@@ -208,20 +226,9 @@ fn segment_resumes_and_never_overwrites_a_result_silently() {
         .unwrap();
     let out = dir.path().join("masks");
     let run = |inputs: &[&Path], extra: &[&str]| {
-        let mut args = vec![
-            "segment",
-            "--model",
-            "pspnet",
-            "--weights",
-            weights.to_str().unwrap(),
-            "--size",
-            "64",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
-        lesionlab(&args)
+        let mut rest = extra.to_vec();
+        rest.extend(inputs.iter().map(|p| p.to_str().unwrap()));
+        segment_constant(&weights, &out, &rest)
     };
     let (ok, _, err) = run(&[&a, &b], &[]);
     assert!(!ok);
@@ -263,22 +270,9 @@ fn segment_shards_resume_and_keep_a_ledger() {
     }
     let out = dir.path().join("masks");
     let run = |extra: &[&str]| {
-        let mut args = vec![
-            "segment",
-            "--model",
-            "pspnet",
-            "--weights",
-            weights.to_str().unwrap(),
-            "--size",
-            "64",
-            "--refine",
-            "false",
-            "--out",
-            out.to_str().unwrap(),
-            photos.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        lesionlab(&args)
+        let mut rest = vec!["--refine", "false", photos.to_str().unwrap()];
+        rest.extend(extra);
+        segment_constant(&weights, &out, &rest)
     };
     let rows = |name: &str| -> Vec<String> {
         let text = std::fs::read_to_string(out.join(name)).unwrap();
